@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Toolchain bootstrap: brings a bare machine to everything SwiftDeploy needs.
+# Idempotent: a second run with everything present touches no network and
+# takes well under 2 s. Everything project-local goes into .tools/ (gitignored).
+#
+#   build/bootstrap.sh            install what is missing
+#   build/bootstrap.sh --check    only report what is missing (exit 1 if any)
+set -euo pipefail
+
+DENO_VERSION="2.9.6"
+OPA_VERSION="v1.22.2"
+APT_PACKAGES=(docker.io nginx wrk busybox-static docker-compose prometheus)
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+deno_bin="$tools/npm/node_modules/.bin/deno"
+opa_bin="$tools/bin/opa"
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+fail() {
+  printf 'bootstrap: error: %s\n' "$1" >&2
+  [ -n "${2:-}" ] && printf 'bootstrap: hint: %s\n' "$2" >&2
+  exit 1
+}
+
+missing=()
+
+# --- Debian packages -------------------------------------------------------
+apt_missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  [ "$status" = "install ok installed" ] || apt_missing+=("$pkg")
+done
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  missing+=("debian packages: ${apt_missing[*]}")
+fi
+
+# --- Deno ------------------------------------------------------------------
+deno_ok=0
+if [ -x "$deno_bin" ] && [ "$("$deno_bin" --version 2>/dev/null | head -n1 | awk '{print $2}')" = "$DENO_VERSION" ]; then
+  deno_ok=1
+else
+  missing+=("deno $DENO_VERSION")
+fi
+
+# --- OPA -------------------------------------------------------------------
+opa_ok=0
+if [ -x "$opa_bin" ] && "$opa_bin" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+  opa_ok=1
+else
+  missing+=("opa $OPA_VERSION")
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ $check_only -eq 1 ]; then
+  for m in "${missing[@]}"; do say "missing: $m"; done
+  exit 1
+fi
+
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || fail "cannot install ${apt_missing[*]}: apt-get is not available" \
+    "install them with the system's package manager"
+  [ "$(id -u)" = 0 ] || fail "cannot install ${apt_missing[*]}: root is needed for apt-get" \
+    "run: sudo apt-get install -y ${apt_missing[*]}"
+  say "installing Debian packages: ${apt_missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || fail "apt-get update failed" "check that Debian's package mirror is reachable"
+  # The nginx package would start a system nginx on port 80; we only want the binary.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null ||
+    { rm -f /usr/sbin/policy-rc.d; fail "apt-get install ${apt_missing[*]} failed" "run it by hand to see why"; }
+  rm -f /usr/sbin/policy-rc.d
+fi
+
+if [ $deno_ok -eq 0 ]; then
+  command -v npm >/dev/null || fail "cannot install deno: npm is not available" "install Node.js and npm (Debian: apt-get install npm)"
+  say "installing deno $DENO_VERSION from npm into .tools/npm"
+  mkdir -p "$tools/npm"
+  cp "$root/build/tools/package.json" "$root/build/tools/package-lock.json" "$tools/npm/"
+  (cd "$tools/npm" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+    fail "npm could not install deno $DENO_VERSION" "check that the npm registry is reachable"
+  [ -x "$deno_bin" ] || fail "deno is missing after npm install" "remove .tools/npm and run build/bootstrap.sh again"
+fi
+
+if [ $opa_ok -eq 0 ]; then
+  command -v go >/dev/null || fail "cannot build opa $OPA_VERSION: go is not installed" \
+    "install Go 1.22+ (the Go module proxy must be reachable), or put an opa $OPA_VERSION binary at .tools/bin/opa"
+  say "building opa $OPA_VERSION with go install (static, stripped; several minutes the first time)"
+  mkdir -p "$tools/bin"
+  CGO_ENABLED=0 GOBIN="$tools/bin" GOFLAGS=-mod=mod \
+    go install -trimpath -ldflags "-s -w" "github.com/open-policy-agent/opa@$OPA_VERSION" ||
+    fail "go install of opa $OPA_VERSION failed" "check that the Go module proxy is reachable"
+fi
+say "toolchain ready"

@@ -1,0 +1,422 @@
+/**
+ * A small typed Docker Engine API client on Deno's fetch, over the unix
+ * socket (or tcp). Only the calls the lifecycle needs. Errors are typed:
+ * unreachable, not found, conflict, or an engine error carrying its message.
+ */
+import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { candidateEndpoints, type Endpoint } from "./_endpoint.ts";
+import { demuxLogs, readJsonLines } from "./_stream.ts";
+import type {
+  ContainerCreateBody,
+  ContainerInspect,
+  ContainerSummary,
+  ImageInspect,
+  NetworkCreateBody,
+  NetworkSummary,
+  VolumeCreateBody,
+  VolumeSummary,
+} from "./_types.ts";
+
+/** The newest API version this client speaks (Docker 20.10). */
+export const CLIENT_API_VERSION = "1.41";
+const MIN_API_VERSION = "1.40";
+
+export class EngineUnreachableError extends SwiftDeployError {
+  constructor(tried: string[], cause?: unknown) {
+    super(
+      "ENGINE_UNREACHABLE",
+      `Cannot reach the Docker Engine: no answer at ${tried.map((t) => `"${t}"`).join(", ")}`,
+      {
+        hint: "run `./swiftdeploy engine start`, or set DOCKER_HOST to a running engine",
+        exitCode: ExitCode.failure,
+        cause,
+      },
+    );
+  }
+}
+
+export class EngineNotFoundError extends SwiftDeployError {
+  constructor(message: string) {
+    super("ENGINE_NOT_FOUND", message);
+  }
+}
+
+export class EngineConflictError extends SwiftDeployError {
+  constructor(message: string) {
+    super("ENGINE_CONFLICT", message);
+  }
+}
+
+export class EngineApiError extends SwiftDeployError {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super("ENGINE_ERROR", message);
+    this.status = status;
+  }
+}
+
+type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+interface RequestOptions {
+  query?: Query;
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+  /** Milliseconds; default 30 s. 0 disables the timeout (streams). */
+  timeoutMs?: number;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function encodeQuery(query: Query | undefined): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) { for (const item of v) params.append(k, item); }
+    else params.append(k, String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : "";
+}
+
+export class EngineClient {
+  readonly endpoint: Endpoint;
+  readonly apiVersion: string;
+  readonly #http: Deno.HttpClient | undefined;
+  readonly #base: string;
+
+  private constructor(endpoint: Endpoint, http: Deno.HttpClient | undefined, apiVersion: string) {
+    this.endpoint = endpoint;
+    this.#http = http;
+    this.apiVersion = apiVersion;
+    this.#base = endpoint.kind === "unix"
+      ? "http://docker"
+      : `http://${endpoint.host}:${endpoint.port}`;
+  }
+
+  /**
+   * Finds an answering engine among the candidates and negotiates the API
+   * version: the lower of ours and the engine's, refused below 1.40.
+   */
+  static async connect(
+    env: { dockerHost?: string | undefined; projectSocket?: string | undefined },
+  ): Promise<EngineClient> {
+    const tried: string[] = [];
+    let lastError: unknown;
+    for (const endpoint of candidateEndpoints(env)) {
+      tried.push(endpoint.label);
+      const http = endpoint.kind === "unix"
+        ? Deno.createHttpClient({ proxy: { transport: "unix", path: endpoint.path } })
+        : undefined;
+      const probe = new EngineClient(endpoint, http, CLIENT_API_VERSION);
+      try {
+        const version = await probe.#raw("GET", "/version", { timeoutMs: 5000 }, false);
+        const info = await version.json() as { ApiVersion?: string };
+        const engineApi = info.ApiVersion ?? CLIENT_API_VERSION;
+        if (compareVersions(engineApi, MIN_API_VERSION) < 0) {
+          http?.close();
+          throw new SwiftDeployError(
+            "ENGINE_ERROR",
+            `Cannot use the Docker Engine at "${endpoint.label}": API ${engineApi} is older than ${MIN_API_VERSION}`,
+            { hint: "upgrade Docker to 19.03 or newer" },
+          );
+        }
+        const api = compareVersions(engineApi, CLIENT_API_VERSION) < 0
+          ? engineApi
+          : CLIENT_API_VERSION;
+        return new EngineClient(endpoint, http, api);
+      } catch (error) {
+        if (error instanceof SwiftDeployError && error.code !== "ENGINE_UNREACHABLE") throw error;
+        http?.close();
+        lastError = error;
+      }
+    }
+    throw new EngineUnreachableError(tried, lastError);
+  }
+
+  close(): void {
+    this.#http?.close();
+  }
+
+  async #raw(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    versioned = true,
+  ): Promise<Response> {
+    const url = `${this.#base}${versioned ? `/v${this.apiVersion}` : ""}${path}${
+      encodeQuery(opts.query)
+    }`;
+    const headers: Record<string, string> = { ...opts.headers };
+    let body: BodyInit | undefined = opts.body;
+    if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers["Content-Type"] = "application/json";
+    }
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const init: RequestInit & { client?: Deno.HttpClient } = { method, headers };
+    if (body !== undefined) init.body = body;
+    if (timeoutMs > 0) init.signal = AbortSignal.timeout(timeoutMs);
+    if (this.#http) init.client = this.#http;
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (error instanceof DOMException && error.name === "TimeoutError") {
+        throw new SwiftDeployError(
+          "ENGINE_ERROR",
+          `Docker Engine did not answer ${method} ${path} within ${timeoutMs / 1000} s`,
+          { cause: error },
+        );
+      }
+      throw new EngineUnreachableError([this.endpoint.label], error);
+    }
+  }
+
+  /** Sends a request and maps error statuses to typed errors. */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+    const res = await this.#raw(method, path, opts);
+    if (res.ok || res.status === 304) return res;
+    const text = await res.text();
+    let message = text.trim();
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? message;
+    } catch { /* plain text body */ }
+    const what = `${method} ${path.split("?")[0]}`;
+    if (res.status === 404) throw new EngineNotFoundError(`${what}: ${message}`);
+    if (res.status === 409) throw new EngineConflictError(`${what}: ${message}`);
+    throw new EngineApiError(
+      res.status,
+      `Docker Engine refused ${what} (HTTP ${res.status}): ${message}`,
+    );
+  }
+
+  async #json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    if (res.status === 204 || res.status === 304) {
+      await res.body?.cancel();
+      return undefined as T;
+    }
+    return await res.json() as T;
+  }
+
+  async #none(method: string, path: string, opts: RequestOptions = {}): Promise<void> {
+    const res = await this.request(method, path, opts);
+    await res.body?.cancel();
+  }
+
+  // --- system -------------------------------------------------------------
+  version(): Promise<{ Version: string; ApiVersion: string; Os: string; Arch: string }> {
+    return this.#json("GET", "/version");
+  }
+  info(): Promise<{ DockerRootDir: string; ServerVersion: string; Name: string }> {
+    return this.#json("GET", "/info");
+  }
+
+  // --- images -------------------------------------------------------------
+  async imageInspect(ref: string): Promise<ImageInspect | undefined> {
+    try {
+      return await this.#json<ImageInspect>("GET", `/images/${encodeURIComponent(ref)}/json`);
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async imageTag(ref: string, repo: string, tag: string): Promise<void> {
+    await this.#none("POST", `/images/${encodeURIComponent(ref)}/tag`, { query: { repo, tag } });
+  }
+
+  async imageRemove(ref: string): Promise<void> {
+    await this.#none("DELETE", `/images/${encodeURIComponent(ref)}`, { query: { force: true } });
+  }
+
+  /**
+   * Builds an image from a tar context. Progress lines go to `onProgress`;
+   * an error reported in the stream becomes an IMAGE_BUILD_FAILED error
+   * carrying the engine's text. Returns the image id.
+   */
+  async imageBuild(
+    context: Uint8Array,
+    tags: string[],
+    onProgress: (line: string) => void,
+  ): Promise<string> {
+    const res = await this.request("POST", "/build", {
+      query: { t: tags, rm: true, forcerm: true, q: false },
+      headers: { "Content-Type": "application/x-tar" },
+      body: context as BodyInit,
+      timeoutMs: 0,
+    });
+    let imageId = "";
+    for await (const msg of readJsonLines(res.body)) {
+      const m = msg as { stream?: string; error?: string; aux?: { ID?: string } };
+      if (m.error) {
+        throw new SwiftDeployError("IMAGE_BUILD_FAILED", `Image build failed: ${m.error.trim()}`);
+      }
+      if (m.aux?.ID) imageId = m.aux.ID;
+      if (m.stream) {
+        for (const line of m.stream.split("\n")) if (line.trim()) onProgress(line);
+      }
+    }
+    if (!imageId && tags[0]) imageId = (await this.imageInspect(tags[0]))?.Id ?? "";
+    if (!imageId) {
+      throw new SwiftDeployError("IMAGE_BUILD_FAILED", "Image build failed: no image id reported");
+    }
+    return imageId;
+  }
+
+  // --- containers ---------------------------------------------------------
+  containerList(labels: string[], all = true): Promise<ContainerSummary[]> {
+    return this.#json("GET", "/containers/json", {
+      query: { all, filters: JSON.stringify({ label: labels }) },
+    });
+  }
+
+  async containerCreate(name: string, body: ContainerCreateBody): Promise<string> {
+    const res = await this.#json<{ Id: string }>("POST", "/containers/create", {
+      query: { name },
+      json: body,
+    });
+    return res.Id;
+  }
+
+  async containerInspect(id: string): Promise<ContainerInspect | undefined> {
+    try {
+      return await this.#json<ContainerInspect>(
+        "GET",
+        `/containers/${encodeURIComponent(id)}/json`,
+      );
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  containerStart(id: string): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/start`);
+  }
+
+  /** Stops with SIGTERM (or the image's stop signal), then SIGKILL after `seconds`. */
+  containerStop(id: string, seconds = 15): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/stop`, {
+      query: { t: seconds },
+      timeoutMs: (seconds + 30) * 1000,
+    });
+  }
+
+  containerKill(id: string, signal: string): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
+  }
+
+  containerRename(id: string, name: string): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+
+  containerPause(id: string): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/pause`);
+  }
+
+  containerUnpause(id: string): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/unpause`);
+  }
+
+  async containerRemove(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    try {
+      await this.#none("DELETE", `/containers/${encodeURIComponent(id)}`, {
+        query: { force: opts.force ?? true, v: false },
+      });
+    } catch (error) {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    }
+  }
+
+  /** The last `tail` lines of stdout and stderr, demultiplexed. */
+  async containerLogs(id: string, tail = 20): Promise<string> {
+    const res = await this.request("GET", `/containers/${encodeURIComponent(id)}/logs`, {
+      query: { stdout: true, stderr: true, tail, timestamps: false },
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    return demuxLogs(bytes);
+  }
+
+  // --- networks and volumes -----------------------------------------------
+  networkList(labels: string[]): Promise<NetworkSummary[]> {
+    return this.#json("GET", "/networks", {
+      query: { filters: JSON.stringify({ label: labels }) },
+    });
+  }
+
+  async networkInspect(name: string): Promise<NetworkSummary | undefined> {
+    try {
+      return await this.#json<NetworkSummary>("GET", `/networks/${encodeURIComponent(name)}`);
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async networkCreate(body: NetworkCreateBody): Promise<string> {
+    const res = await this.#json<{ Id: string }>("POST", "/networks/create", { json: body });
+    return res.Id;
+  }
+
+  async networkRemove(id: string): Promise<void> {
+    try {
+      await this.#none("DELETE", `/networks/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    }
+  }
+
+  async volumeList(labels: string[]): Promise<VolumeSummary[]> {
+    const res = await this.#json<{ Volumes: VolumeSummary[] | null }>("GET", "/volumes", {
+      query: { filters: JSON.stringify({ label: labels }) },
+    });
+    return res.Volumes ?? [];
+  }
+
+  async volumeInspect(name: string): Promise<VolumeSummary | undefined> {
+    try {
+      return await this.#json<VolumeSummary>("GET", `/volumes/${encodeURIComponent(name)}`);
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  volumeCreate(body: VolumeCreateBody): Promise<VolumeSummary> {
+    return this.#json("POST", "/volumes/create", { json: body });
+  }
+
+  async volumeRemove(name: string): Promise<void> {
+    try {
+      await this.#none("DELETE", `/volumes/${encodeURIComponent(name)}`, {
+        query: { force: true },
+      });
+    } catch (error) {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    }
+  }
+
+  /** Streams engine events matching the filters until the signal aborts. */
+  async *events(
+    filters: Record<string, string[]>,
+    signal: AbortSignal,
+  ): AsyncGenerator<Record<string, unknown>> {
+    const res = await this.request("GET", "/events", {
+      query: { filters: JSON.stringify(filters) },
+      timeoutMs: 0,
+    });
+    const body = res.body;
+    signal.addEventListener("abort", () => body?.cancel().catch(() => {}), { once: true });
+    for await (const ev of readJsonLines(body)) yield ev as Record<string, unknown>;
+  }
+}
