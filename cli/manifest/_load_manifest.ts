@@ -1,0 +1,149 @@
+/**
+ * The I/O shell of the manifest: read it from disk, and write one changed
+ * value back atomically. Parsing and editing themselves are pure.
+ */
+
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
+import { parseManifest } from "./_parse_manifest.ts";
+import type { LoadedManifest } from "./types.ts";
+
+/** sha256 of the UTF-8 bytes of `text`, as lowercase hex. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Reads, parses and validates the manifest at `path` (relative to the current
+ * directory or absolute). Messages name the file as `path` was given.
+ *
+ * @throws SwiftDeployError MANIFEST_NOT_FOUND (exit 2) when the file cannot be read
+ * @throws ManifestError when it is not a valid manifest
+ */
+export async function loadManifest(path: string): Promise<LoadedManifest> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(absolute);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "file not found"
+      : error instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new SwiftDeployError("MANIFEST_NOT_FOUND", `Cannot read manifest "${path}": ${reason}`, {
+      exitCode: ExitCode.invalid,
+      hint:
+        "run the command in the folder holding manifest.yaml or pass its path with -f/--manifest",
+      cause: error,
+    });
+  }
+  const manifest = parseManifest(text, path);
+  return { path: absolute, dir: dirname(absolute), text, hash: await sha256Hex(text), manifest };
+}
+
+/**
+ * Sets one value of the manifest on disk, keeping every other byte (comments,
+ * order, formatting). The edited text is validated before anything is written,
+ * then replaces the file atomically (temp file in the same folder, fsync, rename).
+ *
+ * @throws SwiftDeployError MANIFEST_CHANGED when the file no longer has `loaded.hash`
+ * @throws ManifestError when the new value makes the manifest invalid (nothing is written)
+ * @throws SwiftDeployError USAGE when `keyPath` does not name a single value
+ */
+export async function setManifestValue(
+  loaded: LoadedManifest,
+  keyPath: string[],
+  value: ManifestValue,
+): Promise<LoadedManifest> {
+  const fileName = displayName(loaded.path);
+  await assertUnchanged(loaded, fileName);
+  const text = editManifestText(loaded.text, keyPath, value, fileName);
+  const manifest = parseManifest(text, fileName);
+  if (text === loaded.text) return { ...loaded, manifest };
+  await writeAtomically(loaded, text, fileName);
+  return { path: loaded.path, dir: loaded.dir, text, hash: await sha256Hex(text), manifest };
+}
+
+/** The manifest path as messages show it: relative to the current directory when inside it. */
+function displayName(path: string): string {
+  const rel = relative(Deno.cwd(), path);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? path : rel;
+}
+
+async function assertUnchanged(loaded: LoadedManifest, fileName: string): Promise<void> {
+  let current: string;
+  try {
+    current = await Deno.readTextFile(loaded.path);
+  } catch (error) {
+    throw changed(fileName, "it can no longer be read", error);
+  }
+  if (await sha256Hex(current) !== loaded.hash) {
+    throw changed(fileName, "it changed on disk after it was read");
+  }
+}
+
+function changed(fileName: string, detail: string, cause?: unknown): SwiftDeployError {
+  return new SwiftDeployError(
+    "MANIFEST_CHANGED",
+    `Cannot update manifest "${fileName}": ${detail}`,
+    {
+      exitCode: ExitCode.failure,
+      hint: "run the command again so it reads the current manifest; nothing was changed",
+      cause,
+    },
+  );
+}
+
+async function writeAtomically(loaded: LoadedManifest, text: string, fileName: string) {
+  // Write through a symlink to its target, so the link itself survives.
+  const target = await Deno.realPath(loaded.path).catch((error) => {
+    throw changed(fileName, "it can no longer be read", error);
+  });
+  const mode = ((await Deno.stat(target)).mode ?? 0o644) & 0o777;
+  const temp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID()}.tmp`);
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true, mode });
+    try {
+      const bytes = new TextEncoder().encode(text);
+      for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.chmod(temp, mode);
+    // Last look just before the swap narrows the window for a concurrent edit.
+    await assertUnchanged(loaded, fileName);
+    await Deno.rename(temp, target);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    if (error instanceof SwiftDeployError) throw error;
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot write manifest "${fileName}": ${error instanceof Error ? error.message : error}`,
+      {
+        hint: "check that the manifest folder is writable; the manifest was not changed",
+        cause: error,
+      },
+    );
+  }
+  await syncDirectory(dirname(target));
+}
+
+/** Makes the rename durable; some platforms cannot open a directory, which is fine. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // Best effort only.
+  }
+}

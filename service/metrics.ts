@@ -1,0 +1,117 @@
+/**
+ * Prometheus metrics of one service instance, on a dedicated prom-client
+ * Registry (never the global one, so many handlers can live in one process).
+ * Label values are bounded: unknown paths become "other", unknown methods
+ * "OTHER", so no client can grow the series count.
+ */
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ChaosActiveCode } from "./chaos.ts";
+import type { Mode } from "./config.ts";
+
+/** Paths recorded under their own label; everything else is "other". */
+export const KNOWN_PATHS = ["/", "/healthz", "/metrics", "/chaos"] as const;
+export type PathLabel = (typeof KNOWN_PATHS)[number] | "other";
+
+/** Methods recorded under their own label; everything else is "OTHER". */
+export const KNOWN_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] as const;
+export type MethodLabel = (typeof KNOWN_METHODS)[number] | "OTHER";
+
+/**
+ * Fine below 25 ms so a P99 of a few milliseconds is measurable, up to 10 s
+ * for slow chaos (which may reach 30 s: those land in +Inf).
+ */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.0075,
+  0.01,
+  0.015,
+  0.02,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+]);
+
+export function pathLabel(pathname: string): PathLabel {
+  return (KNOWN_PATHS as readonly string[]).includes(pathname) ? pathname as PathLabel : "other";
+}
+
+export function methodLabel(method: string): MethodLabel {
+  return (KNOWN_METHODS as readonly string[]).includes(method) ? method as MethodLabel : "OTHER";
+}
+
+export interface MetricsSources {
+  mode: Mode;
+  /** Seconds since the service started, read at each scrape. */
+  uptimeSeconds: () => number;
+  /** The current chaos state as a gauge value, read at each scrape. */
+  chaosActive: () => ChaosActiveCode;
+}
+
+export interface ServiceMetrics {
+  /** Records one finished request (any status, including failures). */
+  observe(method: string, pathname: string, status: number, seconds: number): void;
+  /** The exposition text of every metric. */
+  render(): Promise<string>;
+  /** The Content-Type of `render()`'s text. */
+  readonly contentType: string;
+}
+
+export function createMetrics(sources: MetricsSources): ServiceMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const requests = new Counter({
+    name: "http_requests_total",
+    help: "Total number of HTTP requests by method, path and status code",
+    labelNames: ["method", "path", "status_code"] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request latency in seconds by method and path",
+    labelNames: ["method", "path"] as const,
+    buckets: [...DURATION_BUCKETS],
+    registers,
+  });
+  new Gauge({
+    name: "app_uptime_seconds",
+    help: "Seconds since the service started",
+    registers,
+    collect() {
+      this.set(sources.uptimeSeconds());
+    },
+  });
+  new Gauge({
+    name: "app_mode",
+    help: "Deployment mode of the service (0=stable, 1=canary)",
+    registers,
+  }).set(sources.mode === "canary" ? 1 : 0);
+  new Gauge({
+    name: "chaos_active",
+    help: "Active chaos injection (0=none, 1=slow, 2=error)",
+    registers,
+    collect() {
+      this.set(sources.chaosActive());
+    },
+  });
+
+  return {
+    observe(method, pathname, status, seconds) {
+      const labels = { method: methodLabel(method), path: pathLabel(pathname) };
+      requests.inc({ ...labels, status_code: String(status) });
+      duration.observe(labels, seconds);
+    },
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
