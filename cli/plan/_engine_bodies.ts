@@ -1,0 +1,77 @@
+/**
+ * The Engine API v1.41 request bodies a plan holds: only the fields the
+ * plan sets. Durations are nanoseconds, as the Engine API expects.
+ */
+
+export type Labels = Record<string, string>;
+
+/** `Healthcheck` of POST /containers/create. */
+export interface HealthcheckBody {
+  Test: string[];
+  /** Nanoseconds. */
+  Interval: number;
+  /** Nanoseconds. */
+  Timeout: number;
+  Retries: number;
+  /** Nanoseconds; absent means the engine default (0). */
+  StartPeriod?: number;
+}
+
+export interface PortBindingBody {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface RestartPolicyBody {
+  Name: string;
+  MaximumRetryCount: number;
+}
+
+/** `HostConfig` of POST /containers/create. */
+export interface HostConfigBody {
+  Binds?: string[];
+  /** Keyed by `<port>/tcp`. */
+  PortBindings?: Record<string, PortBindingBody[]>;
+  CapDrop: string[];
+  SecurityOpt: string[];
+  ReadonlyRootfs: boolean;
+  /** Mount point to mount options. */
+  Tmpfs?: Record<string, string>;
+  RestartPolicy: RestartPolicyBody;
+  NetworkMode: string;
+}
+
+export interface EndpointSettingsBody {
+  Aliases: string[];
+}
+
+/** Body of POST /containers/create (the name goes in the `name` query parameter). */
+export interface ContainerCreateBody {
+  Image: string;
+  Cmd?: string[];
+  Env?: string[];
+  User: string;
+  Labels: Labels;
+  /** Keyed by `<port>/tcp`; values are always `{}`. */
+  ExposedPorts: Record<string, Record<string, never>>;
+  Healthcheck: HealthcheckBody;
+  HostConfig: HostConfigBody;
+  NetworkingConfig?: {
+    EndpointsConfig: Record<string, EndpointSettingsBody>;
+  };
+}
+
+/** Body of POST /networks/create. */
+export interface NetworkCreateBody {
+  Name: string;
+  Driver: string;
+  CheckDuplicate: boolean;
+  Labels: Labels;
+}
+
+/** Body of POST /volumes/create. */
+export interface VolumeCreateBody {
+  Name: string;
+  Driver: string;
+  Labels: Labels;
+}

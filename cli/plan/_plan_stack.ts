@@ -1,0 +1,341 @@
+import { ExitCode, SwiftDeployError } from "../errors.ts";
+import type { ResolvedManifest } from "../manifest/types.ts";
+import { canonicalJson, sha256Hex } from "./_canonical_json.ts";
+import type {
+  ContainerCreateBody,
+  HealthcheckBody,
+  HostConfigBody,
+  Labels,
+  NetworkCreateBody,
+  VolumeCreateBody,
+} from "./_engine_bodies.ts";
+
+/** The containers of a stack, named after what they do. */
+export type ContainerRole = "opa" | "app" | "nginx";
+/** The `io.swiftdeploy.role` label of every object a stack owns. */
+export type ObjectRole = ContainerRole | "network" | "logs";
+
+export const LABEL_PROJECT = "io.swiftdeploy.project";
+export const LABEL_ROLE = "io.swiftdeploy.role";
+export const LABEL_CONFIG_HASH = "io.swiftdeploy.config-hash";
+export const LABEL_VERSION = "io.swiftdeploy.version";
+
+/** `user:group` each container runs as (the images are built with these ids). */
+export const CONTAINER_USERS: Readonly<Record<ContainerRole, string>> = {
+  app: "10001:10001",
+  nginx: "10002:10002",
+  opa: "10003:10003",
+};
+
+/** Folder beside the manifest holding what the engine driver bind-mounts. */
+export const STATE_DIR_NAME = ".swiftdeploy";
+/** Where nginx reads its config in the container (a directory bind, so renames are seen). */
+export const NGINX_CONFIG_DIR = "/etc/nginx/swiftdeploy";
+export const NGINX_CONFIG_FILE = `${NGINX_CONFIG_DIR}/nginx.conf`;
+/** Mount point of the logs volume in the nginx container. */
+export const NGINX_LOG_DIR = "/var/log/nginx";
+/** Port of nginx's loopback-only health server inside its container. */
+export const NGINX_HEALTH_PORT = 8099;
+export const OPA_POLICIES_DIR = "/policies";
+export const OPA_DATA_DIR = "/data";
+export const POLICY_DATA_FILE = "policy_data.json";
+/** Port OPA listens on inside its container; the host side is `opa.port`. */
+export const OPA_CONTAINER_PORT = 8181;
+/** Seconds the app drains in-flight requests after SIGTERM. */
+export const APP_SHUTDOWN_TIMEOUT_SECONDS = 10;
+
+export interface PlanContext {
+  /** Absolute directory of the manifest; `.swiftdeploy/` is created there. */
+  manifestDir: string;
+  /** Absolute directory of the installation (holds `policies/`). */
+  installDir: string;
+}
+
+/** Absolute host directories the engine driver must fill before creating containers. */
+export interface HostDirs {
+  /** Holds `nginx.conf`; bound read-only on NGINX_CONFIG_DIR. */
+  nginxConfigDir: string;
+  /** Holds `policy_data.json`; bound read-only on OPA_DATA_DIR. */
+  opaDataDir: string;
+  /** The installation's Rego policies; bound read-only on OPA_POLICIES_DIR. */
+  policiesDir: string;
+}
+
+export interface ContainerPlan {
+  role: ContainerRole;
+  /** Container name (the `name` query parameter of POST /containers/create). */
+  name: string;
+  /** Also in `body.Labels[LABEL_CONFIG_HASH]`. */
+  configHash: string;
+  /** Roles that must be healthy before this container starts. */
+  dependsOn: ContainerRole[];
+  body: ContainerCreateBody;
+}
+
+export interface NetworkPlan {
+  name: string;
+  configHash: string;
+  body: NetworkCreateBody;
+}
+
+export interface VolumePlan {
+  name: string;
+  configHash: string;
+  body: VolumeCreateBody;
+}
+
+export interface StackPlan {
+  project: string;
+  network: NetworkPlan;
+  volume: VolumePlan;
+  /** In creation order: opa, app, nginx. */
+  containers: ContainerPlan[];
+  hostDirs: HostDirs;
+}
+
+const SECOND_NS = 1_000_000_000;
+
+const HARDENING = {
+  CapDrop: ["ALL"],
+  SecurityOpt: ["no-new-privileges:true"],
+  ReadonlyRootfs: true,
+} as const;
+
+const TMPFS: Record<string, string> = { "/tmp": "rw,noexec,nosuid,size=16m" };
+
+/**
+ * Name of the app container: `<project>-app-<hash8>`, where hash8 is taken
+ * from the app's spec (image, port, mode, version, restart policy), so a
+ * change of spec gives a new container that can start beside the old one.
+ */
+export function appContainerName(manifest: ResolvedManifest): string {
+  const { image, port, mode, version, restart_policy } = manifest.services;
+  const hash = sha256Hex(canonicalJson({ image, port, mode, version, restart_policy }));
+  return `${manifest.project}-app-${hash.slice(0, 8)}`;
+}
+
+/** Turns a resolved manifest into the exact Engine API objects of the stack. */
+export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPlan {
+  const manifestDir = checkedDir("manifest", ctx.manifestDir);
+  const installDir = checkedDir("installation", ctx.installDir);
+  const hostDirs: HostDirs = {
+    nginxConfigDir: `${manifestDir}/${STATE_DIR_NAME}/nginx`,
+    opaDataDir: `${manifestDir}/${STATE_DIR_NAME}/opa`,
+    policiesDir: `${installDir}/policies`,
+  };
+  const { project } = manifest;
+  const networkName = manifest.network.name;
+  const volumeName = manifest.logs.volume_name;
+
+  const network = withHash(
+    {
+      Name: networkName,
+      Driver: manifest.network.driver_type,
+      CheckDuplicate: true,
+      Labels: objectLabels(project, "network"),
+    } satisfies NetworkCreateBody,
+  );
+  const volume = withHash(
+    {
+      Name: volumeName,
+      Driver: "local",
+      Labels: objectLabels(project, "logs"),
+    } satisfies VolumeCreateBody,
+  );
+
+  const restart = {
+    Name: manifest.services.restart_policy,
+    MaximumRetryCount: 0,
+  };
+  const version = manifest.services.version;
+  const onNetwork = (alias: string) => ({
+    EndpointsConfig: { [networkName]: { Aliases: [alias] } },
+  });
+
+  const opaName = `${project}-opa`;
+  const opa: ContainerCreateBody = {
+    Image: manifest.opa.image,
+    Cmd: [
+      "run",
+      "--server",
+      `--addr=0.0.0.0:${OPA_CONTAINER_PORT}`,
+      "--log-level=error",
+      OPA_POLICIES_DIR,
+      `${OPA_DATA_DIR}/${POLICY_DATA_FILE}`,
+    ],
+    User: CONTAINER_USERS.opa,
+    Labels: containerLabels(project, "opa", version),
+    ExposedPorts: { [`${OPA_CONTAINER_PORT}/tcp`]: {} },
+    Healthcheck: healthcheck([
+      "CMD",
+      "/opa",
+      "eval",
+      "--fail",
+      `http.send({"method": "get", "url": "http://127.0.0.1:${OPA_CONTAINER_PORT}/health", "timeout": "2s"}).status_code == 200`,
+    ]),
+    HostConfig: {
+      Binds: [
+        `${hostDirs.policiesDir}:${OPA_POLICIES_DIR}:ro`,
+        `${hostDirs.opaDataDir}:${OPA_DATA_DIR}:ro`,
+      ],
+      PortBindings: {
+        [`${OPA_CONTAINER_PORT}/tcp`]: [{
+          HostIp: "127.0.0.1",
+          HostPort: String(manifest.opa.port),
+        }],
+      },
+      ...HARDENING,
+      CapDrop: [...HARDENING.CapDrop],
+      SecurityOpt: [...HARDENING.SecurityOpt],
+      RestartPolicy: { ...restart },
+      // The default bridge only: nginx and the app have no route to OPA.
+      NetworkMode: "bridge",
+    } satisfies HostConfigBody,
+  };
+
+  const appName = appContainerName(manifest);
+  const appPort = manifest.services.port;
+  const app: ContainerCreateBody = {
+    Image: manifest.services.image,
+    Env: [
+      `MODE=${manifest.services.mode}`,
+      `APP_VERSION=${version}`,
+      `APP_PORT=${appPort}`,
+      `SHUTDOWN_TIMEOUT_SECONDS=${APP_SHUTDOWN_TIMEOUT_SECONDS}`,
+    ],
+    User: CONTAINER_USERS.app,
+    Labels: containerLabels(project, "app", version),
+    ExposedPorts: { [`${appPort}/tcp`]: {} },
+    Healthcheck: healthcheck(
+      [
+        "CMD",
+        "/bin/deno",
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--cached-only",
+        "--no-prompt",
+        "/app/app.js",
+        "--healthcheck",
+      ],
+      10,
+    ),
+    HostConfig: {
+      ...HARDENING,
+      CapDrop: [...HARDENING.CapDrop],
+      SecurityOpt: [...HARDENING.SecurityOpt],
+      Tmpfs: { ...TMPFS },
+      RestartPolicy: { ...restart },
+      NetworkMode: networkName,
+    },
+    NetworkingConfig: onNetwork(appName),
+  };
+
+  const nginxName = `${project}-nginx`;
+  const nginxPort = manifest.nginx.port;
+  const nginx: ContainerCreateBody = {
+    Image: manifest.nginx.image,
+    Cmd: ["nginx", "-c", NGINX_CONFIG_FILE, "-g", "daemon off;"],
+    User: CONTAINER_USERS.nginx,
+    Labels: containerLabels(project, "nginx", version),
+    ExposedPorts: { [`${nginxPort}/tcp`]: {} },
+    Healthcheck: healthcheck([
+      "CMD",
+      "/bin/busybox",
+      "wget",
+      "-q",
+      "-O",
+      "/dev/null",
+      `http://127.0.0.1:${NGINX_HEALTH_PORT}/nginx-health`,
+    ]),
+    HostConfig: {
+      Binds: [
+        `${volumeName}:${NGINX_LOG_DIR}`,
+        `${hostDirs.nginxConfigDir}:${NGINX_CONFIG_DIR}:ro`,
+      ],
+      PortBindings: {
+        [`${nginxPort}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(nginxPort) }],
+      },
+      ...HARDENING,
+      CapDrop: [...HARDENING.CapDrop],
+      SecurityOpt: [...HARDENING.SecurityOpt],
+      Tmpfs: { ...TMPFS },
+      RestartPolicy: { ...restart },
+      NetworkMode: networkName,
+    },
+    NetworkingConfig: onNetwork(nginxName),
+  };
+
+  return {
+    project,
+    network: { name: networkName, ...network },
+    volume: { name: volumeName, ...volume },
+    containers: [
+      containerPlan("opa", opaName, [], opa),
+      containerPlan("app", appName, [], app),
+      containerPlan("nginx", nginxName, ["app"], nginx),
+    ],
+    hostDirs,
+  };
+}
+
+function healthcheck(test: string[], startPeriodSeconds?: number): HealthcheckBody {
+  const check: HealthcheckBody = {
+    Test: test,
+    Interval: 2 * SECOND_NS,
+    Timeout: 3 * SECOND_NS,
+    Retries: 15,
+  };
+  if (startPeriodSeconds !== undefined) check.StartPeriod = startPeriodSeconds * SECOND_NS;
+  return check;
+}
+
+function objectLabels(project: string, role: ObjectRole): Labels {
+  return { [LABEL_PROJECT]: project, [LABEL_ROLE]: role };
+}
+
+function containerLabels(project: string, role: ContainerRole, version: string): Labels {
+  return { ...objectLabels(project, role), [LABEL_VERSION]: version };
+}
+
+/** Adds the config-hash label: sha256 of the canonical body without that label. */
+function withHash<B extends { Labels: Labels }>(body: B): { configHash: string; body: B } {
+  const { [LABEL_CONFIG_HASH]: _ignored, ...labels } = body.Labels;
+  const unhashed = { ...body, Labels: labels };
+  const configHash = sha256Hex(canonicalJson(unhashed));
+  return {
+    configHash,
+    body: { ...unhashed, Labels: { ...labels, [LABEL_CONFIG_HASH]: configHash } },
+  };
+}
+
+function containerPlan(
+  role: ContainerRole,
+  name: string,
+  dependsOn: ContainerRole[],
+  body: ContainerCreateBody,
+): ContainerPlan {
+  return { role, name, dependsOn, ...withHash(body) };
+}
+
+/** Absolute, without a trailing slash, and usable in a `source:target` bind. */
+function checkedDir(what: string, dir: string): string {
+  if (!dir.startsWith("/")) {
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot plan the stack: the ${what} directory "${dir}" is not an absolute path`,
+    );
+  }
+  if (dir.includes(":") || dir.includes("\n")) {
+    throw new SwiftDeployError(
+      "USAGE",
+      `Cannot plan the stack: the ${what} directory "${dir}" contains ":" or a line break, which a bind mount cannot hold`,
+      {
+        exitCode: ExitCode.invalid,
+        hint: `move the ${what} to a directory whose path has neither and run the command again`,
+      },
+    );
+  }
+  // "/" becomes "", so joins like `${dir}/policies` stay single-slashed.
+  return dir.replace(/\/+$/, "");
+}

@@ -1,0 +1,156 @@
+import YAML from "yaml";
+import { SwiftDeployError } from "../errors.ts";
+import {
+  type ContainerPlan,
+  type HealthcheckBody,
+  NGINX_CONFIG_DIR,
+  NGINX_CONFIG_FILE,
+  NGINX_LOG_DIR,
+  OPA_DATA_DIR,
+  OPA_POLICIES_DIR,
+  POLICY_DATA_FILE,
+  type StackPlan,
+} from "../plan/mod.ts";
+
+const SECOND_NS = 1_000_000_000;
+
+/**
+ * The docker-compose.yml document (compose spec format, accepted by
+ * docker-compose 1.29) built field by field from the plan's Engine API
+ * bodies, so the two cannot drift. `$` is doubled everywhere, since compose
+ * would interpolate it. Only the bind mounts differ: compose mounts the
+ * generated files beside it (`./nginx.conf`, `./policy_data.json`) and the
+ * policies through `relPoliciesDir`, relative to the compose file.
+ */
+export function composeDocument(plan: StackPlan, relPoliciesDir: string): Record<string, unknown> {
+  const policies = composeRelativePath(relPoliciesDir);
+  const services: Record<string, unknown> = {};
+  for (const container of plan.containers) {
+    services[container.role] = composeService(plan, container, policies);
+  }
+  const document = {
+    services,
+    networks: {
+      [plan.network.name]: {
+        name: plan.network.body.Name,
+        driver: plan.network.body.Driver,
+        labels: plan.network.body.Labels,
+      },
+    },
+    volumes: {
+      [plan.volume.name]: {
+        name: plan.volume.body.Name,
+        driver: plan.volume.body.Driver,
+        labels: plan.volume.body.Labels,
+      },
+    },
+  };
+  return escapeDollars(document) as Record<string, unknown>;
+}
+
+/** The document as YAML: every string double-quoted, so no value is read as another type. */
+export function composeYaml(document: Record<string, unknown>): string {
+  // YAML 1.1 rules for what needs quoting: docker-compose reads with PyYAML,
+  // for which a bare `no`, `on` or `yes` key would be a boolean.
+  return new YAML.Document(document, { version: "1.1" }).toString({
+    defaultStringType: "QUOTE_DOUBLE",
+    defaultKeyType: "PLAIN",
+    lineWidth: 0,
+  });
+}
+
+function composeService(
+  plan: StackPlan,
+  container: ContainerPlan,
+  policies: string,
+): Record<string, unknown> {
+  const { body } = container;
+  const host = body.HostConfig;
+  const service: Record<string, unknown> = {
+    image: body.Image,
+    container_name: container.name,
+  };
+  if (body.Cmd) service.command = body.Cmd;
+  service.user = body.User;
+  if (body.Env && body.Env.length > 0) service.environment = body.Env;
+  service.expose = Object.keys(body.ExposedPorts).map(containerPort);
+  const ports = Object.entries(host.PortBindings ?? {}).flatMap(([port, bindings]) =>
+    bindings.map((b) => `${b.HostIp}:${b.HostPort}:${containerPort(port)}`)
+  );
+  if (ports.length > 0) service.ports = ports;
+  const volumes = (host.Binds ?? []).map((bind) => composeVolume(plan, bind, policies));
+  if (volumes.length > 0) service.volumes = volumes;
+  if (host.Tmpfs) {
+    service.tmpfs = Object.entries(host.Tmpfs).map(([target, options]) => `${target}:${options}`);
+  }
+  service.cap_drop = host.CapDrop;
+  service.security_opt = host.SecurityOpt;
+  service.read_only = host.ReadonlyRootfs;
+  service.restart = host.RestartPolicy.Name;
+  service.healthcheck = composeHealthcheck(body.Healthcheck);
+  if (host.NetworkMode === plan.network.name) {
+    const endpoint = body.NetworkingConfig?.EndpointsConfig[plan.network.name];
+    service.networks = { [plan.network.name]: { aliases: endpoint?.Aliases ?? [] } };
+  } else {
+    service.network_mode = host.NetworkMode;
+  }
+  if (container.dependsOn.length > 0) {
+    service.depends_on = Object.fromEntries(
+      container.dependsOn.map((role) => [role, { condition: "service_healthy" }]),
+    );
+  }
+  service.labels = body.Labels;
+  return service;
+}
+
+/** Compose counterpart of an Engine API bind, chosen by its target in the container. */
+function composeVolume(plan: StackPlan, bind: string, policies: string): string {
+  const [source, target] = bind.split(":");
+  if (target === NGINX_LOG_DIR && source === plan.volume.name) return bind;
+  if (target === NGINX_CONFIG_DIR) return `./nginx.conf:${NGINX_CONFIG_FILE}:ro`;
+  if (target === OPA_POLICIES_DIR) return `${policies}:${OPA_POLICIES_DIR}:ro`;
+  if (target === OPA_DATA_DIR) {
+    return `./${POLICY_DATA_FILE}:${OPA_DATA_DIR}/${POLICY_DATA_FILE}:ro`;
+  }
+  throw new SwiftDeployError(
+    "INTERNAL",
+    `Cannot render docker-compose.yml: no compose counterpart for the bind "${bind}"`,
+  );
+}
+
+function composeHealthcheck(check: HealthcheckBody): Record<string, unknown> {
+  const seconds = (ns: number) => `${ns / SECOND_NS}s`;
+  const out: Record<string, unknown> = {
+    test: check.Test,
+    interval: seconds(check.Interval),
+    timeout: seconds(check.Timeout),
+    retries: check.Retries,
+  };
+  if (check.StartPeriod !== undefined) out.start_period = seconds(check.StartPeriod);
+  return out;
+}
+
+function containerPort(enginePort: string): string {
+  return enginePort.replace(/\/tcp$/, "");
+}
+
+/** A path compose reads as a bind (not a volume name): `./` added when relative. */
+function composeRelativePath(path: string): string {
+  if (path === "" || path.includes(":") || path.includes("\n")) {
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot render docker-compose.yml: policies path "${path}" cannot be a compose bind source`,
+    );
+  }
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  return /^(\/|\.\/|\.\.\/|\.$|\.\.$)/.test(trimmed) ? trimmed : `./${trimmed}`;
+}
+
+function escapeDollars(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll("$", () => "$$");
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+  }
+  return value;
+}

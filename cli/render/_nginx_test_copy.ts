@@ -1,0 +1,22 @@
+/** Directives whose first argument is a file or folder nginx writes. */
+const WRITTEN_PATH =
+  /^(\s*)(pid|error_log|access_log|[a-z_]+_temp_path)(\s+)\/(?:[^\s;]*\/)?([^/\s;]+)/gm;
+
+/**
+ * A copy of a generated nginx.conf that `nginx -t` can check on the host as
+ * the current user, never the file itself: Docker's DNS (127.0.0.11)
+ * becomes 127.0.0.1, and every pid, log and temp path becomes a bare file
+ * name, which nginx resolves against its `-p` prefix. Write the result to
+ * `<dir>/nginx.conf` and run `nginx` with `nginxTestArgs(dir)`.
+ */
+export function nginxTestCopy(conf: string): string {
+  return conf
+    .replace(/^(\s*resolver\s+)127\.0\.0\.11(?=[\s;])/gm, (_, directive) => `${directive}127.0.0.1`)
+    .replace(WRITTEN_PATH, (_, indent, name, space, file) => `${indent}${name}${space}${file}`);
+}
+
+/** Arguments for `nginx` checking `<dir>/nginx.conf` with `<dir>` as prefix and error log. */
+export function nginxTestArgs(dir: string): string[] {
+  const base = dir.replace(/\/+$/, "");
+  return ["-t", "-p", `${base}/`, "-c", `${base}/nginx.conf`, "-e", `${base}/error.log`];
+}

@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { nginxTestArgs, nginxTestCopy } from "./mod.ts";
+import { loadVariant, requireProgram, run, VARIANTS } from "./_testing.ts";
+
+const NGINX = requireProgram("nginx");
+
+/** Writes `conf` as `<dir>/nginx.conf` in a fresh folder. */
+async function confDir(conf: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_nginx_" });
+  // Readable by nginx's worker user when the tests run as root.
+  await Deno.chmod(dir, 0o755);
+  await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
+  return dir;
+}
+
+async function nginxCheck(conf: string): Promise<{ code: number; stderr: string }> {
+  const dir = await confDir(conf);
+  try {
+    return await run(NGINX, nginxTestArgs(dir));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written path at the prefix", () => {
+  const conf = [
+    "pid /tmp/nginx.pid;",
+    "error_log /var/log/nginx/error.log warn;",
+    "http {",
+    "    client_body_temp_path /tmp/client_body_temp;",
+    "    proxy_temp_path /tmp/proxy_temp 1 2;",
+    "    access_log /var/log/nginx/access.log swiftdeploy;",
+    "    resolver 127.0.0.11 valid=5s ipv6=off;",
+    "    location = /x { access_log off; return 200 '/tmp/keep.me'; }",
+    "}",
+  ].join("\n");
+  assert.equal(
+    nginxTestCopy(conf),
+    [
+      "pid nginx.pid;",
+      "error_log error.log warn;",
+      "http {",
+      "    client_body_temp_path client_body_temp;",
+      "    proxy_temp_path proxy_temp 1 2;",
+      "    access_log access.log swiftdeploy;",
+      "    resolver 127.0.0.1 valid=5s ipv6=off;",
+      "    location = /x { access_log off; return 200 '/tmp/keep.me'; }",
+      "}",
+    ].join("\n"),
+  );
+});
+
+Deno.test("nginxTestCopy() leaves no absolute written path in a rendered config", async () => {
+  for (const variant of VARIANTS) {
+    const copy = nginxTestCopy((await loadVariant(variant)).files["nginx.conf"]);
+    assert.doesNotMatch(copy, /^\s*(pid|error_log|access_log|\w+_temp_path)\s+\//m);
+    assert.doesNotMatch(copy, /127\.0\.0\.11/);
+  }
+});
+
+for (const variant of VARIANTS) {
+  Deno.test(`nginx -t accepts the test copy when rendering the "${variant.name}" variant`, async () => {
+    const { files } = await loadVariant(variant);
+    const out = await nginxCheck(nginxTestCopy(files["nginx.conf"]));
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /test is successful/);
+  });
+}
+
+Deno.test("nginx -t rejects the test copy when the config is corrupted", async () => {
+  const conf = nginxTestCopy((await loadVariant(VARIANTS[0]!)).files["nginx.conf"]);
+  const corruptions = [
+    conf.replace("proxy_next_upstream error timeout;", "proxy_next_upstream error timeout"),
+    conf.replace("server_tokens off;", "server_tokenz off;"),
+    conf.replace(/\}\s*$/, ""),
+  ];
+  for (const broken of corruptions) {
+    assert.notEqual(broken, conf);
+    const out = await nginxCheck(broken);
+    assert.notEqual(out.code, 0, "nginx -t accepted a corrupted config");
+    assert.match(out.stderr, /emerg/);
+  }
+});
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/**
+ * Runs the rendered config for real on the host (test copy; listening on
+ * free loopback ports, the upstream pointed at `upstream`, timeouts of 1s)
+ * and calls `use` with the base URLs of the public and health servers.
+ */
+async function withNginx(
+  conf: string,
+  upstream: string,
+  use: (publicUrl: string, healthUrl: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const [publicPort, healthPort] = [freePort(), freePort()];
+  const live = nginxTestCopy(conf)
+    .replace(/^(\s*)listen \d+;/m, `$1listen 127.0.0.1:${publicPort};`)
+    .replace(/^(\s*)listen 127\.0\.0\.1:8099;/m, `$1listen 127.0.0.1:${healthPort};`)
+    .replace(/^(\s*set \$app_upstream )'[^']*';/m, `$1'${upstream}';`)
+    .replace(/^(\s*proxy_\w+_timeout )\d+s;/gm, "$11s;");
+  assert.ok(live.includes(`'${upstream}'`) && live.includes(`:${healthPort};`));
+  const dir = await confDir(live);
+  const args = nginxTestArgs(dir).filter((a) => a !== "-t");
+  const child = new Deno.Command(NGINX, {
+    args: [...args, "-g", "daemon off;"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const publicUrl = `http://127.0.0.1:${publicPort}`;
+    const healthUrl = `http://127.0.0.1:${healthPort}`;
+    for (let i = 0;; i++) {
+      try {
+        (await fetch(`${healthUrl}/nginx-health`)).body?.cancel();
+        break;
+      } catch (error) {
+        if (i > 100) throw error;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await use(publicUrl, healthUrl, dir);
+  } finally {
+    child.kill("SIGTERM");
+    await child.output();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("nginx serves the JSON 502 body with the exact contact when the app is down", async () => {
+  const { files, manifest } = await loadVariant(VARIANTS.find((v) => v.name === "tricky_contact")!);
+  const closed = freePort();
+  await withNginx(files["nginx.conf"], `127.0.0.1:${closed}`, async (url) => {
+    const res = await fetch(`${url}/anything?x=1`);
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get("content-type"), "application/json");
+    assert.equal(res.headers.get("x-deployed-by"), "swiftdeploy");
+    assert.equal(res.headers.get("server"), "nginx");
+    assert.deepEqual(await res.json(), {
+      error: "Bad Gateway",
+      code: 502,
+      service: "swiftdeploy-app",
+      contact: manifest.nginx.contact,
+    });
+  });
+});
+
+Deno.test("nginx passes the app's X-Mode through exactly once and adds X-Deployed-By", async () => {
+  const { files } = await loadVariant(VARIANTS[0]!);
+  const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/slow") await new Promise((r) => setTimeout(r, 1500));
+    return Response.json(
+      {
+        path,
+        forwardedFor: req.headers.get("x-forwarded-for"),
+        realIp: req.headers.get("x-real-ip"),
+      },
+      { headers: { "X-Mode": "canary" }, status: path === "/fail" ? 500 : 200 },
+    );
+  });
+  try {
+    await withNginx(
+      files["nginx.conf"],
+      `127.0.0.1:${app.addr.port}`,
+      async (url, healthUrl, dir) => {
+        const ok = await fetch(`${url}/hello`);
+        assert.equal(ok.status, 200);
+        assert.equal(ok.headers.get("x-mode"), "canary", "one X-Mode, not a joined list");
+        assert.equal(ok.headers.get("x-deployed-by"), "swiftdeploy");
+        assert.deepEqual(await ok.json(), {
+          path: "/hello",
+          forwardedFor: "127.0.0.1",
+          realIp: "127.0.0.1",
+        });
+
+        // The app's own errors pass through unchanged, not replaced by nginx's JSON.
+        const failed = await fetch(`${url}/fail`);
+        assert.equal(failed.status, 500);
+        assert.equal(failed.headers.get("x-deployed-by"), "swiftdeploy");
+        assert.equal((await failed.json()).path, "/fail");
+
+        const slow = await fetch(`${url}/slow`);
+        assert.equal(slow.status, 504);
+        assert.equal(slow.headers.get("x-deployed-by"), "swiftdeploy");
+        assert.equal((await slow.json()).error, "Gateway Timeout");
+
+        const health = await fetch(`${healthUrl}/nginx-health`);
+        assert.equal(health.status, 200);
+        assert.deepEqual(await health.json(), { status: "ok" });
+
+        const log = await Deno.readTextFile(`${dir}/access.log`);
+        const line = log.split("\n").find((l) => l.includes("GET /hello"));
+        assert.match(
+          line ?? "",
+          /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \| 200 \| \d+\.\d{3}s \| 127\.0\.0\.1:\d+ \| GET \/hello HTTP\/1\.1$/,
+        );
+        assert.ok(!log.includes("nginx-health"), "health checks are not logged");
+      },
+    );
+  } finally {
+    await app.shutdown();
+  }
+});
