@@ -312,6 +312,13 @@ export class EngineClient {
     });
   }
 
+  containerRestart(id: string, seconds = 10): Promise<void> {
+    return this.#none("POST", `/containers/${encodeURIComponent(id)}/restart`, {
+      query: { t: seconds },
+      timeoutMs: (seconds + 30) * 1000,
+    });
+  }
+
   containerKill(id: string, signal: string): Promise<void> {
     return this.#none("POST", `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
   }

@@ -1,0 +1,445 @@
+/**
+ * A self-contained SVG chart of the status checks: error rate (%) in the
+ * upper panel, P99 latency (ms) in the lower one, on one time axis. Spans
+ * with chaos injected are shaded; deploys, promotions and blocked attempts
+ * are marked. Deterministic (fixed ids, coordinates with one decimal),
+ * valid XML, no scripts, no external references.
+ */
+
+import type { HistoryEvent } from "../history/mod.ts";
+import { formatTime, num, str } from "./_model.ts";
+
+const W = 880;
+const H = 560;
+const LEFT = 78;
+const RIGHT = 24;
+const PLOT_W = W - LEFT - RIGHT;
+const PANELS = [
+  { top: 78, height: 180 },
+  { top: 300, height: 180 },
+] as const;
+const COLORS = {
+  error: "#c62828",
+  p99: "#1565c0",
+  chaos: "#ffcc80",
+  grid: "#e0e0e0",
+  axis: "#616161",
+  text: "#212121",
+  marker: "#6a1b9a",
+  blocked: "#b71c1c",
+};
+/** Markers this close outside the checks' time range (as a share of it) widen the axis to show them. */
+const MARKER_REACH = 0.25;
+/** Above this many points per series, dots are drawn only where a line cannot be. */
+const MAX_DOTS = 80;
+
+export const NO_DATA = "No data: no status checks recorded yet";
+
+export function escapeXml(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
+}
+
+type Attrs = Record<string, string | number>;
+
+/** One element on one line; attribute values and text are escaped here. */
+function el(name: string, attrs: Attrs, text?: string, indent = 4): string {
+  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`).join("");
+  const pad = " ".repeat(indent);
+  return text === undefined
+    ? `${pad}<${name}${a}/>`
+    : `${pad}<${name}${a}>${escapeXml(text)}</${name}>`;
+}
+
+/** An element holding a `<title>` tooltip. */
+function withTitle(name: string, attrs: Attrs, title: string): string {
+  return el(name, attrs).replace(/\/>$/, `><title>${escapeXml(title)}</title></${name}>`);
+}
+
+const f = (v: number) => v.toFixed(1);
+
+interface Point {
+  t: number;
+  error: number | null;
+  p99: number | null;
+}
+
+interface Span {
+  from: number;
+  to: number;
+  label: string;
+}
+
+interface Marker {
+  t: number;
+  label: string;
+  blocked: boolean;
+}
+
+/** Points from status_scrape events, in time order. */
+function points(events: readonly HistoryEvent[]): Point[] {
+  return events
+    .filter((e) => e.event === "status_scrape")
+    .map((e) => ({
+      t: Date.parse(e.ts),
+      error: num(e.data["error_rate_percent"]) ?? null,
+      p99: num(e.data["p99_latency_ms"]) ?? null,
+    }))
+    .filter((p) => !Number.isNaN(p.t))
+    .sort((a, b) => a.t - b.t);
+}
+
+/** Chaos spans: from an injection to the next chaos change, deploy, promote or teardown. */
+function chaosSpans(events: readonly HistoryEvent[], end: number): Span[] {
+  const spans: Span[] = [];
+  let open: { from: number; label: string } | undefined;
+  for (const e of events) {
+    const t = Date.parse(e.ts);
+    if (Number.isNaN(t)) continue;
+    const ends = e.event === "chaos_change" || e.event === "deploy" || e.event === "promote" ||
+      e.event === "teardown";
+    if (ends && open) {
+      spans.push({ from: open.from, to: t, label: open.label });
+      open = undefined;
+    }
+    if (e.event === "chaos_change") {
+      const mode = str(e.data["mode"]);
+      if (mode === "error" || mode === "slow") open = { from: t, label: mode };
+    }
+  }
+  if (open) spans.push({ from: open.from, to: Math.max(end, open.from), label: open.label });
+  return spans;
+}
+
+function markers(events: readonly HistoryEvent[]): Marker[] {
+  const out: Marker[] = [];
+  for (const e of events) {
+    const t = Date.parse(e.ts);
+    if (Number.isNaN(t)) continue;
+    const mark = (label: string, blocked = false) => out.push({ t, label, blocked });
+    if (e.event === "deploy") mark(`deploy ${str(e.data["mode"]) ?? ""}`.trim());
+    if (e.event === "promote") mark(`→ ${str(e.data["to"]) ?? "?"}`);
+    if (e.event === "teardown") mark("teardown");
+    if (e.event === "promote_blocked") mark("blocked", true);
+    if (e.event === "deploy_blocked") mark("deploy blocked", true);
+  }
+  return out;
+}
+
+/** A round step giving about `target` intervals up to `max`. */
+function niceStep(max: number, target: number): number {
+  const raw = max / target;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / mag;
+  const m = norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10;
+  return m * mag;
+}
+
+function yScale(values: number[]): { top: number; ticks: number[] } {
+  const max = Math.max(0, ...values);
+  if (max === 0) return { top: 1, ticks: [0, 0.25, 0.5, 0.75, 1] };
+  const step = niceStep(max, 4);
+  const top = Math.ceil(max / step - 1e-9) * step;
+  const ticks: number[] = [];
+  for (let i = 0; i * step <= top + step / 1e6; i++) ticks.push(Number((i * step).toPrecision(12)));
+  return { top, ticks };
+}
+
+const TIME_STEPS_S = [
+  1,
+  2,
+  5,
+  10,
+  15,
+  30,
+  60,
+  120,
+  300,
+  600,
+  900,
+  1800,
+  3600,
+  7200,
+  10800,
+  21600,
+  43200,
+  86400,
+  172800,
+  604800,
+];
+
+function timeTicks(t0: number, t1: number): { ticks: number[]; label: (t: number) => string } {
+  const span = (t1 - t0) / 1000;
+  const stepS = TIME_STEPS_S.find((s) => span / s <= 8) ?? Math.ceil(span / 8 / 86400) * 86400;
+  const step = stepS * 1000;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) ticks.push(t);
+  const label = (t: number) => {
+    const iso = new Date(t).toISOString();
+    if (span > 86400) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+    return step < 60_000 ? iso.slice(11, 19) : iso.slice(11, 16);
+  };
+  return { ticks, label };
+}
+
+function tickText(v: number): string {
+  return String(Number(v.toPrecision(6)));
+}
+
+function header(desc: string): string[] {
+  const root = el(
+    "svg",
+    {
+      xmlns: "http://www.w3.org/2000/svg",
+      width: W,
+      height: H,
+      viewBox: `0 0 ${W} ${H}`,
+      role: "img",
+      "aria-labelledby": "chart-title chart-desc",
+      "font-family": "Helvetica, Arial, sans-serif",
+      "font-size": 12,
+      fill: COLORS.text,
+    },
+    undefined,
+    0,
+  ).replace(/\/>$/, ">");
+  return [
+    root,
+    el("title", { id: "chart-title" }, "Error rate and P99 latency", 2),
+    el("desc", { id: "chart-desc" }, desc, 2),
+    el("rect", { x: 0, y: 0, width: W, height: H, fill: "#ffffff" }, undefined, 2),
+    el(
+      "text",
+      {
+        x: W / 2,
+        y: 30,
+        "text-anchor": "middle",
+        "font-size": 18,
+        "font-weight": "bold",
+      },
+      "Error rate and P99 latency per status check",
+      2,
+    ),
+  ];
+}
+
+export function renderChartSvg(events: readonly HistoryEvent[]): string {
+  const pts = points(events);
+  if (pts.length === 0) {
+    return [
+      ...header(NO_DATA),
+      el(
+        "text",
+        {
+          x: W / 2,
+          y: H / 2,
+          "text-anchor": "middle",
+          "font-size": 16,
+          fill: COLORS.axis,
+        },
+        NO_DATA,
+        2,
+      ),
+      "</svg>",
+      "",
+    ].join("\n");
+  }
+
+  let t0 = pts[0]!.t;
+  let t1 = pts[pts.length - 1]!.t;
+  if (t1 - t0 < 60_000) {
+    const mid = (t0 + t1) / 2;
+    t0 = mid - 30_000;
+    t1 = mid + 30_000;
+  }
+  const allMarks = markers(events);
+  const reach = (t1 - t0) * MARKER_REACH;
+  for (const m of allMarks) {
+    if (m.t < t0 && m.t >= t0 - reach) t0 = m.t;
+    if (m.t > t1 && m.t <= t1 + reach) t1 = m.t;
+  }
+  const x = (t: number) => LEFT + ((t - t0) / (t1 - t0)) * PLOT_W;
+  const clampX = (t: number) => x(Math.min(t1, Math.max(t0, t)));
+  const time = timeTicks(t0, t1);
+  const spans = chaosSpans(events, t1).filter((s) => s.to >= t0 && s.from <= t1);
+  const marks = allMarks.filter((m) => m.t >= t0 && m.t <= t1);
+
+  const desc = `Error rate (%) and P99 latency (ms) of ${pts.length} status checks from ` +
+    `${formatTime(pts[0]!.t)} to ${formatTime(pts[pts.length - 1]!.t)} UTC`;
+  const out = header(desc);
+
+  const legend = [
+    { kind: "line", color: COLORS.error, label: "Error rate (%)" },
+    { kind: "line", color: COLORS.p99, label: "P99 latency (ms)" },
+    { kind: "box", color: COLORS.chaos, label: "Chaos injected" },
+    { kind: "dash", color: COLORS.marker, label: "Deploy / promotion" },
+    { kind: "dash", color: COLORS.blocked, label: "Blocked by policy" },
+  ];
+  out.push(`  <g id="legend">`);
+  legend.forEach((item, i) => {
+    const lx = LEFT + i * 152;
+    if (item.kind === "box") {
+      out.push(
+        el("rect", { x: lx, y: 46, width: 22, height: 12, fill: item.color, "fill-opacity": 0.6 }),
+      );
+    } else {
+      out.push(el("line", {
+        x1: lx,
+        y1: 52,
+        x2: lx + 22,
+        y2: 52,
+        stroke: item.color,
+        "stroke-width": 2,
+        ...(item.kind === "dash" ? { "stroke-dasharray": "4 3" } : {}),
+      }));
+    }
+    out.push(el("text", { x: lx + 28, y: 56 }, item.label));
+  });
+  out.push("  </g>");
+
+  const series = [
+    { key: "error" as const, title: "Error rate (%)", color: COLORS.error, id: "error-rate" },
+    { key: "p99" as const, title: "P99 latency (ms)", color: COLORS.p99, id: "p99-latency" },
+  ];
+  series.forEach((s, i) => {
+    const panel = PANELS[i]!;
+    const values = pts.map((p) => p[s.key]).filter((v): v is number => v !== null);
+    const scale = yScale(values);
+    const y = (v: number) => panel.top + panel.height - (v / scale.top) * panel.height;
+    const bottom = panel.top + panel.height;
+    const cy = panel.top + panel.height / 2;
+    out.push(`  <g id="${s.id}-panel">`);
+
+    for (const span of spans) {
+      const sx = clampX(span.from);
+      out.push(withTitle("rect", {
+        x: f(sx),
+        y: panel.top,
+        width: f(Math.max(1, clampX(span.to) - sx)),
+        height: panel.height,
+        fill: COLORS.chaos,
+        "fill-opacity": 0.45,
+      }, `chaos: ${span.label}`));
+    }
+    for (const tick of scale.ticks) {
+      const ty = f(y(tick));
+      out.push(el("line", { x1: LEFT, y1: ty, x2: LEFT + PLOT_W, y2: ty, stroke: COLORS.grid }));
+      out.push(el("text", {
+        x: LEFT - 8,
+        y: f(y(tick) + 4),
+        "text-anchor": "end",
+        fill: COLORS.axis,
+      }, tickText(tick)));
+    }
+    for (const tick of time.ticks) {
+      const tx = f(x(tick));
+      out.push(el("line", { x1: tx, y1: panel.top, x2: tx, y2: bottom, stroke: COLORS.grid }));
+      if (i === series.length - 1) {
+        out.push(el("text", {
+          x: tx,
+          y: bottom + 18,
+          "text-anchor": "middle",
+          fill: COLORS.axis,
+        }, time.label(tick)));
+      }
+    }
+    for (const m of marks) {
+      const mx = f(x(m.t));
+      const color = m.blocked ? COLORS.blocked : COLORS.marker;
+      out.push(el("line", {
+        x1: mx,
+        y1: panel.top,
+        x2: mx,
+        y2: bottom,
+        stroke: color,
+        "stroke-width": 1.5,
+        "stroke-dasharray": "4 3",
+      }));
+      if (i === 0) {
+        const px = x(m.t);
+        out.push(el("text", {
+          x: mx,
+          y: panel.top - 6,
+          "text-anchor": px < LEFT + 40 ? "start" : px > LEFT + PLOT_W - 40 ? "end" : "middle",
+          "font-size": 11,
+          fill: color,
+        }, m.label));
+      }
+    }
+    out.push(el("rect", {
+      x: LEFT,
+      y: panel.top,
+      width: PLOT_W,
+      height: panel.height,
+      fill: "none",
+      stroke: COLORS.axis,
+    }));
+    out.push(el("text", {
+      x: 22,
+      y: cy,
+      "text-anchor": "middle",
+      transform: `rotate(-90 22 ${cy})`,
+      "font-weight": "bold",
+    }, s.title));
+    if (values.length === 0) {
+      out.push(el("text", {
+        x: LEFT + PLOT_W / 2,
+        y: cy,
+        "text-anchor": "middle",
+        fill: COLORS.axis,
+      }, "No data"));
+    }
+
+    // Lines, broken where a check had no value.
+    const segments: Point[][] = [];
+    let segment: Point[] = [];
+    for (const p of pts) {
+      if (p[s.key] === null) {
+        if (segment.length) segments.push(segment);
+        segment = [];
+      } else segment.push(p);
+    }
+    if (segment.length) segments.push(segment);
+    const dotAll = values.length <= MAX_DOTS;
+    for (const seg of segments) {
+      if (seg.length > 1) {
+        out.push(el("polyline", {
+          points: seg.map((p) => `${f(x(p.t))},${f(y(p[s.key]!))}`).join(" "),
+          fill: "none",
+          stroke: s.color,
+          "stroke-width": 2,
+          "stroke-linejoin": "round",
+        }));
+      }
+      if (dotAll || seg.length === 1) {
+        for (const p of seg) {
+          const v = p[s.key]!;
+          out.push(withTitle(
+            "circle",
+            { cx: f(x(p.t)), cy: f(y(v)), r: 3, fill: s.color },
+            `${formatTime(p.t)}: ${v.toFixed(2)}`,
+          ));
+        }
+      }
+    }
+    out.push("  </g>");
+  });
+
+  out.push(el(
+    "text",
+    {
+      x: LEFT + PLOT_W / 2,
+      y: H - 16,
+      "text-anchor": "middle",
+      "font-weight": "bold",
+    },
+    `Time (UTC, ${new Date(t0).toISOString().slice(0, 10)})`,
+    2,
+  ));
+  out.push("</svg>", "");
+  return out.join("\n");
+}

@@ -1,0 +1,52 @@
+/** Helpers shared by this folder's tests. */
+
+import type { EventName, HistoryEvent } from "../history/mod.ts";
+import { ZERO_HASH } from "../history/mod.ts";
+
+/** A history event for tests (prev is not chained: rendering does not read it). */
+export function ev(ts: string, event: EventName, data: Record<string, unknown>): HistoryEvent {
+  return {
+    v: 1,
+    ts: ts.includes("T") ? ts : `2026-11-21T${ts}.000Z`,
+    event,
+    actor: { user: "ops", host: "h", pid: 1 },
+    data,
+    prev: ZERO_HASH,
+  };
+}
+
+/** Cells of a Markdown table row, split on pipes that are not escaped. */
+export function cells(row: string): string[] {
+  const out: string[] = [];
+  let cell = "";
+  for (let i = 0; i < row.length; i++) {
+    const c = row[i]!;
+    if (c === "\\") {
+      cell += c + (row[i + 1] ?? "");
+      i++;
+    } else if (c === "|") {
+      out.push(cell);
+      cell = "";
+    } else cell += c;
+  }
+  out.push(cell);
+  // A row starts and ends with a pipe: drop the empty outer pieces.
+  return out.slice(1, -1).map((s) => s.trim());
+}
+
+/** Every table of a Markdown document, as rows of cells (separator rows included). */
+export function tables(markdown: string): string[][][] {
+  const result: string[][][] = [];
+  let current: string[][] | undefined;
+  for (const line of markdown.split("\n")) {
+    if (line.startsWith("|")) {
+      current ??= [];
+      current.push(cells(line));
+    } else if (current) {
+      result.push(current);
+      current = undefined;
+    }
+  }
+  if (current) result.push(current);
+  return result;
+}

@@ -1,0 +1,368 @@
+/** `deploy`, `promote canary|stable` and `teardown`: the state-changing commands, each under the lock. */
+import { join } from "node:path";
+import type { Context } from "../context.ts";
+import { applyStack, removeStack } from "../deploy/mod.ts";
+import { EngineClient } from "../engine/mod.ts";
+import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { atomicWrite, readIfExists } from "../fsutil.ts";
+import { generate, writeGenerated } from "../generate.ts";
+import { readHostFigures } from "../host/mod.ts";
+import { acquireLock, describeHolder, type Lock } from "../lock/mod.ts";
+import { type LoadedManifest, loadManifest, setManifestValue, sha256Hex } from "../manifest/mod.ts";
+import { describePlan } from "../plan/mod.ts";
+import { GENERATED_FILE_NAMES } from "../render/mod.ts";
+import { collectWindow, scrapesDir } from "../scrapes/mod.ts";
+import { mark } from "../term.ts";
+import { validate } from "../validate/mod.ts";
+import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
+
+async function withLock<T>(
+  ctx: Context,
+  loaded: LoadedManifest,
+  command: string,
+  fn: (lock: Lock) => Promise<T>,
+): Promise<T> {
+  const lock = await acquireLock(lockPath(ctx), command);
+  try {
+    if (lock.takenOverFrom) {
+      ctx.term.err(
+        `${ctx.term.yellow("warning:")} took over the lock of ${
+          describeHolder(lock.takenOverFrom)
+        }: that process is gone`,
+      );
+      const h = lock.takenOverFrom;
+      await record(loaded, "lock_taken_over", {
+        previous: { host: h.host, pid: h.pid, since: h.started_at },
+        reason: `holder "${h.command}" is gone; taken by "${command}"`,
+      });
+    }
+    return await fn(lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Progress redrawn in place on a TTY; elsewhere a line at most every 5 s (and every final one). */
+function progressPrinter(ctx: Context): (line: string) => void {
+  let lastPrinted = 0;
+  return (line) => {
+    if (ctx.term.color) {
+      Deno.stdout.writeSync(new TextEncoder().encode(`\r\x1b[2K  ${ctx.term.dim(line)}`));
+      return;
+    }
+    const final = /healthy after/.test(line);
+    if (final || Date.now() - lastPrinted >= 5000) {
+      ctx.term.out(`  ${line}`);
+      lastPrinted = final ? 0 : Date.now();
+    }
+  };
+}
+
+function endProgress(ctx: Context): void {
+  if (ctx.term.color) Deno.stdout.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+}
+
+export async function runDeploy(
+  ctx: Context,
+  opts: { dryRun: boolean; timeoutSeconds: number },
+): Promise<number> {
+  const { term } = ctx;
+  const started = performance.now();
+  const loaded = await loadManifest(ctx.manifestPath);
+  const m = loaded.manifest;
+  const { plan, files } = await generate(ctx, loaded);
+  if (opts.dryRun) {
+    term.out(describePlan(plan));
+    term.out(term.dim("dry run: nothing was written, started or changed"));
+    return 0;
+  }
+  return await withLock(ctx, loaded, "deploy", async () => {
+    // 1. init
+    const written = await writeGenerated(loaded.dir, files);
+    term.out(
+      `${mark(term, true)} init: ${
+        written.length ? `wrote ${written.join(", ")}` : "generated files up to date"
+      }`,
+    );
+
+    // 2. validate: any failure stops here
+    const report = await validate(ctx);
+    const failed = report.checks.filter((c) => !c.ok);
+    if (report.manifestError) throw report.manifestError;
+    if (failed.length > 0) {
+      for (const c of failed) term.out(`${mark(term, false)} FAIL ${c.name}: ${c.detail}`);
+      await record(loaded, "deploy_failed", {
+        reason: `validate: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`,
+      });
+      throw new SwiftDeployError(
+        "CHECK_FAILED",
+        `Cannot deploy: ${failed.length} pre-flight check(s) failed`,
+        {
+          hint: "run `swiftdeploy validate` for the full list",
+        },
+      );
+    }
+    term.out(`${mark(term, true)} validate: ${report.checks.length} checks passed`);
+
+    // 3. pre-deploy policy with real host figures
+    const engine = await EngineClient.connect(ctx.env);
+    try {
+      const info = await engine.info();
+      const figures = await readHostFigures(info.DockerRootDir);
+      const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
+      const decision = await evaluator.evaluate("infrastructure", figures);
+      printDecision(term, decision);
+      if (!decision.allow) {
+        await record(loaded, "deploy_blocked", { decision });
+        await record(loaded, "policy_violation", {
+          domain: "infrastructure",
+          reasons: decision.reasons,
+          ...figures,
+        });
+        term.out(term.red("Deployment blocked by policy: infrastructure (nothing was started)"));
+        return ExitCode.policyDenied;
+      }
+
+      // 4. create or replace what changed, wait healthy, confirm through nginx
+      const progress = progressPrinter(ctx);
+      let result;
+      try {
+        result = await applyStack(engine, plan, {
+          timeoutMs: opts.timeoutSeconds * 1000,
+          nginxPort: m.nginx.port,
+          nginxConf: files["nginx.conf"],
+          policyData: files["policy_data.json"],
+          expect: { mode: m.services.mode, version: m.services.version },
+          log: (l) => {
+            endProgress(ctx);
+            term.out(`  ${l}`);
+          },
+          progress,
+        });
+      } catch (error) {
+        endProgress(ctx);
+        await record(loaded, "deploy_failed", {
+          reason: firstLine(error),
+        });
+        throw error;
+      }
+      endProgress(ctx);
+      const ms = Math.round(performance.now() - started);
+      if (!result.changed) {
+        await record(loaded, "deploy_noop", { mode: m.services.mode, version: m.services.version });
+        term.out(
+          `${mark(term, true)} Nothing to do: the running stack already matches ${loaded.path}`,
+        );
+        return 0;
+      }
+      await record(loaded, "deploy", {
+        mode: m.services.mode,
+        version: m.services.version,
+        image: m.services.image,
+        containers: plan.containers.map((c) => c.name),
+        duration_ms: ms,
+      });
+      term.out(
+        `${
+          mark(term, true)
+        } Deployed ${m.project}: mode ${m.services.mode}, version ${m.services.version}, ` +
+          `http://127.0.0.1:${m.nginx.port}/ healthy (${(ms / 1000).toFixed(1)} s)`,
+      );
+      return 0;
+    } finally {
+      engine.close();
+    }
+  });
+}
+
+export async function runPromote(
+  ctx: Context,
+  target: string,
+  opts: { timeoutSeconds: number },
+): Promise<number> {
+  const { term } = ctx;
+  if (target !== "canary" && target !== "stable") {
+    throw new SwiftDeployError("USAGE", `Invalid mode "${target}": expected "canary" or "stable"`, {
+      exitCode: ExitCode.invalid,
+    });
+  }
+  const started = performance.now();
+  const loaded = await loadManifest(ctx.manifestPath);
+  const m = loaded.manifest;
+  const from = m.services.mode;
+  return await withLock(ctx, loaded, `promote ${target}`, async () => {
+    const engine = await EngineClient.connect(ctx.env);
+    try {
+      // 1. the canary policy decides, from the window's figures
+      const { files } = await generate(ctx, loaded);
+      const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
+      const progress = progressPrinter(ctx);
+      let figures: {
+        request_count: number | null;
+        error_rate_percent: number | null;
+        p99_latency_ms: number | null;
+      } = {
+        request_count: null,
+        error_rate_percent: null,
+        p99_latency_ms: null,
+      };
+      try {
+        const w = await collectWindow(
+          nginxUrl(loaded, "/metrics"),
+          scrapesDir(ctx.stateDir),
+          m.policy_limits.canary.window_seconds,
+          progress,
+        );
+        endProgress(ctx);
+        figures = {
+          request_count: w.figures.request_count,
+          error_rate_percent: w.figures.error_rate_percent,
+          p99_latency_ms: w.figures.p99_latency_ms,
+        };
+        term.out(
+          `  window ${
+            w.figures.seconds?.toFixed(0) ?? "?"
+          } s: ${w.figures.request_count} requests, ` +
+            `error rate ${w.figures.error_rate_percent?.toFixed(2) ?? "n/a"} %, ` +
+            `P99 ${w.figures.p99_latency_ms?.toFixed(2) ?? "n/a"} ms${
+              w.figures.reset ? " (app restarted in the window)" : ""
+            }`,
+        );
+      } catch (error) {
+        endProgress(ctx);
+        // No metrics is not a pass: the policy receives nulls and decides.
+        term.out(`  ${term.yellow("!")} no metrics: ${(error as Error).message}`);
+      }
+      const input = {
+        current_mode: from,
+        target_mode: target,
+        window_seconds: m.policy_limits.canary.window_seconds,
+        ...figures,
+      };
+      const decision = await evaluator.evaluate("canary", input);
+      printDecision(term, decision);
+      if (!decision.allow) {
+        await record(loaded, "promote_blocked", { from, to: target, decision });
+        await record(loaded, "policy_violation", {
+          domain: "canary",
+          reasons: decision.reasons,
+          error_rate_percent: figures.error_rate_percent,
+          p99_latency_ms: figures.p99_latency_ms,
+        });
+        term.out(
+          term.red(`Promotion blocked by policy: canary (manifest and containers untouched)`),
+        );
+        return ExitCode.policyDenied;
+      }
+
+      // 2. edit the manifest in place, regenerate, switch with zero downtime
+      const edited = await setManifestValue(loaded, ["services", "mode"], target);
+      const oldFiles = await snapshotGenerated(loaded.dir);
+      try {
+        const { plan, files: newFiles } = await generate(ctx, edited);
+        await writeGenerated(edited.dir, newFiles);
+        term.out(
+          `${mark(term, true)} manifest: services.mode ${from} → ${target}; files regenerated`,
+        );
+        const result = await applyStack(engine, plan, {
+          timeoutMs: opts.timeoutSeconds * 1000,
+          nginxPort: m.nginx.port,
+          nginxConf: newFiles["nginx.conf"],
+          policyData: newFiles["policy_data.json"],
+          expect: { mode: target, version: m.services.version },
+          log: (l) => {
+            endProgress(ctx);
+            term.out(`  ${l}`);
+          },
+          progress,
+        });
+        endProgress(ctx);
+        const ms = Math.round(performance.now() - started);
+        await record(edited, "promote", { from, to: target, duration_ms: ms });
+        term.out(
+          `${
+            mark(term, true)
+          } Promoted to ${target}: /healthz through nginx reports mode "${result.health.mode}" (${
+            (ms / 1000).toFixed(1)
+          } s)`,
+        );
+        return 0;
+      } catch (error) {
+        endProgress(ctx);
+        // Traffic stayed on the old container (applyStack undid its steps); restore the manifest and files.
+        const current = await readIfExists(loaded.path);
+        if (current !== undefined && (await sha256Hex(current)) === edited.hash) {
+          await atomicWrite(loaded.path, loaded.text);
+        }
+        await restoreGenerated(loaded.dir, oldFiles);
+        await record(loaded, "promote_failed", {
+          from,
+          to: target,
+          reason: firstLine(error),
+        });
+        term.out(
+          term.red(
+            `Promotion to ${target} failed; the manifest was restored and the ${from} container keeps serving`,
+          ),
+        );
+        throw error;
+      }
+    } finally {
+      engine.close();
+    }
+  });
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}
+
+async function snapshotGenerated(dir: string): Promise<Map<string, string | undefined>> {
+  const snap = new Map<string, string | undefined>();
+  for (const name of GENERATED_FILE_NAMES) snap.set(name, await readIfExists(join(dir, name)));
+  return snap;
+}
+
+async function restoreGenerated(dir: string, snap: Map<string, string | undefined>): Promise<void> {
+  for (const [name, text] of snap) {
+    if (text === undefined) await Deno.remove(join(dir, name)).catch(() => {});
+    else await atomicWrite(join(dir, name), text);
+  }
+}
+
+export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promise<number> {
+  const { term } = ctx;
+  const loaded = await loadManifest(ctx.manifestPath);
+  return await withLock(ctx, loaded, "teardown", async () => {
+    const engine = await EngineClient.connect(ctx.env);
+    let removed: string[];
+    try {
+      removed = await removeStack(engine, loaded.manifest.project, (l) => term.out(`  ${l}`));
+    } finally {
+      engine.close();
+    }
+    const deleted: string[] = [];
+    if (opts.clean) {
+      for (const name of GENERATED_FILE_NAMES) {
+        try {
+          await Deno.remove(join(loaded.dir, name));
+          deleted.push(name);
+        } catch { /* already gone */ }
+      }
+      for (const sub of ["nginx", "opa", "scrapes"]) {
+        await Deno.remove(join(ctx.stateDir, sub), { recursive: true }).catch(() => {});
+      }
+    }
+    await record(loaded, "teardown", {
+      clean: opts.clean,
+      removed: [...removed, ...deleted.map((d) => `file ${d}`)],
+    });
+    term.out(
+      `${
+        mark(term, true)
+      } Torn down ${loaded.manifest.project}: ${removed.length} object(s) removed` +
+        (opts.clean ? `, ${deleted.length} generated file(s) deleted` : "") + " (history kept)",
+    );
+    return 0;
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Where things live. The installation (templates/, policies/, the tools and
+ * the engine state) is SWIFTDEPLOY_HOME or the folder above cli/; the files
+ * of one deployment (generated files, history, report, lock, state) live
+ * beside its manifest.
+ */
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Terminal } from "./term.ts";
+
+export type PolicyEngineKind = "wasm" | "sidecar";
+
+export interface Context {
+  /** The installation directory. */
+  home: string;
+  /** Absolute path of the manifest (may not exist yet). */
+  manifestPath: string;
+  /** The manifest's folder: generated files live here. */
+  dir: string;
+  /** Per-deployment state beside the manifest (nginx live config, scrapes). */
+  stateDir: string;
+  verbose: boolean;
+  policyEngine: PolicyEngineKind;
+  term: Terminal;
+  env: { dockerHost: string | undefined };
+}
+
+export function installHome(): string {
+  const fromEnv = Deno.env.get("SWIFTDEPLOY_HOME");
+  if (fromEnv) return resolve(fromEnv);
+  const url = new URL("..", import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url).replace(/\/$/, "") : Deno.cwd();
+}
+
+export function createContext(opts: {
+  manifest: string;
+  verbose: boolean;
+  policyEngine: PolicyEngineKind;
+  term: Terminal;
+}): Context {
+  const manifestPath = isAbsolute(opts.manifest)
+    ? opts.manifest
+    : resolve(Deno.cwd(), opts.manifest);
+  const dir = dirname(manifestPath);
+  return {
+    home: installHome(),
+    manifestPath,
+    dir,
+    stateDir: join(dir, ".swiftdeploy"),
+    verbose: opts.verbose,
+    policyEngine: opts.policyEngine,
+    term: opts.term,
+    env: { dockerHost: Deno.env.get("DOCKER_HOST") || undefined },
+  };
+}

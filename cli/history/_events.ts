@@ -1,0 +1,193 @@
+/**
+ * The events of history.jsonl and the data each one carries. Writers must
+ * pass exactly these shapes; readers (the audit report) must still treat
+ * every field as possibly missing, since a history outlives the code that
+ * wrote it.
+ */
+
+export const EVENT_NAMES = [
+  "deploy",
+  "deploy_blocked",
+  "deploy_failed",
+  "deploy_noop",
+  "promote",
+  "promote_blocked",
+  "promote_failed",
+  "teardown",
+  "status_scrape",
+  "chaos_change",
+  "policy_violation",
+  "lock_taken_over",
+] as const;
+
+export type EventName = (typeof EVENT_NAMES)[number];
+
+export function isEventName(value: unknown): value is EventName {
+  return typeof value === "string" && (EVENT_NAMES as readonly string[]).includes(value);
+}
+
+export type Mode = "stable" | "canary";
+export type ChaosState = "none" | "slow" | "error";
+export type PolicyResult = "PASS" | "FAIL" | "UNKNOWN";
+
+/** Who appended a line. */
+export interface Actor {
+  user: string;
+  host: string;
+  pid: number;
+}
+
+/**
+ * A policy decision as recorded: the same `{ allow, reasons, domain, checked }`
+ * object the evaluators return (cli/policy), kept structural here so the
+ * history does not depend on the policy code.
+ */
+export interface DecisionData {
+  allow: boolean;
+  reasons: string[];
+  domain: string;
+  /**
+   * What the policy examined. Canary: `error_rate_percent`, `p99_latency_ms`,
+   * `request_count` as `{ value, max|min, ok }`, plus `outcome`, `direction`.
+   */
+  checked: Record<string, unknown>;
+}
+
+/** The stack was started or replaced. */
+export interface DeployData {
+  mode: Mode;
+  version: string;
+  image: string;
+  /** Names of the containers now serving. */
+  containers: string[];
+  duration_ms: number;
+}
+
+/** The pre-deploy policy denied the deploy (nothing was changed). */
+export interface DeployBlockedData {
+  decision: DecisionData;
+}
+
+/** The deploy was attempted and undone. */
+export interface DeployFailedData {
+  reason: string;
+  /** The container that failed, when one did. */
+  container?: string;
+}
+
+/** The running stack already matched the manifest. */
+export interface DeployNoopData {
+  mode: Mode;
+  version: string;
+  reason?: string;
+}
+
+/** The mode changed. */
+export interface PromoteData {
+  from: Mode;
+  to: Mode;
+  duration_ms: number;
+}
+
+/** The canary policy denied the promotion (nothing was changed). */
+export interface PromoteBlockedData {
+  from: Mode;
+  to: Mode;
+  decision: DecisionData;
+}
+
+/** The promotion was attempted and undone. */
+export interface PromoteFailedData {
+  from: Mode;
+  to: Mode;
+  reason: string;
+}
+
+/** The stack was removed. */
+export interface TeardownData {
+  clean: boolean;
+  /** Containers, networks, volumes and files removed. */
+  removed: string[];
+}
+
+/** One `status` refresh: what was observed and what the policies said. */
+export interface StatusScrapeData {
+  mode: Mode | null;
+  chaos: ChaosState | null;
+  version: string | null;
+  requests_per_second: number | null;
+  error_rate_percent: number | null;
+  p99_latency_ms: number | null;
+  request_count: number;
+  window_seconds: number | null;
+  policy: {
+    infrastructure: PolicyResult;
+    canary: PolicyResult;
+  };
+  /** Reasons of the failing policies, when any. */
+  reasons?: string[];
+}
+
+/** Chaos was injected or recovered through POST /chaos. */
+export interface ChaosChangeData {
+  mode: "slow" | "error" | "recover";
+  /** Share of requests failed, 0..1, for "error". */
+  rate?: number;
+  /** Seconds of delay, for "slow". */
+  duration?: number;
+}
+
+/** A policy denied something (also recorded as *_blocked where one applies). */
+export interface PolicyViolationData {
+  domain: string;
+  reasons: string[];
+  error_rate_percent?: number | null;
+  p99_latency_ms?: number | null;
+}
+
+/** A stale project lock was broken. */
+export interface LockTakenOverData {
+  /** Holder recorded in the broken lock. */
+  previous: Partial<Actor> & { since?: string };
+  reason: string;
+}
+
+export interface EventDataMap {
+  deploy: DeployData;
+  deploy_blocked: DeployBlockedData;
+  deploy_failed: DeployFailedData;
+  deploy_noop: DeployNoopData;
+  promote: PromoteData;
+  promote_blocked: PromoteBlockedData;
+  promote_failed: PromoteFailedData;
+  teardown: TeardownData;
+  status_scrape: StatusScrapeData;
+  chaos_change: ChaosChangeData;
+  policy_violation: PolicyViolationData;
+  lock_taken_over: LockTakenOverData;
+}
+
+/** One line of history.jsonl as written; keys in this order. */
+export interface HistoryRecord<E extends EventName = EventName> {
+  v: 1;
+  /** ISO 8601 UTC with milliseconds, e.g. `2026-11-21T12:00:00.000Z`. */
+  ts: string;
+  event: E;
+  actor: Actor;
+  data: EventDataMap[E];
+  /** sha256 hex of the previous line's bytes (no newline), 64 zeros for the first. */
+  prev: string;
+}
+
+/**
+ * One line as read back: the schema is checked, the data only as an object
+ * (its fields may be missing or of another type in old or edited files).
+ */
+export interface HistoryEvent {
+  v: 1;
+  ts: string;
+  event: EventName;
+  actor: Actor;
+  data: Readonly<Record<string, unknown>>;
+  prev: string;
+}

@@ -1,0 +1,97 @@
+/**
+ * One line of history.jsonl: its exact text, its hash, and its schema check.
+ * Pure.
+ */
+
+import { createHash } from "node:crypto";
+import { type Actor, type EventName, type HistoryEvent, isEventName } from "./_events.ts";
+
+/** `prev` of the first line. */
+export const ZERO_HASH = "0".repeat(64);
+
+const encoder = new TextEncoder();
+
+/** sha256 hex of a line's bytes (a string is hashed as UTF-8). */
+export function sha256Hex(line: string | Uint8Array): string {
+  return createHash("sha256").update(typeof line === "string" ? encoder.encode(line) : line)
+    .digest("hex");
+}
+
+export interface LineFields {
+  ts: string;
+  event: EventName;
+  actor: Actor;
+  data: unknown;
+  prev: string;
+}
+
+/**
+ * The exact line text (no newline): keys `v, ts, event, actor, data, prev`
+ * in that order, actor keys `user, host, pid`, no spaces.
+ */
+export function formatLine(fields: LineFields): string {
+  return JSON.stringify({
+    v: 1,
+    ts: fields.ts,
+    event: fields.event,
+    actor: { user: fields.actor.user, host: fields.actor.host, pid: fields.actor.pid },
+    data: fields.data,
+    prev: fields.prev,
+  });
+}
+
+const KEYS = ["v", "ts", "event", "actor", "data", "prev"];
+const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export type ParsedLine = { ok: true; event: HistoryEvent } | { ok: false; problem: string };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Parses and checks one line against the schema (data only as an object). */
+export function parseLine(line: string): ParsedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    return { ok: false, problem: `not valid JSON (${(error as Error).message})` };
+  }
+  if (!isPlainObject(value)) return { ok: false, problem: "not a JSON object" };
+  const keys = Object.keys(value);
+  if (keys.length !== KEYS.length || keys.some((k, i) => k !== KEYS[i])) {
+    return {
+      ok: false,
+      problem: `keys must be ${KEYS.join(", ")} in that order, got ${keys.join(", ")}`,
+    };
+  }
+  const { v, ts, event, actor, data, prev } = value;
+  if (v !== 1) return { ok: false, problem: `unsupported version ${JSON.stringify(v)}` };
+  if (typeof ts !== "string" || !TS.test(ts) || Number.isNaN(Date.parse(ts))) {
+    return { ok: false, problem: `invalid timestamp ${JSON.stringify(ts)}` };
+  }
+  if (!isEventName(event)) return { ok: false, problem: `unknown event ${JSON.stringify(event)}` };
+  if (
+    !isPlainObject(actor) || typeof actor["user"] !== "string" ||
+    typeof actor["host"] !== "string" ||
+    typeof actor["pid"] !== "number"
+  ) {
+    return { ok: false, problem: "actor must be {user, host, pid}" };
+  }
+  if (!isPlainObject(data)) return { ok: false, problem: "data must be an object" };
+  if (typeof prev !== "string" || !HEX64.test(prev)) {
+    return { ok: false, problem: "prev must be 64 lowercase hex digits" };
+  }
+  return {
+    ok: true,
+    event: {
+      v: 1,
+      ts,
+      event,
+      actor: { user: actor["user"], host: actor["host"], pid: actor["pid"] },
+      data,
+      prev,
+    },
+  };
+}

@@ -1,0 +1,304 @@
+/**
+ * The SwiftDeploy CLI. The only module that exits: every other module
+ * throws SwiftDeployError, and the handler below prints `error:` and
+ * `hint:` lines (the stack only with --verbose) and exits with its code.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { join } from "node:path";
+import { runAudit } from "./commands/audit.ts";
+import { runBuild } from "./commands/build.ts";
+import { runDemo } from "./commands/demo.ts";
+import { runEngineStart, runEngineStatus, runEngineStop } from "./commands/engine.ts";
+import { runInit } from "./commands/init.ts";
+import { runDeploy, runPromote, runTeardown } from "./commands/lifecycle.ts";
+import { runLockRelease, runLockStatus } from "./commands/lock.ts";
+import { runPolicyEval, runPolicyParity, runPolicyTest } from "./commands/policy.ts";
+import { runStatus } from "./commands/status.ts";
+import { runValidate } from "./commands/validate.ts";
+import { type Context, createContext, installHome, type PolicyEngineKind } from "./context.ts";
+import { ExitCode, ManifestError, SwiftDeployError } from "./errors.ts";
+import type { ImageRole } from "./image/mod.ts";
+import { createTerminal } from "./term.ts";
+
+interface GlobalOptions {
+  manifest: string;
+  verbose?: boolean;
+  color: boolean;
+  policyEngine: string;
+}
+
+let exitCode = 0;
+let verbose = Deno.args.includes("--verbose");
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new SwiftDeployError(
+        "USAGE",
+        `Invalid ${name}: must be a positive number (got "${value}")`,
+        {
+          exitCode: ExitCode.invalid,
+        },
+      );
+    }
+    return n;
+  };
+}
+
+const program = new Command("swiftdeploy")
+  .description(
+    "Single-host deployment control plane: one manifest.yaml describes the stack;\n" +
+      "init renders nginx.conf, docker-compose.yml and the policy data from it;\n" +
+      "deploy, promote and teardown drive the Docker Engine, gated by OPA policies.",
+  )
+  .option(
+    "-f, --manifest <path>",
+    "manifest to use; generated files live beside it",
+    "manifest.yaml",
+  )
+  .addOption(
+    new Option("--policy-engine <engine>", "where policy decisions are made")
+      .choices(["wasm", "sidecar"])
+      .default("wasm")
+      .env("SWIFTDEPLOY_POLICY_ENGINE"),
+  )
+  .option("--no-color", "never colour output (also NO_COLOR)")
+  .option("--verbose", "show stack traces and engine details")
+  .showHelpAfterError("(run with --help for usage)")
+  .configureOutput({
+    writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
+    writeOut: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+  })
+  .exitOverride()
+  .addHelpText(
+    "after",
+    `
+Exit codes: 0 ok, 1 failed, 2 invalid manifest or usage, 3 denied by policy, 4 locked.
+
+Examples:
+  swiftdeploy init                 render the generated files from ./manifest.yaml
+  swiftdeploy -f prod/manifest.yaml deploy
+  swiftdeploy promote canary       gated by the canary policy, zero-downtime
+  swiftdeploy status --once --json
+  swiftdeploy demo                 the whole lifecycle on the default manifest`,
+  );
+
+function ctxOf(cmd: Command): Context {
+  const g = cmd.optsWithGlobals() as GlobalOptions;
+  verbose = Boolean(g.verbose);
+  const term = createTerminal(g.color === false ? { color: false } : {});
+  return createContext({
+    manifest: g.manifest,
+    verbose,
+    policyEngine: g.policyEngine as PolicyEngineKind,
+    term,
+  });
+}
+
+function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<number>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    exitCode = await fn(ctxOf(cmd), ...(args.slice(0, -1) as A));
+  };
+}
+
+program.command("init")
+  .description("render nginx.conf, docker-compose.yml and policy_data.json from the manifest")
+  .option("--check", "change nothing; exit 1 with a diff when a generated file is stale or edited")
+  .action(action((ctx, o: { check?: boolean }) => runInit(ctx, { check: Boolean(o.check) })));
+
+program.command("validate")
+  .description("pre-flight checks: manifest, fields, images, port, nginx -t, policy bundle, drift")
+  .action(action((ctx) => runValidate(ctx)));
+
+program.command("deploy")
+  .description("init → validate → infrastructure policy → create/replace containers → wait healthy")
+  .option("--dry-run", "print the plan and change nothing")
+  .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
+  .action(
+    action((ctx, o: { dryRun?: boolean; timeout: number }) =>
+      runDeploy(ctx, { dryRun: Boolean(o.dryRun), timeoutSeconds: o.timeout })
+    ),
+  );
+
+program.command("promote")
+  .description("switch services.mode with zero downtime, gated by the canary policy")
+  .argument("<mode>", "canary or stable")
+  .option(
+    "--timeout <seconds>",
+    "health wait for the new container",
+    positiveNumber("--timeout"),
+    60,
+  )
+  .action(
+    action((ctx, mode: string, o: { timeout: number }) =>
+      runPromote(ctx, mode, { timeoutSeconds: o.timeout })
+    ),
+  );
+
+program.command("teardown")
+  .description("remove this project's containers, network and volume (found by label)")
+  .option("--clean", "also delete the generated files (the history is kept)")
+  .action(action((ctx, o: { clean?: boolean }) => runTeardown(ctx, { clean: Boolean(o.clean) })));
+
+program.command("status")
+  .description("live dashboard: throughput, error rate, P99, mode, chaos, policy compliance")
+  .option("--interval <seconds>", "refresh interval", positiveNumber("--interval"), 5)
+  .option("--once", "one refresh, then exit")
+  .option("--json", "one JSON document per refresh")
+  .action(
+    action((ctx, o: { interval: number; once?: boolean; json?: boolean }) =>
+      runStatus(ctx, { intervalSeconds: o.interval, once: Boolean(o.once), json: Boolean(o.json) })
+    ),
+  );
+
+program.command("audit")
+  .description("write audit_report.md (and its SVG chart) from history.jsonl")
+  .option("--verify", "only verify the history's hash chain; exit 1 naming the first bad line")
+  .action(
+    action((ctx, o: { verify?: boolean }) => runAudit(ctx, { verifyOnly: Boolean(o.verify) })),
+  );
+
+program.command("build")
+  .description("compile the policies to WASM and build the nginx, OPA and app images (no registry)")
+  .option("--only <roles>", "comma-separated subset of nginx,opa,app")
+  .option("--policy-only", "only the policy bundle")
+  .action(action((ctx, o: { only?: string; policyOnly?: boolean }) => {
+    const only = o.only?.split(",").map((s) => s.trim()) as ImageRole[] | undefined;
+    for (const r of only ?? []) {
+      if (!["nginx", "opa", "app"].includes(r)) {
+        throw new SwiftDeployError(
+          "USAGE",
+          `Invalid --only: unknown image "${r}" (expected nginx, opa or app)`,
+          {
+            exitCode: ExitCode.invalid,
+          },
+        );
+      }
+    }
+    return runBuild(ctx, { ...(only ? { only } : {}), policyOnly: Boolean(o.policyOnly) });
+  }));
+
+const engine = program.command("engine").description("the Docker Engine this project uses");
+engine.command("start").description("start dockerd (project-local data) unless an engine answers")
+  .action(action((ctx) => runEngineStart(ctx)));
+engine.command("status").description("is an engine answering, and did this project start it")
+  .option("--json", "machine-readable")
+  .action(action((ctx, o: { json?: boolean }) => runEngineStatus(ctx, Boolean(o.json))));
+engine.command("stop").description("stop the dockerd this project started (never another)")
+  .action(action((ctx) => runEngineStop(ctx)));
+
+const policy = program.command("policy").description(
+  "the Rego policies: evaluate, compare engines, test",
+);
+policy.command("eval")
+  .description("print the decision of one domain for an input document")
+  .argument("<domain>", "infrastructure or canary")
+  .requiredOption("--input <file>", "JSON input document ('-' for stdin)")
+  .action(
+    action((ctx, domain: string, o: { input: string }) => runPolicyEval(ctx, domain, o.input)),
+  );
+policy.command("parity")
+  .description(
+    "evaluate generated inputs with the WASM engine and the OPA sidecar; list mismatches",
+  )
+  .option("--samples <n>", "number of generated inputs", positiveNumber("--samples"), 1000)
+  .option("--url <url>", "OPA sidecar URL (default: http://127.0.0.1:<opa.port>)")
+  .action(
+    action((ctx, o: { samples: number; url?: string }) => runPolicyParity(ctx, o.samples, o.url)),
+  );
+policy.command("test").description("run the Rego unit tests with the real opa, with coverage")
+  .action(action((ctx) => runPolicyTest(ctx)));
+
+const lock = program.command("lock").description("the per-deployment change lock");
+lock.command("status").description("who holds the lock").action(
+  action((ctx) => runLockStatus(ctx)),
+);
+lock.command("release").description("remove the lock whoever holds it")
+  .action(action((ctx) => runLockRelease(ctx)));
+
+program.command("demo")
+  .description(
+    "the whole story on the default manifest: build → deploy → canary → chaos → gates → audit → teardown",
+  )
+  .option("--keep", "do not tear the stack down at the end")
+  .action(action((ctx, o: { keep?: boolean }) => runDemo(ctx, { keep: Boolean(o.keep) })));
+
+program.command("test")
+  .description("run the whole test suite (source checkout only)")
+  .argument("[filters...]", "test files or folders")
+  .action(async (filters: string[]) => {
+    const home = installHome();
+    const { code } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--config",
+        join(home, "deno.json"),
+        join(home, "tests", "run.ts"),
+        ...filters,
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    exitCode = code;
+  });
+
+function report(error: unknown): number {
+  const term = createTerminal();
+  if (error instanceof CommanderError) {
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+    if (error.code === "commander.help") return 0;
+    return ExitCode.invalid;
+  }
+  if (error instanceof ManifestError) {
+    term.err(
+      `${term.red("error:")} invalid manifest (${error.issues.length} problem${
+        error.issues.length === 1 ? "" : "s"
+      }):`,
+    );
+    for (const issue of error.issues) {
+      term.err(
+        `  ${issue.file}:${issue.line}:${issue.col} ${
+          issue.path ? `${issue.path}: ` : ""
+        }${issue.message}`,
+      );
+    }
+    if (error.hint) term.err(`${term.yellow("hint:")} ${error.hint}`);
+    if (verbose && error.stack) term.err(error.stack);
+    return error.exitCode;
+  }
+  if (error instanceof SwiftDeployError) {
+    term.err(`${term.red("error:")} ${error.message}`);
+    if (error.hint) term.err(`${term.yellow("hint:")} ${error.hint}`);
+    if (verbose) {
+      if (error.stack) term.err(error.stack);
+      if (error.cause) {
+        term.err(
+          `cause: ${error.cause instanceof Error ? error.cause.stack : String(error.cause)}`,
+        );
+      }
+    }
+    return error.exitCode;
+  }
+  term.err(`${term.red("error:")} ${error instanceof Error ? error.message : String(error)}`);
+  term.err(
+    `${term.yellow("hint:")} this is a bug in SwiftDeploy; run again with --verbose and report it`,
+  );
+  if (verbose && error instanceof Error && error.stack) term.err(error.stack);
+  return ExitCode.failure;
+}
+
+if (import.meta.main) {
+  try {
+    if (Deno.args.length === 0) {
+      program.outputHelp();
+    } else {
+      await program.parseAsync(Deno.args, { from: "user" });
+    }
+  } catch (error) {
+    exitCode = report(error);
+  }
+  Deno.exit(exitCode);
+}

@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { SwiftDeployError } from "../errors.ts";
+import { buildPolicyBundle, readBundleManifest, wasmFileName } from "./build_policy_bundle.ts";
+import { PROJECT_ROOT } from "./_opa.ts";
+import { hashPolicySources } from "./_sources.ts";
+import { gunzip, readTarFiles } from "./_tar.ts";
+import { hostBuiltins, loadWasm, OPA_WASM_JS_BUILTINS } from "./_wasm.ts";
+import { copyPolicies, fixturePolicies, OPA_BIN, POLICIES_DIR, sharedBundle } from "./_testing.ts";
+
+async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names.sort();
+}
+
+Deno.test("buildPolicyBundle() writes policy-<hash12>.wasm and policy.json when the bundle is new", async () => {
+  const { bundleDir, wasmPath, hash, rebuilt } = await sharedBundle();
+  assert.equal(rebuilt, true);
+  assert.equal(hash, (await hashPolicySources(POLICIES_DIR)).hash);
+  assert.match(hash, /^[0-9a-f]{64}$/);
+  assert.equal(wasmPath, join(bundleDir, `policy-${hash.slice(0, 12)}.wasm`));
+  const wasm = await Deno.readFile(wasmPath);
+  assert.deepEqual(
+    [...wasm.subarray(0, 4)],
+    [0x00, 0x61, 0x73, 0x6d],
+    "starts with the WASM magic number",
+  );
+  assert.deepEqual(await readBundleManifest(bundleDir), {
+    hash,
+    wasm: wasmFileName(hash),
+    entrypoints: ["swiftdeploy/infrastructure/decision", "swiftdeploy/canary/decision"],
+    opa_version: "1.22.2",
+  });
+});
+
+Deno.test("buildPolicyBundle() skips opa when the current hash is already built", async () => {
+  const { bundleDir, wasmPath, hash } = await sharedBundle();
+  // A binary that does not exist proves opa is not run at all.
+  const again = await buildPolicyBundle({
+    policiesDir: POLICIES_DIR,
+    outDir: bundleDir,
+    opaBin: "/nonexistent/opa",
+  });
+  assert.deepEqual(again, { wasmPath, hash, rebuilt: false });
+});
+
+Deno.test("buildPolicyBundle() rebuilds and drops the old module when a policy changes", async () => {
+  const policiesDir = await copyPolicies();
+  const outDir = await Deno.makeTempDir();
+  try {
+    const first = await buildPolicyBundle({ policiesDir, outDir, opaBin: OPA_BIN });
+    await Deno.writeTextFile(join(policiesDir, "canary.rego"), "\n# a comment changes the hash\n", {
+      append: true,
+    });
+    const second = await buildPolicyBundle({ policiesDir, outDir, opaBin: OPA_BIN });
+    assert.equal(second.rebuilt, true);
+    assert.notEqual(second.hash, first.hash);
+    assert.deepEqual(await listDir(outDir), [wasmFileName(second.hash), "policy.json"].sort());
+    assert.equal((await readBundleManifest(outDir))?.hash, second.hash);
+  } finally {
+    await Deno.remove(policiesDir, { recursive: true });
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
+
+Deno.test("hashPolicySources() ignores Rego test files and sorts by path", async () => {
+  const policiesDir = await copyPolicies();
+  try {
+    const before = await hashPolicySources(policiesDir);
+    assert.deepEqual(before.files, ["canary.rego", "infrastructure.rego", "text.rego"]);
+    await Deno.writeTextFile(
+      join(policiesDir, "extra_test.rego"),
+      "package x_test\n\ntest_x if true\n",
+    );
+    assert.equal((await hashPolicySources(policiesDir)).hash, before.hash);
+    await Deno.writeTextFile(join(policiesDir, "extra.rego"), "package x\n");
+    assert.notEqual((await hashPolicySources(policiesDir)).hash, before.hash);
+  } finally {
+    await Deno.remove(policiesDir, { recursive: true });
+  }
+});
+
+Deno.test("buildPolicyBundle() fails when the module needs a built-in opa-wasm does not implement", async () => {
+  const policiesDir = await fixturePolicies(
+    'decision := {"allow": true, "reasons": [crypto.sha256(input.x)], "domain": "canary", "checked": {}}',
+  );
+  const outDir = join(policiesDir, "out");
+  try {
+    await assert.rejects(
+      buildPolicyBundle({ policiesDir, outDir, opaBin: OPA_BIN }),
+      (e: unknown) =>
+        e instanceof SwiftDeployError && e.code === "POLICY_BUNDLE_MISSING" &&
+        e.message ===
+          'Cannot use the compiled policy: opa-wasm does not implement the built-in "crypto.sha256" it needs',
+    );
+    assert.deepEqual(await listDir(outDir), [], "nothing is written");
+  } finally {
+    await Deno.remove(policiesDir, { recursive: true });
+  }
+});
+
+Deno.test("buildPolicyBundle() accepts host built-ins opa-wasm implements", async () => {
+  const policiesDir = await fixturePolicies(
+    'decision := {"allow": true, "reasons": [], "domain": "canary", "checked": {"s": sprintf("%v", [input.x])}}',
+  );
+  const outDir = join(policiesDir, "out");
+  try {
+    const built = await buildPolicyBundle({ policiesDir, outDir, opaBin: OPA_BIN });
+    assert.equal(built.rebuilt, true);
+    const policy = await loadWasm(await Deno.readFile(built.wasmPath));
+    assert.deepEqual(
+      hostBuiltins(policy),
+      ["sprintf"],
+      "the module really imports a host built-in",
+    );
+  } finally {
+    await Deno.remove(policiesDir, { recursive: true });
+  }
+});
+
+Deno.test("buildPolicyBundle() fails with opa's message when a policy does not compile", async () => {
+  const policiesDir = await fixturePolicies("decision := {");
+  try {
+    await assert.rejects(
+      buildPolicyBundle({ policiesDir, outDir: join(policiesDir, "out"), opaBin: OPA_BIN }),
+      (e: unknown) =>
+        e instanceof SwiftDeployError && e.code === "POLICY_BUNDLE_MISSING" &&
+        e.message.startsWith("Cannot compile the policies to WASM: opa build exited with 1: ") &&
+        e.message.includes("canary.rego"),
+    );
+  } finally {
+    await Deno.remove(policiesDir, { recursive: true });
+  }
+});
+
+Deno.test("buildPolicyBundle() fails with TOOL_MISSING when the opa binary is absent", async () => {
+  const outDir = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      buildPolicyBundle({ policiesDir: POLICIES_DIR, outDir, opaBin: "/nonexistent/opa" }),
+      (e: unknown) =>
+        e instanceof SwiftDeployError && e.code === "TOOL_MISSING" &&
+        e.message === 'Cannot run OPA: "/nonexistent/opa" is not an executable',
+    );
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
+
+Deno.test("buildPolicyBundle() fails with POLICY_BUNDLE_MISSING when there are no policies", async () => {
+  const empty = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      buildPolicyBundle({ policiesDir: empty, outDir: join(empty, "out"), opaBin: OPA_BIN }),
+      (e: unknown) =>
+        e instanceof SwiftDeployError && e.code === "POLICY_BUNDLE_MISSING" &&
+        /no \.rego file/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("OPA_WASM_JS_BUILTINS is exactly what the installed opa-wasm implements", () => {
+  const require = createRequire(import.meta.url);
+  const builtins = require(
+    join(
+      PROJECT_ROOT,
+      "node_modules",
+      "@open-policy-agent",
+      "opa-wasm",
+      "src",
+      "builtins",
+      "index.js",
+    ),
+  );
+  assert.deepEqual(Object.keys(builtins).sort(), [...OPA_WASM_JS_BUILTINS].sort());
+});
+
+Deno.test("readTarFiles() reads ustar, PAX and GNU long names", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const longDir = "d".repeat(60) + "/" + "e".repeat(60);
+    await Deno.mkdir(join(dir, "src", longDir), { recursive: true });
+    await Deno.writeTextFile(join(dir, "src", longDir, "file.txt"), "long name\n");
+    await Deno.writeTextFile(join(dir, "src", "short.txt"), "short\n");
+    for (const format of ["pax", "gnu", "ustar"]) {
+      const archive = join(dir, `${format}.tar.gz`);
+      const tar = await new Deno.Command("tar", {
+        args: [
+          "--format",
+          format,
+          "-czf",
+          archive,
+          "-C",
+          join(dir, "src"),
+          "short.txt",
+          `${longDir}/file.txt`,
+        ],
+      }).output();
+      assert.equal(tar.code, 0, new TextDecoder().decode(tar.stderr));
+      const files = readTarFiles(await gunzip(await Deno.readFile(archive)));
+      assert.equal(new TextDecoder().decode(files.get("short.txt")), "short\n", format);
+      assert.equal(
+        new TextDecoder().decode(files.get(`${longDir}/file.txt`)),
+        "long name\n",
+        format,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readTarFiles() rejects an entry that runs past the end", () => {
+  const header = new Uint8Array(512);
+  new TextEncoder().encodeInto("x.txt", header);
+  new TextEncoder().encodeInto("00000001000\0", header.subarray(124));
+  header[156] = 0x30;
+  assert.throws(() => readTarFiles(header), /runs past the end/);
+});

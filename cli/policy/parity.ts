@@ -1,0 +1,282 @@
+/**
+ * Engine parity: the in-process WASM build and the OPA server must return the
+ * same decision, reason strings included, for the same input and data.
+ * generateParitySamples() is pure and deterministic (seeded); it puts values
+ * on, just inside and just outside every threshold (±0.005, ±0.01), zeros,
+ * huge values, numbers JSON writes with exponents, rounding ties, missing and
+ * null fields, wrong types, both promotion directions and the same mode.
+ */
+import type { ResolvedManifest } from "../manifest/types.ts";
+import type { Decision, Domain, PolicyEvaluator } from "./decision.ts";
+
+export type PolicyLimits = ResolvedManifest["policy_limits"];
+
+export interface ParitySample {
+  domain: Domain;
+  input: Record<string, unknown>;
+}
+
+/** What one engine made of a sample. */
+export type EngineOutcome = { decision: Decision } | { error: string };
+
+export interface ParityMismatch {
+  index: number;
+  sample: ParitySample;
+  a: EngineOutcome;
+  b: EngineOutcome;
+  /** Decision keys that differ (`allow`, `reasons`, `domain`, `checked`), or `error`. */
+  fields: string[];
+}
+
+const MISSING = Symbol("missing");
+type Slot = unknown | typeof MISSING;
+
+/** mulberry32: a small seeded PRNG, so a sample set can be regenerated exactly. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Values around a threshold, plus the awkward numbers. */
+function aroundThreshold(t: number): number[] {
+  return [
+    t,
+    t - 0.005,
+    t + 0.005,
+    t - 0.01,
+    t + 0.01,
+    t - 0.004,
+    t + 0.004,
+    t * 0.5,
+    t * 3,
+    0,
+    1e9,
+    1e21,
+    1.5e-7,
+    0.125,
+    1.005,
+    -1,
+  ];
+}
+
+const INVALID_NUMBERS: Slot[] = [null, MISSING, "12", true, [1], { n: 1 }];
+
+function build(fields: Record<string, Slot>): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) if (value !== MISSING) input[key] = value;
+  return input;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export function generateParitySamples(
+  n: number,
+  limits: PolicyLimits,
+  seed = 20261121,
+): ParitySample[] {
+  const random = prng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const infra = limits.infrastructure;
+  const canary = limits.canary;
+  const samples: ParitySample[] = [];
+
+  // Infrastructure: one field at a time over its pool, the others healthy.
+  const infraPools: Record<string, { pool: Slot[]; healthy: number }> = {
+    disk_free_gb: {
+      pool: [...aroundThreshold(infra.min_disk_free_gb), ...INVALID_NUMBERS],
+      healthy: infra.min_disk_free_gb * 5 + 0.5,
+    },
+    cpu_load_1m: {
+      pool: [...aroundThreshold(infra.max_cpu_load), ...INVALID_NUMBERS],
+      healthy: round2(infra.max_cpu_load / 4),
+    },
+    mem_free_percent: {
+      pool: [...aroundThreshold(infra.min_mem_free_percent), ...INVALID_NUMBERS],
+      healthy: Math.min(100, infra.min_mem_free_percent * 4 + 0.25),
+    },
+  };
+  const healthyInfra = Object.fromEntries(
+    Object.entries(infraPools).map(([k, v]) => [k, v.healthy]),
+  );
+  for (const [field, { pool }] of Object.entries(infraPools)) {
+    for (const value of pool) {
+      samples.push({ domain: "infrastructure", input: build({ ...healthyInfra, [field]: value }) });
+    }
+  }
+  samples.push({ domain: "infrastructure", input: {} });
+
+  // Canary: every pair of modes, then each metric over its pool in both directions.
+  const modes: Slot[] = ["stable", "canary", "blue", null, MISSING, 1, "Canary"];
+  const metricPools: Record<string, Slot[]> = {
+    error_rate_percent: [
+      ...aroundThreshold(canary.max_error_rate_percent),
+      100,
+      56.45,
+      ...INVALID_NUMBERS,
+    ],
+    p99_latency_ms: [...aroundThreshold(canary.max_p99_latency_ms), 612.3, ...INVALID_NUMBERS],
+    request_count: [
+      canary.min_requests - 1,
+      canary.min_requests,
+      canary.min_requests + 1,
+      canary.min_requests - 0.5,
+      canary.min_requests - 0.005,
+      0,
+      1,
+      2,
+      1e9,
+      1e21,
+      ...INVALID_NUMBERS,
+    ],
+    window_seconds: [
+      canary.window_seconds,
+      canary.window_seconds * 2,
+      0,
+      0.5,
+      1e9,
+      null,
+      MISSING,
+      "30s",
+    ],
+  };
+  const healthyMetrics: Record<string, Slot> = {
+    error_rate_percent: round2(canary.max_error_rate_percent / 5),
+    p99_latency_ms: round2(canary.max_p99_latency_ms / 10),
+    request_count: canary.min_requests * 10,
+    window_seconds: canary.window_seconds,
+  };
+  for (const current_mode of modes) {
+    for (const target_mode of modes) {
+      samples.push({
+        domain: "canary",
+        input: build({ current_mode, target_mode, ...healthyMetrics }),
+      });
+    }
+  }
+  const directions = [
+    { current_mode: "canary", target_mode: "stable" },
+    { current_mode: "stable", target_mode: "canary" },
+  ];
+  for (const direction of directions) {
+    for (const [field, pool] of Object.entries(metricPools)) {
+      for (const value of pool) {
+        samples.push({
+          domain: "canary",
+          input: build({ ...direction, ...healthyMetrics, [field]: value }),
+        });
+      }
+    }
+    // Too little traffic together with each bad metric.
+    for (const field of ["error_rate_percent", "p99_latency_ms"]) {
+      for (const value of metricPools[field] ?? []) {
+        samples.push({
+          domain: "canary",
+          input: build({
+            ...direction,
+            ...healthyMetrics,
+            request_count: canary.min_requests - 1,
+            [field]: value,
+          }),
+        });
+      }
+    }
+  }
+
+  // Random combinations until n.
+  const slot = (pool: readonly Slot[], low: number, high: number): Slot => {
+    const r = random();
+    if (r < 0.6) return pick(pool);
+    if (r < 0.9) return round2(low + random() * (high - low));
+    return low + random() * (high - low);
+  };
+  while (samples.length < n) {
+    if (random() < 0.4) {
+      samples.push({
+        domain: "infrastructure",
+        input: build({
+          disk_free_gb: slot(infraPools.disk_free_gb?.pool ?? [], 0, infra.min_disk_free_gb * 2),
+          cpu_load_1m: slot(infraPools.cpu_load_1m?.pool ?? [], 0, infra.max_cpu_load * 2),
+          mem_free_percent: slot(infraPools.mem_free_percent?.pool ?? [], 0, 100),
+        }),
+      });
+    } else {
+      const direction = random() < 0.8
+        ? pick(directions)
+        : { current_mode: pick(modes), target_mode: pick(modes) };
+      samples.push({
+        domain: "canary",
+        input: build({
+          ...direction,
+          error_rate_percent: slot(
+            metricPools.error_rate_percent ?? [],
+            0,
+            canary.max_error_rate_percent * 2,
+          ),
+          p99_latency_ms: slot(metricPools.p99_latency_ms ?? [], 0, canary.max_p99_latency_ms * 2),
+          request_count: random() < 0.5
+            ? pick(metricPools.request_count ?? [])
+            : Math.floor(random() * canary.min_requests * 2),
+          window_seconds: pick(metricPools.window_seconds ?? []),
+        }),
+      });
+    }
+  }
+  return samples.slice(0, n);
+}
+
+/** JSON with object keys sorted, so equal decisions print equal. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort((
+      [a],
+      [b],
+    ) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function outcomeOf(engine: PolicyEvaluator, sample: ParitySample): Promise<EngineOutcome> {
+  try {
+    return { decision: await engine.evaluate(sample.domain, sample.input) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Evaluates every sample on both engines and returns where they differ. An
+ * engine that fails on a sample is a mismatch too: both must decide all of them.
+ */
+export async function compareEngines(
+  a: PolicyEvaluator,
+  b: PolicyEvaluator,
+  samples: readonly ParitySample[],
+): Promise<ParityMismatch[]> {
+  const mismatches: ParityMismatch[] = [];
+  for (const [index, sample] of samples.entries()) {
+    const [left, right] = await Promise.all([outcomeOf(a, sample), outcomeOf(b, sample)]);
+    let fields: string[];
+    if ("decision" in left && "decision" in right) {
+      const keys = [...new Set([...Object.keys(left.decision), ...Object.keys(right.decision)])]
+        .sort();
+      fields = keys.filter((k) =>
+        canonicalJson((left.decision as unknown as Record<string, unknown>)[k]) !==
+          canonicalJson((right.decision as unknown as Record<string, unknown>)[k])
+      );
+    } else {
+      fields = ["error"];
+    }
+    if (fields.length > 0) mismatches.push({ index, sample, a: left, b: right, fields });
+  }
+  return mismatches;
+}

@@ -1,0 +1,206 @@
+/**
+ * `validate`: the five checks of the original task (manifest parses, fields
+ * present, images exist, nginx port free, `nginx -t` passes) plus the
+ * policy bundle and generated files being up to date. One result per check;
+ * the command decides the exit code from them.
+ */
+import { join } from "node:path";
+import type { Context } from "../context.ts";
+import { EngineClient, type EngineClient as Engine } from "../engine/mod.ts";
+import { ManifestError, SwiftDeployError } from "../errors.ts";
+import { checkGenerated, generate } from "../generate.ts";
+import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
+import { LABEL_PROJECT, LABEL_ROLE } from "../plan/mod.ts";
+import { hashPolicySources, readBundleManifest } from "../policy/mod.ts";
+import { readIfExists } from "../fsutil.ts";
+import { nginxTestArgs, nginxTestCopy } from "../render/mod.ts";
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ValidateReport {
+  /** Set when the manifest itself is invalid (exit 2). */
+  manifestError?: ManifestError;
+  loaded?: LoadedManifest;
+  checks: CheckResult[];
+}
+
+const SYNTAX_PATH = "";
+
+/** Is the compiled WASM bundle the one of the current policies/ sources? */
+async function policyBundleCheck(policiesDir: string, bundleDir: string): Promise<CheckResult> {
+  const name = "policy bundle is up to date with policies/";
+  const [sources, bundle] = await Promise.all([
+    hashPolicySources(policiesDir),
+    readBundleManifest(bundleDir),
+  ]);
+  if (!bundle) return { name, ok: false, detail: "no compiled bundle (run `swiftdeploy build`)" };
+  if (bundle.hash !== sources.hash) {
+    return {
+      name,
+      ok: false,
+      detail: `stale: built from ${bundle.hash.slice(0, 12)}, sources are ${
+        sources.hash.slice(0, 12)
+      } (run \`swiftdeploy build\`)`,
+    };
+  }
+  try {
+    await Deno.stat(join(bundleDir, bundle.wasm));
+  } catch {
+    return { name, ok: false, detail: `${bundle.wasm} is missing (run \`swiftdeploy build\`)` };
+  }
+  return { name, ok: true, detail: bundle.wasm };
+}
+
+/** Is the port free on the host, or held by this project's running nginx? */
+async function portCheck(
+  engine: Engine | undefined,
+  project: string,
+  port: number,
+): Promise<CheckResult> {
+  const name = `nginx port ${port} is free on the host`;
+  try {
+    const listener = Deno.listen({ hostname: "0.0.0.0", port });
+    listener.close();
+    return { name, ok: true, detail: "free" };
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) {
+      return { name, ok: false, detail: `cannot test the port: ${(error as Error).message}` };
+    }
+  }
+  if (engine) {
+    const ours = await engine.containerList(
+      [`${LABEL_PROJECT}=${project}`, `${LABEL_ROLE}=nginx`],
+      false,
+    )
+      .catch(() => []);
+    for (const c of ours) {
+      const inspect = await engine.containerInspect(c.Id);
+      const bound = Object.values(inspect?.NetworkSettings.Ports ?? {}).flat()
+        .some((b) => b && Number(b.HostPort) === port);
+      if (bound) {
+        return {
+          name,
+          ok: true,
+          detail: `held by this project's own nginx (${(c.Names[0] ?? "").slice(1)})`,
+        };
+      }
+    }
+  }
+  return { name, ok: false, detail: `port ${port} is already in use by another process` };
+}
+
+async function nginxSyntaxCheck(conf: string): Promise<CheckResult> {
+  const name = "generated nginx.conf passes nginx -t";
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-nginx-t-" });
+  try {
+    await Deno.writeTextFile(join(dir, "nginx.conf"), nginxTestCopy(conf));
+    let out;
+    try {
+      out = await new Deno.Command("nginx", {
+        args: nginxTestArgs(dir),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    } catch {
+      return {
+        name,
+        ok: false,
+        detail: "nginx is not installed on the host (run build/bootstrap.sh)",
+      };
+    }
+    const text = new TextDecoder().decode(out.stderr).trim().split("\n");
+    if (out.success) return { name, ok: true, detail: "syntax ok" };
+    const problem = text.find((l) => /\[emerg\]|\[error\]|failed/.test(l)) ?? text[0] ??
+      "nginx -t failed";
+    return { name, ok: false, detail: problem.replace(dir + "/", "").replace(/^nginx: /, "") };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs every check. Only an invalid manifest stops early (nothing else can be judged). */
+export async function validate(ctx: Context): Promise<ValidateReport> {
+  const checks: CheckResult[] = [];
+  let loaded: LoadedManifest;
+  try {
+    loaded = await loadManifest(ctx.manifestPath);
+  } catch (error) {
+    if (!(error instanceof ManifestError)) throw error;
+    const syntax = error.issues.filter((i) => i.path === SYNTAX_PATH);
+    checks.push({
+      name: "manifest exists and is valid YAML",
+      ok: syntax.length === 0,
+      detail: syntax.length === 0 ? "parsed" : `${syntax.length} syntax problem(s)`,
+    });
+    if (syntax.length === 0) {
+      checks.push({
+        name: "required fields present and valid",
+        ok: false,
+        detail: `${error.issues.length} problem(s)`,
+      });
+    }
+    return { manifestError: error, checks };
+  }
+  const m = loaded.manifest;
+  checks.push({ name: "manifest exists and is valid YAML", ok: true, detail: loaded.path });
+  checks.push({
+    name: "required fields present and valid",
+    ok: true,
+    detail: "all fields resolved",
+  });
+
+  let engine: EngineClient | undefined;
+  let engineProblem = "";
+  try {
+    engine = await EngineClient.connect(ctx.env);
+  } catch (error) {
+    engineProblem = error instanceof SwiftDeployError ? error.message : String(error);
+  }
+  try {
+    for (const ref of [m.services.image, m.nginx.image, m.opa.image]) {
+      const name = `image ${ref} exists locally`;
+      if (!engine) {
+        checks.push({ name, ok: false, detail: engineProblem });
+        continue;
+      }
+      const image = await engine.imageInspect(ref);
+      checks.push(
+        image
+          ? {
+            name,
+            ok: true,
+            detail: `${image.Id.slice(7, 19)}, ${(image.Size / 1e6).toFixed(1)} MB`,
+          }
+          : { name, ok: false, detail: "not found (run `swiftdeploy build`)" },
+      );
+    }
+    checks.push(await portCheck(engine, m.project, m.nginx.port));
+  } finally {
+    engine?.close();
+  }
+
+  const { files } = await generate(ctx, loaded);
+  // The file on disk is what nginx will load: check it (hand edits included), else the rendering.
+  const onDisk = await readIfExists(join(loaded.dir, "nginx.conf"));
+  checks.push(await nginxSyntaxCheck(onDisk ?? files["nginx.conf"]));
+
+  checks.push(
+    await policyBundleCheck(join(ctx.home, "policies"), join(ctx.home, "build", "policy")),
+  );
+
+  const drift = await checkGenerated(loaded.dir, files);
+  checks.push({
+    name: "generated files are up to date",
+    ok: drift.length === 0,
+    detail: drift.length === 0
+      ? "nginx.conf, docker-compose.yml, policy_data.json match the manifest"
+      : drift.map((d) => `${d.name} ${d.problem === "missing" ? "missing" : "stale or edited"}`)
+        .join(", ") +
+        " (run `swiftdeploy init`)",
+  });
+  return { loaded, checks };
+}

@@ -1,0 +1,212 @@
+/**
+ * Helpers for the integration tests: a throwaway deployment folder with its
+ * own project name and free ports, the real CLI run as a subprocess, and a
+ * cleanup that removes everything the project owns even when a test failed.
+ */
+import { join } from "node:path";
+import { EngineClient } from "../cli/engine/mod.ts";
+import { LABEL_PROJECT } from "../cli/plan/mod.ts";
+
+export const HOME = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI (`cli/main.ts`) with the installation at HOME. */
+export async function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
+): Promise<RunResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      join(HOME, "deno.json"),
+      join(HOME, "cli", "main.ts"),
+      ...args,
+    ],
+    cwd: opts.cwd ?? HOME,
+    env: { NO_COLOR: "1", SWIFTDEPLOY_HOME: HOME, TZ: "UTC", ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A port nothing listens on right now (the kernel's choice). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+export interface StackOptions {
+  project?: string;
+  nginxPort?: number;
+  opaPort?: number;
+  image?: string;
+  mode?: "stable" | "canary";
+  version?: string;
+  windowSeconds?: number;
+  minRequests?: number;
+  minDiskFreeGb?: number;
+  maxErrorRatePercent?: number;
+}
+
+export interface TestStack {
+  dir: string;
+  manifestPath: string;
+  project: string;
+  nginxPort: number;
+  opaPort: number;
+  url(path: string): string;
+  /** Runs the CLI with `-f <this manifest>`. */
+  run(args: string[], env?: Record<string, string>): Promise<RunResult>;
+  cleanup(): Promise<void>;
+}
+
+export function manifestText(o: Required<StackOptions>): string {
+  return `# integration test manifest
+project: ${o.project}
+services:
+  image: ${o.image}
+  port: 3000
+  mode: ${o.mode}
+  version: "${o.version}"
+  restart_policy: unless-stopped
+nginx:
+  image: nginx:latest
+  port: ${o.nginxPort}
+  proxy_timeout: 30
+  contact: ops@swiftdeploy.local
+opa:
+  image: openpolicyagent/opa:latest-static
+  port: ${o.opaPort}
+  decision_timeout_seconds: 2
+network:
+  name: ${o.project}-net
+  driver_type: bridge
+logs:
+  volume_name: ${o.project}-logs
+policy_limits:
+  infrastructure:
+    min_disk_free_gb: ${o.minDiskFreeGb}
+    max_cpu_load: 1000
+    min_mem_free_percent: 1
+  canary:
+    max_error_rate_percent: ${o.maxErrorRatePercent}
+    max_p99_latency_ms: 500
+    window_seconds: ${o.windowSeconds}
+    min_requests: ${o.minRequests}
+audit:
+  history_file: history.jsonl
+  report_file: audit_report.md
+`;
+}
+
+export async function makeStack(opts: StackOptions = {}): Promise<TestStack> {
+  const project = opts.project ?? `t${crypto.randomUUID().slice(0, 8)}`;
+  const full: Required<StackOptions> = {
+    project,
+    nginxPort: opts.nginxPort ?? freePort(),
+    opaPort: opts.opaPort ?? freePort(),
+    image: opts.image ?? "swift-deploy-1-node:latest",
+    mode: opts.mode ?? "stable",
+    version: opts.version ?? "1.0.0",
+    windowSeconds: opts.windowSeconds ?? 4,
+    minRequests: opts.minRequests ?? 5,
+    minDiskFreeGb: opts.minDiskFreeGb ?? 0.1,
+    maxErrorRatePercent: opts.maxErrorRatePercent ?? 1,
+  };
+  const dir = await Deno.makeTempDir({ prefix: `swiftdeploy-${project}-` });
+  const manifestPath = join(dir, "manifest.yaml");
+  await Deno.writeTextFile(manifestPath, manifestText(full));
+  return {
+    dir,
+    manifestPath,
+    project,
+    nginxPort: full.nginxPort,
+    opaPort: full.opaPort,
+    url: (path) => `http://127.0.0.1:${full.nginxPort}${path}`,
+    run: (args, env) => runCli(["-f", manifestPath, ...args], env ? { env } : {}),
+    cleanup: async () => {
+      await removeProject(project);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Removes every container, network and volume labelled with the project, straight through the engine. */
+export async function removeProject(project: string): Promise<void> {
+  const engine = await EngineClient.connect({ dockerHost: Deno.env.get("DOCKER_HOST") });
+  try {
+    const label = [`${LABEL_PROJECT}=${project}`];
+    for (const c of await engine.containerList(label)) {
+      await engine.containerRemove(c.Id, { force: true });
+    }
+    for (const n of await engine.networkList(label)) await engine.networkRemove(n.Id);
+    for (const v of await engine.volumeList(label)) await engine.volumeRemove(v.Name);
+  } finally {
+    engine.close();
+  }
+}
+
+/** Containers of a project: name → state. */
+export async function projectContainers(project: string): Promise<Map<string, string>> {
+  const engine = await EngineClient.connect({ dockerHost: Deno.env.get("DOCKER_HOST") });
+  try {
+    const list = await engine.containerList([`${LABEL_PROJECT}=${project}`]);
+    return new Map(list.map((c) => [(c.Names[0] ?? "").slice(1), c.State]));
+  } finally {
+    engine.close();
+  }
+}
+
+export async function getJson(
+  url: string,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text);
+  } catch { /* not JSON */ }
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** Sends `count` GET requests, `concurrency` at a time; returns status counts (0 = failed). */
+export async function load(
+  url: string,
+  count: number,
+  concurrency = 8,
+): Promise<Map<number, number>> {
+  const counts = new Map<number, number>();
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      next++;
+      let status = 0;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        await res.body?.cancel();
+        status = res.status;
+      } catch { /* counted as 0 */ }
+      counts.set(status, (counts.get(status) ?? 0) + 1);
+    }
+  }));
+  return counts;
+}
