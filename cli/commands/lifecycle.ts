@@ -201,45 +201,44 @@ export async function runPromote(
         request_count: number | null;
         error_rate_percent: number | null;
         p99_latency_ms: number | null;
-      } = {
-        request_count: null,
-        error_rate_percent: null,
-        p99_latency_ms: null,
-      };
-      try {
-        const w = await collectWindow(
-          nginxUrl(loaded, "/metrics"),
-          scrapesDir(ctx.stateDir),
-          m.policy_limits.canary.window_seconds,
-          progress,
-        );
-        endProgress(ctx);
-        figures = {
-          request_count: w.figures.request_count,
-          error_rate_percent: w.figures.error_rate_percent,
-          p99_latency_ms: w.figures.p99_latency_ms,
-        };
-        term.out(
-          `  window ${
-            w.figures.seconds?.toFixed(0) ?? "?"
-          } s: ${w.figures.request_count} requests, ` +
-            `error rate ${w.figures.error_rate_percent?.toFixed(2) ?? "n/a"} %, ` +
-            `P99 ${w.figures.p99_latency_ms?.toFixed(2) ?? "n/a"} ms${
-              w.figures.reset ? " (app restarted in the window)" : ""
-            }`,
-        );
-      } catch (error) {
-        endProgress(ctx);
-        // No metrics is not a pass: the policy receives nulls and decides.
-        term.out(`  ${term.yellow("!")} no metrics: ${(error as Error).message}`);
-      }
-      const input = {
+      } = { request_count: null, error_rate_percent: null, p99_latency_ms: null };
+      const input = () => ({
         current_mode: from,
         target_mode: target,
         window_seconds: m.policy_limits.canary.window_seconds,
         ...figures,
-      };
-      const decision = await evaluator.evaluate("canary", input);
+      });
+      // Ask first without metrics: if the policy needs none for this direction, no window is waited for.
+      let decision = await evaluator.evaluate("canary", input());
+      if (!decision.allow && wantsEvidence(decision.checked)) {
+        try {
+          const w = await collectWindow(
+            nginxUrl(loaded, "/metrics"),
+            scrapesDir(ctx.stateDir),
+            m.policy_limits.canary.window_seconds,
+            progress,
+          );
+          endProgress(ctx);
+          figures = {
+            request_count: w.figures.request_count,
+            error_rate_percent: w.figures.error_rate_percent,
+            p99_latency_ms: w.figures.p99_latency_ms,
+          };
+          term.out(
+            `  window ${
+              w.figures.seconds?.toFixed(0) ?? "?"
+            } s: ${w.figures.request_count} requests, ` +
+              `error rate ${w.figures.error_rate_percent?.toFixed(2) ?? "n/a"} %, ` +
+              `P99 ${w.figures.p99_latency_ms?.toFixed(2) ?? "n/a"} ms` +
+              (w.figures.reset ? " (the app restarted in the window)" : ""),
+          );
+        } catch (error) {
+          endProgress(ctx);
+          // No metrics is not a pass: the policy gets nulls and decides.
+          term.out(`  ${term.yellow("!")} no metrics: ${(error as Error).message}`);
+        }
+        decision = await evaluator.evaluate("canary", input());
+      }
       printDecision(term, decision);
       if (!decision.allow) {
         await record(loaded, "promote_blocked", { from, to: target, decision });
@@ -311,6 +310,13 @@ export async function runPromote(
       engine.close();
     }
   });
+}
+
+/** The policy examined an input we sent as null: it wants the window's figures. */
+function wantsEvidence(checked: Record<string, unknown>): boolean {
+  return Object.values(checked).some((v) =>
+    typeof v === "object" && v !== null && "value" in v && (v as { value: unknown }).value === null
+  );
 }
 
 function firstLine(error: unknown): string {

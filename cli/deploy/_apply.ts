@@ -46,6 +46,20 @@ export interface ApplyResult {
   health: Record<string, unknown>;
 }
 
+/** The policy data without its `_generated` note, for comparison. */
+function policyDataOf(text: string): string {
+  try {
+    const { _generated: _note, ...data } = JSON.parse(text) as Record<string, unknown>;
+    return JSON.stringify(data);
+  } catch {
+    return text;
+  }
+}
+
+function nginxBody(text: string): string {
+  return text.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nameOf = (c: ContainerSummary) => (c.Names[0] ?? "").replace(/^\//, "");
 
@@ -211,8 +225,11 @@ export async function applyStack(
     await Deno.mkdir(plan.hostDirs.opaDataDir, { recursive: true });
     const dataPath = join(plan.hostDirs.opaDataDir, POLICY_DATA_FILE);
     const oldData = await readIfExists(dataPath);
-    const dataChanged = oldData !== opts.policyData;
-    if (dataChanged) {
+    // `_generated` carries the manifest's hash, which every manifest edit changes:
+    // only a change of the policy data itself needs OPA to reload it.
+    const dataChanged = oldData === undefined ||
+      policyDataOf(oldData) !== policyDataOf(opts.policyData);
+    if (oldData !== opts.policyData) {
       await atomicWrite(dataPath, opts.policyData);
       if (oldData !== undefined) {
         undo.push({
@@ -289,12 +306,13 @@ export async function applyStack(
     const nginxImage = await imageId(engine, nginxPlan.body.Image);
     const confPath = join(plan.hostDirs.nginxConfigDir, "nginx.conf");
     const oldConf = await readIfExists(confPath);
-    const confChanged = oldConf !== opts.nginxConf;
+    // Comment lines (the header with the manifest's hash) do not need a reload.
+    const confChanged = oldConf === undefined || nginxBody(oldConf) !== nginxBody(opts.nginxConf);
     const nginxCurrent = byRole("nginx").find((c) =>
       matches(c, nginxPlan, nginxImage) && nameOf(c) === nginxPlan.name
     );
+    if (oldConf !== opts.nginxConf) await atomicWrite(confPath, opts.nginxConf);
     if (confChanged) {
-      await atomicWrite(confPath, opts.nginxConf);
       if (oldConf !== undefined) {
         undo.push({
           label: "nginx.conf",

@@ -282,9 +282,9 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
 function healthcheck(test: string[], startPeriodSeconds?: number): HealthcheckBody {
   const check: HealthcheckBody = {
     Test: test,
-    Interval: 2 * SECOND_NS,
+    Interval: 1 * SECOND_NS,
     Timeout: 3 * SECOND_NS,
-    Retries: 15,
+    Retries: 30,
   };
   if (startPeriodSeconds !== undefined) check.StartPeriod = startPeriodSeconds * SECOND_NS;
   return check;

@@ -235,7 +235,7 @@ Deno.test("planStack() sets healthchecks in nanoseconds with a start period for 
   const app = container(plan, "app").body.Healthcheck;
   assert.deepEqual(
     [app.Interval, app.Timeout, app.Retries, app.StartPeriod],
-    [2e9, 3e9, 15, 10e9],
+    [1e9, 3e9, 30, 10e9],
   );
   assert.deepEqual(app.Test.slice(0, 2), ["CMD", "/bin/deno"]);
   const nginx = container(plan, "nginx").body.Healthcheck;
