@@ -109,12 +109,12 @@ export async function runDemo(ctx: Context, opts: { keep: boolean }): Promise<nu
     await cli("deploy the stable stack", ["deploy"], 0);
     await cli("promote to canary (zero downtime)", ["promote", "canary"], 0);
     note("inject error chaos", `POST /chaos → ${await chaos({ mode: "error", rate: 0.5 })}`);
-    const chaosSeconds = Math.ceil(window * 0.6);
+    await cli("a first scrape starts the window", ["status", "--once"], 0);
     note(
-      `send traffic for ${chaosSeconds} s`,
-      `GET / → ${describeCounts(await traffic(`${base}/`, chaosSeconds, 20))}`,
+      `send traffic for ${window} s (one window)`,
+      `GET / → ${describeCounts(await traffic(`${base}/`, window + 1, 20))}`,
     );
-    await cli("the dashboard shows the canary failing", ["status", "--once"], 0);
+    await cli("the dashboard shows the canary failing over the window", ["status", "--once"], 0);
     await cli("promote stable is blocked by the canary policy", ["promote", "stable"], 3);
     note("recover", `POST /chaos → ${await chaos({ mode: "recover" })}`);
     await cli("a scrape right after recovery starts a clean window", ["status", "--once"], 0);
