@@ -80,8 +80,9 @@ if [ $deno_ok -eq 0 ]; then
   command -v npm >/dev/null || fail "cannot install deno: npm is not available" "install Node.js and npm (Debian: apt-get install npm)"
   say "installing deno $DENO_VERSION from npm into .tools/npm"
   mkdir -p "$tools/npm"
-  cp "$root/build/tools/package.json" "$root/build/tools/package-lock.json" "$tools/npm/"
-  (cd "$tools/npm" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+  cp "$root/build/tools/package.json" "$tools/npm/"
+  # The version is pinned exactly in package.json; a lock file would pin one platform's optional deps.
+  (cd "$tools/npm" && npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null) ||
     fail "npm could not install deno $DENO_VERSION" "check that the npm registry is reachable"
   [ -x "$deno_bin" ] || fail "deno is missing after npm install" "remove .tools/npm and run build/bootstrap.sh again"
 fi
