@@ -1,34 +1,59 @@
 /** File writes that never leave a half-written file behind. */
 import { basename, dirname, join } from "node:path";
 
-/** Writes `text` to a temp file in the same folder, fsyncs it, then renames it over `path`. */
-export async function atomicWrite(path: string, text: string, mode?: number): Promise<void> {
-  const tmp = join(
-    dirname(path),
-    `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
+export interface AtomicWriteOptions {
+  /** Permission bits of a new file; an existing file keeps its own. */
+  mode?: number;
+  /** Runs after the data is on disk, just before the swap; throwing cancels the write. */
+  beforeRename?: () => Promise<void>;
+}
+
+/**
+ * Writes `text` to a temp file beside the target, fsyncs it, then renames it
+ * over the target (through a symlink to its target, so the link survives)
+ * and syncs the folder. On any error the temp file is removed and the
+ * target is untouched.
+ */
+export async function atomicWrite(
+  path: string,
+  text: string,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  const target = await Deno.realPath(path).catch(() => path);
+  const existingMode = await Deno.stat(target).then((s) => (s.mode ?? 0o644) & 0o777).catch(() =>
+    undefined
   );
-  const file = await Deno.open(tmp, {
-    write: true,
-    createNew: true,
-    ...(mode !== undefined ? { mode } : {}),
-  });
+  const mode = existingMode ?? opts.mode ?? 0o644;
+  const tmp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
   try {
-    const bytes = new TextEncoder().encode(text);
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } catch (error) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-  file.close();
-  try {
-    await Deno.rename(tmp, path);
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode });
+    try {
+      const bytes = new TextEncoder().encode(text);
+      for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.chmod(tmp, mode);
+    await opts.beforeRename?.();
+    await Deno.rename(tmp, target);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
     throw error;
   }
+  await syncDirectory(dirname(target));
+}
+
+/** Makes a rename durable; a folder that cannot be opened for sync is fine. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch { /* best effort */ }
 }
 
 /** The file's text, or undefined when it does not exist. */

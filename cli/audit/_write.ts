@@ -4,6 +4,7 @@
  */
 
 import { basename, dirname, relative } from "node:path";
+import { atomicWrite } from "../fsutil.ts";
 import { readHistory, verifyHistory, type VerifyResult } from "../history/mod.ts";
 import { renderChartSvg } from "./_chart.ts";
 import { renderAuditReport } from "./_report.ts";
@@ -23,15 +24,13 @@ export interface WriteAuditResult {
   verification: VerifyResult;
 }
 
-export function defaultChartFile(reportFile: string): string {
-  return reportFile.endsWith(".md") ? reportFile.slice(0, -3) + ".svg" : reportFile + ".svg";
+async function writeFile(path: string, text: string): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  await atomicWrite(path, text);
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
+export function defaultChartFile(reportFile: string): string {
+  return reportFile.endsWith(".md") ? reportFile.slice(0, -3) + ".svg" : reportFile + ".svg";
 }
 
 export async function writeAuditReport(options: WriteAuditOptions): Promise<WriteAuditResult> {
@@ -47,7 +46,7 @@ export async function writeAuditReport(options: WriteAuditOptions): Promise<Writ
     historyFileName: basename(options.historyFile),
     malformedLines: read.malformed,
   });
-  await writeAtomic(chartFile, renderChartSvg(read.events));
-  await writeAtomic(options.reportFile, report);
+  await writeFile(chartFile, renderChartSvg(read.events));
+  await writeFile(options.reportFile, report);
   return { reportFile: options.reportFile, chartFile, events: read.events.length, verification };
 }

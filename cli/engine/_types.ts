@@ -1,40 +1,8 @@
-/** The Engine API v1.41 shapes this project uses (only the fields it reads or writes). */
-
-export interface HealthConfig {
-  Test: string[];
-  /** Nanoseconds. */
-  Interval?: number;
-  Timeout?: number;
-  Retries?: number;
-  StartPeriod?: number;
-}
-
-export interface ContainerCreateBody {
-  Image: string;
-  Cmd?: string[];
-  Entrypoint?: string[];
-  Env?: string[];
-  User?: string;
-  Labels?: Record<string, string>;
-  ExposedPorts?: Record<string, Record<string, never>>;
-  Healthcheck?: HealthConfig;
-  StopSignal?: string;
-  StopTimeout?: number;
-  HostConfig?: {
-    Binds?: string[];
-    PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
-    CapDrop?: string[];
-    SecurityOpt?: string[];
-    ReadonlyRootfs?: boolean;
-    Tmpfs?: Record<string, string>;
-    RestartPolicy?: { Name: string; MaximumRetryCount?: number };
-    NetworkMode?: string;
-    Mounts?: { Type: string; Source: string; Target: string; ReadOnly?: boolean }[];
-  };
-  NetworkingConfig?: {
-    EndpointsConfig?: Record<string, { Aliases?: string[] }>;
-  };
-}
+/**
+ * The Engine API v1.41 shapes this project reads. The create bodies it
+ * writes are the plan's (cli/plan), so what is planned is what is sent.
+ */
+export type { ContainerCreateBody, NetworkCreateBody, VolumeCreateBody } from "../plan/mod.ts";
 
 export interface ContainerSummary {
   Id: string;
@@ -86,26 +54,12 @@ export interface ImageInspect {
   Config: { User: string; Labels: Record<string, string> | null };
 }
 
-export interface NetworkCreateBody {
-  Name: string;
-  Driver: string;
-  CheckDuplicate?: boolean;
-  Labels?: Record<string, string>;
-  Attachable?: boolean;
-}
-
 export interface NetworkSummary {
   Id: string;
   Name: string;
   Driver: string;
   Labels: Record<string, string> | null;
   Containers?: Record<string, { Name: string }>;
-}
-
-export interface VolumeCreateBody {
-  Name: string;
-  Driver?: string;
-  Labels?: Record<string, string>;
 }
 
 export interface VolumeSummary {

@@ -6,6 +6,7 @@
  */
 import { dirname, join, relative } from "node:path";
 import { SwiftDeployError } from "../errors.ts";
+import { atomicWrite } from "../fsutil.ts";
 import type { EngineClient } from "../engine/mod.ts";
 import { createTar, type TarEntry } from "./_tar.ts";
 import { type ImageRecipe, type ImageRole, parseLdd, splitImageRef } from "./specs.ts";
@@ -210,9 +211,7 @@ export async function buildImage(
   }
   cache[recipe.role] = { fingerprint: fp, contentHash };
   await Deno.mkdir(dirname(cacheFile), { recursive: true });
-  const tmp = `${cacheFile}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(cache, null, 2) + "\n");
-  await Deno.rename(tmp, cacheFile);
+  await atomicWrite(cacheFile, JSON.stringify(cache, null, 2) + "\n");
   return {
     role: recipe.role,
     id: image.Id,

@@ -3,7 +3,8 @@
  * value back atomically. Parsing and editing themselves are pure.
  */
 
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { atomicWrite } from "../fsutil.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
 import { parseManifest } from "./_parse_manifest.ts";
@@ -100,27 +101,10 @@ function changed(fileName: string, detail: string, cause?: unknown): SwiftDeploy
 }
 
 async function writeAtomically(loaded: LoadedManifest, text: string, fileName: string) {
-  // Write through a symlink to its target, so the link itself survives.
-  const target = await Deno.realPath(loaded.path).catch((error) => {
-    throw changed(fileName, "it can no longer be read", error);
-  });
-  const mode = ((await Deno.stat(target)).mode ?? 0o644) & 0o777;
-  const temp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID()}.tmp`);
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.chmod(temp, mode);
     // Last look just before the swap narrows the window for a concurrent edit.
-    await assertUnchanged(loaded, fileName);
-    await Deno.rename(temp, target);
+    await atomicWrite(loaded.path, text, { beforeRename: () => assertUnchanged(loaded, fileName) });
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     if (error instanceof SwiftDeployError) throw error;
     throw new SwiftDeployError(
       "INTERNAL",
@@ -130,20 +114,5 @@ async function writeAtomically(loaded: LoadedManifest, text: string, fileName: s
         cause: error,
       },
     );
-  }
-  await syncDirectory(dirname(target));
-}
-
-/** Makes the rename durable; some platforms cannot open a directory, which is fine. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Best effort only.
   }
 }
