@@ -2,12 +2,18 @@
  * `swiftdeploy status [--interval S] [--once] [--json]`: scrapes /metrics
  * through nginx, computes the window figures, asks both policies, draws the
  * dashboard (or prints one JSON document per refresh) and appends every
- * scrape to the history. An unreachable app or policy engine shows UNKNOWN
- * and the dashboard keeps running.
+ * scrape to the history, with the chaos state it saw.
+ *
+ * On a terminal the dashboard is redrawn in place (cursor home, each line
+ * overwritten; the screen is cleared only before the first frame), coloured
+ * unless NO_COLOR or --no-color; elsewhere each refresh is printed plainly.
+ * An unreachable app, policy engine or host figure shows UNKNOWN and the
+ * dashboard keeps running until Ctrl+C (or SIGTERM), which exits 0.
  */
 import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { EngineClient } from "../engine/mod.ts";
+import { SwiftDeployError } from "../errors.ts";
 import { atomicWrite, readIfExists } from "../fsutil.ts";
 import { generate } from "../generate.ts";
 import type { ChaosState } from "../history/mod.ts";
@@ -22,12 +28,27 @@ import {
   snapshotFigures,
   type WindowFigures,
 } from "../metrics/mod.ts";
-import type { PolicyEvaluator } from "../policy/mod.ts";
+import type { Domain, PolicyEvaluator } from "../policy/mod.ts";
 import { loadKept, scrapeAndKeep, scrapesDir } from "../scrapes/mod.ts";
-import { complianceOf, redrawFrame, renderDashboard, type StatusDocument } from "../status/mod.ts";
+import {
+  canaryInput,
+  complianceOf,
+  type DomainStatus,
+  redrawFrame,
+  renderDashboard,
+  SHOW_CURSOR,
+  type StatusDocument,
+  statusDocument,
+  statusScrapeData,
+  UNKNOWN_MODE_REASON,
+} from "../status/mod.ts";
 import { nginxUrl, openEvaluator, record } from "./_shared.ts";
 
-const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
+const SCRAPE_TIMEOUT_MS = 5000;
+const HEALTH_TIMEOUT_MS = 3000;
+
+const firstLine = (error: unknown, fallback: string) =>
+  ((error as Error)?.message ?? String(error)).split("\n")[0] || fallback;
 
 async function dataRoot(ctx: Context): Promise<string> {
   try {
@@ -46,16 +67,18 @@ async function healthOf(
   loaded: LoadedManifest,
 ): Promise<{ version: string | null; error: string | null }> {
   try {
-    const res = await fetch(nginxUrl(loaded, "/healthz"), { signal: AbortSignal.timeout(3000) });
+    const res = await fetch(nginxUrl(loaded, "/healthz"), {
+      signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+    });
     const text = await res.text();
     if (res.status !== 200) return { version: null, error: `/healthz answered HTTP ${res.status}` };
     return { version: (JSON.parse(text) as { version?: string }).version ?? null, error: null };
   } catch (error) {
-    return { version: null, error: (error as Error).message };
+    return { version: null, error: firstLine(error, "/healthz did not answer") };
   }
 }
 
-/** One refresh: everything the dashboard shows, as data. */
+/** One refresh: everything the dashboard shows, as data. Never throws for an unreachable app or policy engine. */
 async function refresh(
   ctx: Context,
   loaded: LoadedManifest,
@@ -67,11 +90,11 @@ async function refresh(
   const windowSeconds = m.policy_limits.canary.window_seconds;
   const dir = scrapesDir(ctx.stateDir);
   let scrape: Scrape | undefined;
-  let appError: string | null = null;
+  let scrapeError: string | undefined;
   try {
-    scrape = await scrapeAndKeep(nginxUrl(loaded, "/metrics"), dir, 5000);
+    scrape = await scrapeAndKeep(nginxUrl(loaded, "/metrics"), dir, SCRAPE_TIMEOUT_MS);
   } catch (error) {
-    appError = (error as Error).message;
+    scrapeError = firstLine(error, "/metrics did not answer");
   }
   const health = await healthOf(loaded);
   let figures: WindowFigures | undefined;
@@ -80,54 +103,35 @@ async function refresh(
       dir,
       scrape.at - windowSeconds * 1000 * BASELINE_MAX_AGE_RATIO,
       scrape.at - 1,
-    );
+    ).catch(() => []);
     const baseline = pickBaseline(kept, scrape.at, windowSeconds) ?? previous;
     figures = baseline ? computeWindow(baseline, scrape) : snapshotFigures(scrape);
   }
-  const state = scrape
-    ? readAppState(scrape.series)
-    : { mode: null, chaos: null, uptime_seconds: null };
+  const state = scrape ? readAppState(scrape.series) : undefined;
 
-  const decide = async (domain: "infrastructure" | "canary", input: unknown) => {
+  const decide = async (domain: Domain, input: () => Promise<unknown>): Promise<DomainStatus> => {
     if ("error" in evaluator) return complianceOf(evaluator);
     try {
-      return complianceOf(await evaluator.evaluate(domain, input));
+      return complianceOf(await evaluator.evaluate(domain, await input()));
     } catch (error) {
-      return complianceOf({
-        error: (error as Error).message.split("\n")[0] ?? "policy engine failed",
-      });
+      return complianceOf({ error: firstLine(error, "policy engine failed") });
     }
   };
-  const infrastructure = await decide("infrastructure", await readHostFigures(root));
-  const canary = state.mode === null
-    ? complianceOf({ error: "the app's mode is unknown (no metrics)" })
-    : await decide("canary", {
-      current_mode: state.mode,
-      target_mode: state.mode === "canary" ? "stable" : "canary",
-      window_seconds: windowSeconds,
-      request_count: figures?.request_count ?? null,
-      error_rate_percent: figures?.error_rate_percent ?? null,
-      p99_latency_ms: figures?.p99_latency_ms ?? null,
-    });
-  const doc: StatusDocument = {
-    timestamp: isoSeconds(new Date()),
+  const infrastructure = await decide("infrastructure", () => readHostFigures(root));
+  const canaryIn = canaryInput(state, figures, windowSeconds);
+  const canary = canaryIn === undefined
+    ? complianceOf({ error: UNKNOWN_MODE_REASON })
+    : await decide("canary", () => Promise.resolve(canaryIn));
+
+  const doc = statusDocument({
+    now: new Date(),
     project: m.project,
-    app: { reachable: scrape !== undefined, error: appError ?? health.error },
-    mode: state.mode,
-    chaos: state.chaos,
-    version: health.version,
-    uptime_seconds: state.uptime_seconds,
-    window: {
-      basis: figures?.basis ?? null,
-      seconds: figures?.seconds ?? null,
-      request_count: figures?.request_count ?? 0,
-      requests_per_second: figures?.requests_per_second ?? null,
-      error_rate_percent: figures?.error_rate_percent ?? null,
-      p99_latency_ms: figures?.p99_latency_ms ?? null,
-      reset: figures?.reset ?? false,
-    },
+    ...(state ? { state } : {}),
+    ...(figures ? { figures } : {}),
+    ...(scrapeError !== undefined ? { scrapeError } : {}),
+    health,
     policy: { infrastructure, canary },
-  };
+  });
   return scrape ? { doc, scrape } : { doc };
 }
 
@@ -158,40 +162,45 @@ export async function runStatus(
   try {
     evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
   } catch (error) {
-    evaluator = { error: (error as Error).message.split("\n")[0] ?? "no policy engine" };
+    evaluator = { error: firstLine(error, "no policy engine") };
   }
   const root = await dataRoot(ctx);
-  const live = !opts.once && !opts.json && term.color;
+  // Redrawing in place is a terminal matter, not a colour one: it happens on a
+  // TTY even with NO_COLOR (the Terminal decides the colours).
+  const live = !opts.once && !opts.json && Deno.stdout.isTerminal();
+  const enc = new TextEncoder();
+
   let stop = false;
+  let wake = () => {};
   const onSignal = () => {
     stop = true;
+    wake();
   };
-  if (!opts.once) Deno.addSignalListener("SIGINT", onSignal);
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  if (!opts.once) { for (const s of signals) Deno.addSignalListener(s, onSignal); }
+
   let previous: Scrape | undefined;
   let first = true;
+  let historyFailed = false;
   try {
     while (!stop) {
+      const started = Date.now();
       const { doc, scrape } = await refresh(ctx, loaded, evaluator, root, previous);
       if (scrape) previous = scrape;
-      const reasons = [...doc.policy.infrastructure.reasons, ...doc.policy.canary.reasons];
-      await record(loaded, "status_scrape", {
-        mode: doc.mode,
-        chaos: doc.chaos,
-        version: doc.version,
-        requests_per_second: doc.window.requests_per_second,
-        error_rate_percent: doc.window.error_rate_percent,
-        p99_latency_ms: doc.window.p99_latency_ms,
-        request_count: doc.window.request_count,
-        window_seconds: doc.window.seconds,
-        policy: {
-          infrastructure: doc.policy.infrastructure.result,
-          canary: doc.policy.canary.result,
-        },
-        ...(reasons.length ? { reasons } : {}),
-      });
-      await noteChaos(ctx, loaded, doc.chaos);
+      const warnings: string[] = [];
+      try {
+        await record(loaded, "status_scrape", statusScrapeData(doc));
+        await noteChaos(ctx, loaded, doc.chaos);
+      } catch (error) {
+        historyFailed = true;
+        const message = firstLine(error, "unknown error");
+        warnings.push(
+          error instanceof SwiftDeployError ? message : `Cannot append to the history: ${message}`,
+        );
+      }
       if (opts.json) {
         term.out(JSON.stringify(doc));
+        for (const w of warnings) term.err(`warning: ${w}`);
       } else {
         const lines = renderDashboard(doc, {
           intervalSeconds: opts.intervalSeconds,
@@ -200,17 +209,32 @@ export async function runStatus(
             maxErrorRate: m.policy_limits.canary.max_error_rate_percent,
             maxP99: m.policy_limits.canary.max_p99_latency_ms,
           },
+          warnings,
         }, term);
-        if (live) Deno.stdout.writeSync(new TextEncoder().encode(redrawFrame(lines, first)));
-        else for (const l of lines) term.out(l);
+        if (live) Deno.stdout.writeSync(enc.encode(redrawFrame(lines, first)));
+        else {
+          if (!first) term.out();
+          for (const l of lines) term.out(l);
+        }
       }
       first = false;
       if (opts.once) break;
-      const until = Date.now() + opts.intervalSeconds * 1000;
-      while (!stop && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      const wait = started + opts.intervalSeconds * 1000 - Date.now();
+      if (!stop && wait > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = () => {};
+      }
     }
   } finally {
-    if (!opts.once) Deno.removeSignalListener("SIGINT", onSignal);
+    if (!opts.once) { for (const s of signals) Deno.removeSignalListener(s, onSignal); }
+    if (live && !first) Deno.stdout.writeSync(enc.encode(SHOW_CURSOR));
+    if ("close" in evaluator) evaluator.close?.();
   }
-  return 0;
+  return historyFailed ? 1 : 0;
 }

@@ -1,8 +1,13 @@
 /**
  * The status dashboard as data and as text (pure). The command gathers the
- * figures and decisions; this module turns them into the `--json` document
- * and the screen, redrawn in place without flicker.
+ * figures and decisions; this module turns them into the `--json` document,
+ * the `status_scrape` history data and the screen, redrawn in place without
+ * flicker.
+ *
+ * @module
  */
+import type { StatusScrapeData } from "../history/mod.ts";
+import type { AppState, WindowFigures } from "../metrics/mod.ts";
 import type { Decision } from "../policy/mod.ts";
 
 export type Compliance = "PASS" | "FAIL" | "UNKNOWN";
@@ -12,6 +17,7 @@ export interface DomainStatus {
   reasons: string[];
 }
 
+/** One refresh as the `--json` document (one line per refresh). */
 export interface StatusDocument {
   timestamp: string;
   project: string;
@@ -38,6 +44,98 @@ export function complianceOf(outcome: Decision | { error: string }): DomainStatu
   return { result: outcome.allow ? "PASS" : "FAIL", reasons: [...outcome.reasons] };
 }
 
+/** The reason shown when the canary policy cannot be asked: the mode is not known. */
+export const UNKNOWN_MODE_REASON = "the app's mode is unknown (no metrics)";
+
+/**
+ * The canary policy's input for the promotion the dashboard judges: from
+ * the current mode to the other one. Undefined when the mode is unknown
+ * (the app could not be scraped): then there is nothing to ask.
+ */
+export function canaryInput(
+  state: AppState | undefined,
+  figures: WindowFigures | undefined,
+  windowSeconds: number,
+): Record<string, unknown> | undefined {
+  if (!state?.mode) return undefined;
+  return {
+    current_mode: state.mode,
+    target_mode: state.mode === "canary" ? "stable" : "canary",
+    window_seconds: windowSeconds,
+    request_count: figures?.request_count ?? null,
+    error_rate_percent: figures?.error_rate_percent ?? null,
+    p99_latency_ms: figures?.p99_latency_ms ?? null,
+  };
+}
+
+/** What one refresh observed. */
+export interface Observation {
+  now: Date;
+  project: string;
+  /** The app's gauges, when /metrics answered. */
+  state?: AppState;
+  /** Window (or lifetime) figures, when /metrics answered. */
+  figures?: WindowFigures;
+  /** Why /metrics did not answer. */
+  scrapeError?: string;
+  /** What /healthz said. */
+  health: { version: string | null; error: string | null };
+  policy: { infrastructure: DomainStatus; canary: DomainStatus };
+}
+
+const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
+
+/** The `--json` document of one refresh. */
+export function statusDocument(o: Observation): StatusDocument {
+  const f = o.figures;
+  return {
+    timestamp: isoSeconds(o.now),
+    project: o.project,
+    app: {
+      reachable: o.state !== undefined,
+      error: o.scrapeError ?? o.health.error,
+    },
+    mode: o.state?.mode ?? null,
+    chaos: o.state?.chaos ?? null,
+    version: o.health.version,
+    uptime_seconds: o.state?.uptime_seconds ?? null,
+    window: {
+      basis: f?.basis ?? null,
+      seconds: f?.seconds ?? null,
+      request_count: f?.request_count ?? 0,
+      requests_per_second: f?.requests_per_second ?? null,
+      error_rate_percent: f?.error_rate_percent ?? null,
+      p99_latency_ms: f?.p99_latency_ms ?? null,
+      reset: f?.reset ?? false,
+    },
+    policy: o.policy,
+  };
+}
+
+/** The `status_scrape` history event of one refresh, with the chaos state it saw. */
+export function statusScrapeData(doc: StatusDocument): StatusScrapeData {
+  const reasons = [
+    ...(doc.policy.infrastructure.result === "PASS" ? [] : doc.policy.infrastructure.reasons),
+    ...(doc.policy.canary.result === "PASS" ? [] : doc.policy.canary.reasons),
+  ];
+  return {
+    mode: doc.mode,
+    chaos: doc.chaos,
+    version: doc.version,
+    requests_per_second: doc.window.requests_per_second,
+    error_rate_percent: doc.window.error_rate_percent,
+    p99_latency_ms: doc.window.p99_latency_ms,
+    request_count: doc.window.request_count,
+    window_seconds: doc.window.seconds,
+    policy: {
+      infrastructure: doc.policy.infrastructure.result,
+      canary: doc.policy.canary.result,
+    },
+    ...(reasons.length ? { reasons } : {}),
+  };
+}
+
+/** Colours for the dashboard; the command passes its Terminal (colours only on a TTY, never with NO_COLOR). */
 export interface Paint {
   green(s: string): string;
   red(s: string): string;
@@ -46,30 +144,32 @@ export interface Paint {
   bold(s: string): string;
 }
 
-const plain: Paint = {
-  green: (s) => s,
-  red: (s) => s,
-  yellow: (s) => s,
-  dim: (s) => s,
-  bold: (s) => s,
-};
+const same = (s: string) => s;
+
+const plain: Paint = { green: same, red: same, yellow: same, dim: same, bold: same };
 
 const num = (v: number | null, digits: number, unit: string) =>
   v === null ? "n/a" : `${v.toFixed(digits)}${unit}`;
 
-function rule(title: string, width = 48): string {
+const WIDTH = 48;
+
+function rule(title: string): string {
   const head = `── ${title} `;
-  return head + "─".repeat(Math.max(0, width - head.length));
+  return head + "─".repeat(Math.max(0, WIDTH - head.length));
 }
 
-/** The dashboard's lines (no trailing newline), coloured with `paint`. */
+export interface DashboardOptions {
+  intervalSeconds: number;
+  once: boolean;
+  limits: { maxErrorRate: number; maxP99: number };
+  /** Problems of the refresh itself (e.g. the history could not be appended to), shown as warnings. */
+  warnings?: string[];
+}
+
+/** The dashboard's lines (no trailing newline), coloured with `paint` (none by default). */
 export function renderDashboard(
   doc: StatusDocument,
-  opts: {
-    intervalSeconds: number;
-    once: boolean;
-    limits: { maxErrorRate: number; maxP99: number };
-  },
+  opts: DashboardOptions,
   paint: Paint = plain,
 ): string[] {
   const w = doc.window;
@@ -82,11 +182,11 @@ export function renderDashboard(
     : "no data";
   const lines = [
     `${paint.bold(`SwiftDeploy Status Dashboard — ${doc.project}`)}  ${doc.timestamp}`,
-    "─".repeat(48),
+    "─".repeat(WIDTH),
     rule(`Throughput (${over})`),
     `  req/s       : ${num(w.requests_per_second, 2, "")}   (${w.request_count} requests)`,
-    `  error rate  : ${(errBad ? paint.red : (s: string) => s)(num(w.error_rate_percent, 2, "%"))}`,
-    `  P99 latency : ${(p99Bad ? paint.red : (s: string) => s)(num(w.p99_latency_ms, 2, " ms"))}`,
+    `  error rate  : ${(errBad ? paint.red : same)(num(w.error_rate_percent, 2, "%"))}`,
+    `  P99 latency : ${(p99Bad ? paint.red : same)(num(w.p99_latency_ms, 2, " ms"))}`,
   ];
   if (w.reset) {
     lines.push(paint.yellow("  ! the app restarted during the window: counters were reset"));
@@ -94,30 +194,32 @@ export function renderDashboard(
   lines.push(rule("App State"));
   if (!doc.app.reachable) {
     lines.push(paint.red(`  app unreachable: ${doc.app.error ?? "no answer"}`));
+  } else if (doc.app.error !== null) {
+    lines.push(paint.yellow(`  ! ${doc.app.error}`));
   }
   lines.push(
-    `  mode        : ${doc.mode ?? "UNKNOWN"}`,
+    `  mode        : ${doc.mode ?? paint.yellow("UNKNOWN")}`,
     `  chaos       : ${
-      doc.chaos === null ? "UNKNOWN" : doc.chaos === "none" ? "none" : paint.red(doc.chaos)
+      doc.chaos === null
+        ? paint.yellow("UNKNOWN")
+        : doc.chaos === "none"
+        ? "none"
+        : paint.red(doc.chaos)
     }`,
-    `  version     : ${doc.version ?? "UNKNOWN"}`,
+    `  version     : ${doc.version ?? paint.yellow("UNKNOWN")}`,
     `  uptime      : ${num(doc.uptime_seconds, 0, " s")}`,
     rule("Policy Compliance"),
   );
   for (const [domain, s] of Object.entries(doc.policy) as [string, DomainStatus][]) {
-    const mark = s.result === "PASS"
-      ? paint.green("✔")
+    const [mark, word] = s.result === "PASS"
+      ? [paint.green("✔"), paint.green("PASS")]
       : s.result === "FAIL"
-      ? paint.red("✘")
-      : paint.yellow("?");
-    const word = s.result === "PASS"
-      ? paint.green("PASS")
-      : s.result === "FAIL"
-      ? paint.red("FAIL")
-      : paint.yellow("UNKNOWN");
+      ? [paint.red("✘"), paint.red("FAIL")]
+      : [paint.yellow("?"), paint.yellow("UNKNOWN")];
     lines.push(`  ${mark} ${domain.padEnd(15)} ${word}`);
     for (const r of s.reasons) lines.push(`      ! ${r}`);
   }
+  for (const warning of opts.warnings ?? []) lines.push(paint.yellow(`! ${warning}`));
   lines.push("");
   lines.push(
     paint.dim(
@@ -129,8 +231,27 @@ export function renderDashboard(
   return lines;
 }
 
-/** Escape sequences that redraw `lines` over the previous frame without clearing the screen first. */
+/** Clears the whole screen: written only before the first frame. */
+export const CLEAR_SCREEN = "\x1b[2J";
+/** Moves the cursor to the top-left corner. */
+export const CURSOR_HOME = "\x1b[H";
+/** Clears from the cursor to the end of the line. */
+export const CLEAR_LINE_END = "\x1b[K";
+/** Clears from the cursor to the end of the screen. */
+export const CLEAR_SCREEN_END = "\x1b[J";
+/** Hides the cursor while the dashboard redraws. */
+export const HIDE_CURSOR = "\x1b[?25l";
+/** Shows the cursor again when the dashboard stops. */
+export const SHOW_CURSOR = "\x1b[?25h";
+
+/**
+ * Escape sequences that draw `lines` over the previous frame: the cursor
+ * goes home and each line overwrites the old one, clearing only what is left
+ * of it, then whatever is below the frame. The screen is cleared only before
+ * the first frame, so a redraw never blanks the screen (no flicker) and
+ * never scrolls.
+ */
 export function redrawFrame(lines: string[], first: boolean): string {
-  const body = lines.map((l) => `${l}\x1b[K`).join("\n");
-  return `${first ? "\x1b[2J" : ""}\x1b[H${body}\n\x1b[J`;
+  const body = lines.map((l) => `${l}${CLEAR_LINE_END}`).join("\n");
+  return `${first ? HIDE_CURSOR + CLEAR_SCREEN : ""}${CURSOR_HOME}${body}\n${CLEAR_SCREEN_END}`;
 }
