@@ -39,7 +39,8 @@ fi
 
 # --- Deno ------------------------------------------------------------------
 deno_ok=0
-if [ -x "$deno_bin" ] && [ "$("$deno_bin" --version 2>/dev/null | head -n1 | awk '{print $2}')" = "$DENO_VERSION" ]; then
+deno_out="$([ -x "$deno_bin" ] && "$deno_bin" --version 2>/dev/null || true)"
+if [[ "$deno_out" == "deno $DENO_VERSION "* ]]; then
   deno_ok=1
 else
   missing+=("deno $DENO_VERSION")
@@ -47,7 +48,9 @@ fi
 
 # --- OPA -------------------------------------------------------------------
 opa_ok=0
-if [ -x "$opa_bin" ] && "$opa_bin" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+# Capture first: with pipefail, `grep -q` quitting early would SIGPIPE opa and fail the check.
+opa_out="$([ -x "$opa_bin" ] && "$opa_bin" version 2>/dev/null || true)"
+if [[ "$opa_out" == *"Version: ${OPA_VERSION#v}"* ]]; then
   opa_ok=1
 else
   missing+=("opa $OPA_VERSION")

@@ -89,6 +89,7 @@ export async function runDeploy(
     const report = await validate(ctx);
     const failed = report.checks.filter((c) => !c.ok);
     if (report.manifestError) throw report.manifestError;
+    if (report.engineError) throw report.engineError;
     if (failed.length > 0) {
       for (const c of failed) term.out(`${mark(term, false)} FAIL ${c.name}: ${c.detail}`);
       await record(loaded, "deploy_failed", {

@@ -9,6 +9,9 @@ export async function runValidate(ctx: Context): Promise<number> {
     ctx.term.out(`${mark(ctx.term, c.ok)} ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`);
   }
   if (report.manifestError) throw report.manifestError;
+  if (report.engineError?.hint) {
+    ctx.term.out(`${ctx.term.yellow("hint:")} ${report.engineError.hint}`);
+  }
   const failed = report.checks.filter((c) => !c.ok).length;
   ctx.term.out(failed === 0 ? "all checks passed" : `${failed} check(s) failed`);
   return failed === 0 ? 0 : 1;

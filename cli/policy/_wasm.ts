@@ -60,3 +60,65 @@ export function wasmEntrypoints(policy: LoadedPolicy): string[] {
 export function unsupportedBuiltins(needed: readonly string[]): string[] {
   return needed.filter((name) => !OPA_WASM_JS_BUILTINS.includes(name));
 }
+
+/** Evaluates one entrypoint: the `result` of its first result, or undefined. */
+export type EntrypointEvaluator = (input: unknown) => unknown;
+
+interface EvalExports {
+  opa_eval(
+    reserved: number,
+    entrypoint: number,
+    data: number,
+    input: number,
+    inputLength: number,
+    heapPtr: number,
+    format: number,
+  ): number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * An evaluator for one entrypoint, resolved to its number once. On the
+ * one-call ABI (1.2 and later) the input is encoded straight into the
+ * module's memory and the result read back with one native search and one
+ * decode, instead of opa-wasm's per-call encoder, decoder and byte loop;
+ * otherwise `policy.evaluate` does the work. The input travels as the OPA
+ * server receives it in `{"input": ...}`: `undefined` means no input at all.
+ */
+export function entrypointEvaluator(policy: LoadedPolicy, name: string): EntrypointEvaluator {
+  const entrypoint = (policy.entrypoints as Record<string, number>)[name];
+  if (entrypoint === undefined) throw new Error(`entrypoint ${name} is not in the module`);
+  const firstResult = (resultSet: unknown): unknown =>
+    Array.isArray(resultSet)
+      ? (resultSet[0] as { result?: unknown } | undefined)?.result
+      : undefined;
+  if (!(Number(policy.minorVersion) >= 2)) {
+    return (input) => firstResult(policy.evaluate(input, entrypoint));
+  }
+  const exports = exportsOf(policy) as unknown as EvalExports;
+  const memory = policy.mem;
+  return (input) => {
+    const json = JSON.stringify(input);
+    const at: number = policy.dataHeapPtr;
+    let length = 0;
+    if (json !== undefined) {
+      const room = json.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+      const short = at + room - memory.buffer.byteLength;
+      if (short > 0) memory.grow(Math.ceil(short / 65536));
+      length = encoder.encodeInto(json, new Uint8Array(memory.buffer, at, room)).written;
+    }
+    const out = exports.opa_eval(
+      0,
+      entrypoint,
+      policy.dataAddr,
+      length ? at : 0,
+      length,
+      at + length,
+      0,
+    );
+    const bytes = new Uint8Array(memory.buffer); // opa_eval may have grown the memory
+    return firstResult(JSON.parse(decoder.decode(bytes.subarray(out, bytes.indexOf(0, out)))));
+  };
+}

@@ -17,7 +17,12 @@ import {
 import { readBundleManifest } from "./build_policy_bundle.ts";
 import { DEFAULT_BUNDLE_DIR, DEFAULT_POLICIES_DIR } from "./_opa.ts";
 import { hashPolicySources } from "./_sources.ts";
-import { loadWasm, wasmEntrypoints } from "./_wasm.ts";
+import {
+  type EntrypointEvaluator,
+  entrypointEvaluator,
+  loadWasm,
+  wasmEntrypoints,
+} from "./_wasm.ts";
 
 export interface WasmEvaluatorOptions {
   /** Directory holding policy.json and the module. Default: build/policy/. */
@@ -81,6 +86,11 @@ export async function createWasmEvaluator(options: WasmEvaluatorOptions): Promis
     }
   }
   policy.setData(options.data as object);
+  // Each entrypoint resolved once; evaluate() then does no lookups by name.
+  const run: Record<Domain, EntrypointEvaluator> = {
+    infrastructure: entrypointEvaluator(policy, entrypointFor("infrastructure")),
+    canary: entrypointEvaluator(policy, entrypointFor("canary")),
+  };
 
   return {
     engine: "wasm",
@@ -92,9 +102,9 @@ export async function createWasmEvaluator(options: WasmEvaluatorOptions): Promis
           `Cannot evaluate policy domain "${String(domain)}": unknown domain`,
         );
       }
-      let resultSet: unknown;
+      let result: unknown;
       try {
-        resultSet = policy.evaluate(input, entrypointFor(domain));
+        result = run[domain](input);
       } catch (error) {
         throw new SwiftDeployError(
           "POLICY_UNAVAILABLE",
@@ -102,10 +112,7 @@ export async function createWasmEvaluator(options: WasmEvaluatorOptions): Promis
           { hint: REBUILD_HINT, cause: error },
         );
       }
-      const first = Array.isArray(resultSet)
-        ? resultSet[0] as { result?: unknown } | undefined
-        : undefined;
-      return validateDecision(first?.result, domain, "in-process WASM");
+      return validateDecision(result, domain, "in-process WASM");
     },
   };
 }

@@ -12,6 +12,9 @@ import {
 import { type GeneratedNote, policyData } from "./_policy_data.ts";
 import { fillTemplate } from "./_template.ts";
 
+/** Upper bound of nginx's proxy_connect_timeout, whatever `nginx.proxy_timeout` says. */
+export const MAX_CONNECT_TIMEOUT_SECONDS = 3;
+
 /** The files in templates/ that `renderAll` reads. */
 export const TEMPLATE_FILE_NAMES = ["nginx.conf.tmpl", "docker-compose.yml.tmpl"] as const;
 export type TemplateFileName = (typeof TEMPLATE_FILE_NAMES)[number];
@@ -93,6 +96,14 @@ function renderNginxConf(
     listen_port: integerText("nginx.port", manifest.nginx.port, 1, 65535),
     health_port: integerText("the nginx health port", NGINX_HEALTH_PORT, 1, 65535),
     proxy_timeout: integerText("nginx.proxy_timeout", manifest.nginx.proxy_timeout, 1, 86400),
+    // Connecting across the local bridge is instant; a connect that takes
+    // longer means the container is gone, which should be a quick 502.
+    connect_timeout: integerText(
+      "the connect timeout",
+      Math.min(manifest.nginx.proxy_timeout, MAX_CONNECT_TIMEOUT_SECONDS),
+      1,
+      86400,
+    ),
     app_upstream: nginxQuotedText(`${app.name}:${appPort}`),
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),

@@ -123,7 +123,8 @@ Deno.test("renderAll() puts the contact into the error bodies as exact JSON when
   for (const variant of VARIANTS) {
     const { files, manifest } = await loadVariant(variant);
     const bodies = [...files["nginx.conf"].matchAll(/^ *return (50[234]) '((?:[^'\\]|\\.)*)';$/gm)];
-    assert.deepEqual(bodies.map((m) => m[1]), ["502", "503", "504"]);
+    // 504's handler answers 502 when the connection never opened (a dead container).
+    assert.deepEqual(bodies.map((m) => m[1]), ["502", "503", "502", "504"]);
     for (const [, code, quoted] of bodies) {
       const body = JSON.parse(nginxUnquote(quoted!));
       assert.deepEqual(body, {
@@ -150,15 +151,17 @@ Deno.test("renderAll() writes nginx.conf with the contract's directives", async 
     has("access_log /var/log/nginx/access.log swiftdeploy;");
     has("error_log /var/log/nginx/error.log warn;");
     has("pid /tmp/nginx.pid;");
-    has("resolver 127.0.0.11 valid=5s ipv6=off;");
+    has("resolver 127.0.0.11 valid=1s ipv6=off;");
     has(`listen ${manifest.nginx.port};`);
     has(`set $app_upstream '${app.name}:${manifest.services.port}';`);
     has("proxy_pass http://$app_upstream;");
     has("listen 127.0.0.1:8099;");
     has("proxy_next_upstream error timeout;");
-    for (const kind of ["connect", "send", "read"]) {
+    for (const kind of ["send", "read"]) {
       has(`proxy_${kind}_timeout ${manifest.nginx.proxy_timeout}s;`);
     }
+    has(`proxy_connect_timeout ${Math.min(manifest.nginx.proxy_timeout, 3)}s;`);
+    has(`error_page 504 = @gateway_timeout;`);
     for (const m of conf.matchAll(/^\s*(\w+_temp_path)\s+(\S+);/gm)) {
       assert.ok(m[2]!.startsWith("/tmp/"), `${m[1]} under /tmp`);
     }

@@ -24,6 +24,8 @@ export interface CheckResult {
 export interface ValidateReport {
   /** Set when the manifest itself is invalid (exit 2). */
   manifestError?: ManifestError;
+  /** Set when no Docker Engine answered: one error, reported once. */
+  engineError?: SwiftDeployError;
   loaded?: LoadedManifest;
   checks: CheckResult[];
 }
@@ -154,20 +156,22 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
   });
 
   let engine: EngineClient | undefined;
-  let engineProblem = "";
+  let engineError: SwiftDeployError | undefined;
   try {
     engine = await EngineClient.connect(ctx.env);
   } catch (error) {
-    engineProblem = error instanceof SwiftDeployError ? error.message : String(error);
+    if (!(error instanceof SwiftDeployError)) throw error;
+    engineError = error;
+    checks.push({
+      name: "Docker Engine answers",
+      ok: false,
+      detail: `${error.message}; images not checked`,
+    });
   }
   try {
-    for (const ref of [m.services.image, m.nginx.image, m.opa.image]) {
+    for (const ref of engine ? [m.services.image, m.nginx.image, m.opa.image] : []) {
       const name = `image ${ref} exists locally`;
-      if (!engine) {
-        checks.push({ name, ok: false, detail: engineProblem });
-        continue;
-      }
-      const image = await engine.imageInspect(ref);
+      const image = await engine!.imageInspect(ref);
       checks.push(
         image
           ? {
@@ -202,5 +206,5 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
         .join(", ") +
         " (run `swiftdeploy init`)",
   });
-  return { loaded, checks };
+  return engineError ? { loaded, checks, engineError } : { loaded, checks };
 }
