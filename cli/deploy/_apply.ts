@@ -265,39 +265,30 @@ export async function applyStack(
       await waitHealthy(engine, id, opaPlan.name, opts.timeoutMs, opts.progress);
     }
 
-    // --- app: the new one starts beside the old one ---------------------------------
+    // --- app: the new one starts beside the old one, out of nginx's sight ------------
     const appPlan = plan.containers.find((c) => c.role === "app")!;
     const appImage = await imageId(engine, appPlan.body.Image);
     let appId: string;
+    let appName = appPlan.name;
     const oldApps: ContainerSummary[] = [];
     const sameName = byRole("app").find((c) => nameOf(c) === appPlan.name);
     if (sameName && matches(sameName, appPlan, appImage)) {
       appId = sameName.Id;
       kept.push(appPlan.name);
       await waitHealthy(engine, appId, appPlan.name, opts.timeoutMs, opts.progress);
-    } else {
-      if (sameName) {
-        if (sameName.State === "running") {
-          // Still serving under this name: keep it running under another name until the switch.
-          const parked = `${appPlan.name}-old-${Date.now()}`;
-          await engine.containerRename(sameName.Id, parked);
-          undo.push({
-            label: "rename back",
-            run: () => engine.containerRename(sameName.Id, appPlan.name),
-          });
-          sameName.Names = [`/${parked}`];
-        } else {
-          await engine.containerRemove(sameName.Id, { force: true });
-          removed.push(appPlan.name);
-        }
+      // A run killed while it warmed up left it off the project network.
+      if (await joinProjectNetwork(engine, plan, appPlan, appId)) {
+        opts.log(`${appPlan.name} joined ${plan.network.name} (left off it by an interrupted run)`);
       }
-      appId = await engine.containerCreate(appPlan.name, appPlan.body);
+    } else {
+      if (sameName && sameName.State !== "running") {
+        await engine.containerRemove(sameName.Id, { force: true });
+        removed.push(appPlan.name);
+      }
+      // The running one keeps its name until it is drained; the new one waits under another.
+      if (sameName?.State === "running") appName = `${appPlan.name}-next-${Date.now()}`;
+      appId = await startStaged(engine, plan, appPlan, appName, undo, opts);
       created.push(appPlan.name);
-      // Undo runs in reverse order: the new container goes before the old name comes back.
-      undo.push({ label: appPlan.name, run: () => engine.containerRemove(appId, { force: true }) });
-      await engine.containerStart(appId);
-      opts.log(`started ${appPlan.name} beside the running app`);
-      await waitHealthy(engine, appId, appPlan.name, opts.timeoutMs, opts.progress);
     }
     for (const c of byRole("app")) if (c.Id !== appId) oldApps.push(c);
 
@@ -343,6 +334,11 @@ export async function applyStack(
       await waitHealthy(engine, id, nginxPlan.name, opts.timeoutMs, opts.progress);
     }
 
+    const currentNginxId = async () =>
+      (await engine.containerList(
+        [`${LABEL_PROJECT}=${plan.project}`, `${LABEL_ROLE}=nginx`],
+        false,
+      ))[0]?.Id;
     const health = await confirmThroughNginx(
       opts.nginxPort,
       { ...opts.expect, instance: appId.slice(0, 12) },
@@ -359,6 +355,14 @@ export async function applyStack(
         await stopAndRemove(engine, c, 15);
         removed.push(nameOf(c));
       }
+      const nginxId = await currentNginxId();
+      if (appName !== appPlan.name) {
+        // Same name, new container: nginx's workers may still hold the old address;
+        // a graceful reload starts workers with a fresh resolver cache.
+        if (nginxId) await engine.containerKill(nginxId, "HUP");
+        await engine.containerRename(appId, appPlan.name);
+        reloaded = true;
+      }
     }
     const changed = created.length > 0 || removed.length > 0 || reloaded || dataChanged ||
       confChanged;
@@ -371,6 +375,50 @@ export async function applyStack(
     }
     throw error;
   }
+}
+
+/**
+ * Creates and starts an app container on the default bridge only, so that
+ * nothing routes to it while it warms up; once healthy it joins the project
+ * network under the plan's alias and leaves the bridge. Returns its id.
+ */
+async function startStaged(
+  engine: EngineClient,
+  plan: StackPlan,
+  appPlan: ContainerPlan,
+  name: string,
+  undo: Undo[],
+  opts: ApplyOptions,
+): Promise<string> {
+  const { NetworkingConfig: networking, ...body } = appPlan.body;
+  const staged = { ...body, HostConfig: { ...body.HostConfig, NetworkMode: "bridge" } };
+  const id = await engine.containerCreate(name, staged);
+  undo.push({ label: name, run: () => engine.containerRemove(id, { force: true }) });
+  await engine.containerStart(id);
+  opts.log(`started ${name}; warming up off the network until healthy`);
+  await waitHealthy(engine, id, name, opts.timeoutMs, opts.progress);
+  await joinProjectNetwork(engine, plan, appPlan, id);
+  const alias = networking?.EndpointsConfig?.[plan.network.name]?.Aliases?.[0] ?? name;
+  opts.log(`${name} joined ${plan.network.name} as "${alias}"`);
+  return id;
+}
+
+/** Puts an app container on the project network (with the plan's alias) and off the bridge; false if it already was. */
+async function joinProjectNetwork(
+  engine: EngineClient,
+  plan: StackPlan,
+  appPlan: ContainerPlan,
+  id: string,
+): Promise<boolean> {
+  const networks = (await engine.containerInspect(id))?.NetworkSettings.Networks ?? {};
+  if (plan.network.name in networks && !("bridge" in networks)) return false;
+  if (!(plan.network.name in networks)) {
+    const endpoint: { Aliases?: string[] } =
+      appPlan.body.NetworkingConfig?.EndpointsConfig?.[plan.network.name] ?? {};
+    await engine.networkConnect(plan.network.name, id, endpoint);
+  }
+  if ("bridge" in networks) await engine.networkDisconnect("bridge", id);
+  return true;
 }
 
 /** Everything this project owns on the engine, found by label. */

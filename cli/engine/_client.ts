@@ -375,6 +375,23 @@ export class EngineClient {
     return res.Id;
   }
 
+  /** Attaches a running container to a network, with its aliases. */
+  networkConnect(
+    network: string,
+    container: string,
+    endpoint: { Aliases?: string[] } = {},
+  ): Promise<void> {
+    return this.#none("POST", `/networks/${encodeURIComponent(network)}/connect`, {
+      json: { Container: container, EndpointConfig: endpoint },
+    });
+  }
+
+  networkDisconnect(network: string, container: string): Promise<void> {
+    return this.#none("POST", `/networks/${encodeURIComponent(network)}/disconnect`, {
+      json: { Container: container, Force: false },
+    });
+  }
+
   async networkRemove(id: string): Promise<void> {
     try {
       await this.#none("DELETE", `/networks/${encodeURIComponent(id)}`);

@@ -298,11 +298,16 @@ function containerLabels(project: string, role: ContainerRole, version: string):
   return { ...objectLabels(project, role), [LABEL_VERSION]: version };
 }
 
-/** Adds the config-hash label: sha256 of the canonical body without that label. */
+/**
+ * Adds the config-hash label: sha256 of the canonical body without that
+ * label and without the version label, so a new app version does not count
+ * as a change of nginx or OPA (the app's version is in its environment).
+ */
 function withHash<B extends { Labels: Labels }>(body: B): { configHash: string; body: B } {
   const { [LABEL_CONFIG_HASH]: _ignored, ...labels } = body.Labels;
+  const { [LABEL_VERSION]: _version, ...hashedLabels } = labels;
   const unhashed = { ...body, Labels: labels };
-  const configHash = sha256Hex(canonicalJson(unhashed));
+  const configHash = sha256Hex(canonicalJson({ ...body, Labels: hashedLabels }));
   return {
     configHash,
     body: { ...unhashed, Labels: { ...labels, [LABEL_CONFIG_HASH]: configHash } },

@@ -115,7 +115,7 @@ Deno.test("planStack() lists opa, app and nginx in dependency order with project
   assert.equal(plan.project, "swiftdeploy");
 });
 
-Deno.test("planStack() labels every object and the config hash is the sha256 of the body without it", () => {
+Deno.test("planStack() labels every object and the config hash is the sha256 of the body without it or the version", () => {
   const plan = planStack(shipped(), CTX);
   const objects = [
     { role: "network", ...plan.network, isContainer: false },
@@ -128,9 +128,21 @@ Deno.test("planStack() labels every object and the config hash is the sha256 of 
     assert.equal(labels[LABEL_ROLE], object.role);
     assert.equal(labels[LABEL_VERSION], object.isContainer ? "1.0.0" : undefined);
     assert.equal(labels[LABEL_CONFIG_HASH], object.configHash);
-    const { [LABEL_CONFIG_HASH]: _hash, ...rest } = labels;
+    const { [LABEL_CONFIG_HASH]: _hash, [LABEL_VERSION]: _version, ...rest } = labels;
     assert.equal(object.configHash, sha256(canonicalJson({ ...object.body, Labels: rest })));
   }
+});
+
+Deno.test("planStack() keeps the nginx and OPA hashes when only the version changes", () => {
+  const before = planStack(shipped(), CTX);
+  const m = shipped();
+  m.services.version = "2.0.0";
+  const after = planStack(m, CTX);
+  for (const role of ["nginx", "opa"] as const) {
+    assert.equal(container(after, role).configHash, container(before, role).configHash, role);
+    assert.equal(container(after, role).body.Labels[LABEL_VERSION], "2.0.0");
+  }
+  assert.notEqual(container(after, "app").configHash, container(before, "app").configHash);
 });
 
 Deno.test("planStack() changes only the affected config hashes when the manifest changes", () => {

@@ -13,7 +13,7 @@ import { type GeneratedNote, policyData } from "./_policy_data.ts";
 import { fillTemplate } from "./_template.ts";
 
 /** Upper bound of nginx's proxy_connect_timeout, whatever `nginx.proxy_timeout` says. */
-export const MAX_CONNECT_TIMEOUT_SECONDS = 3;
+export const MAX_CONNECT_TIMEOUT_SECONDS = 1;
 
 /** The files in templates/ that `renderAll` reads. */
 export const TEMPLATE_FILE_NAMES = ["nginx.conf.tmpl", "docker-compose.yml.tmpl"] as const;

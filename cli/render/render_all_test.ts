@@ -160,7 +160,7 @@ Deno.test("renderAll() writes nginx.conf with the contract's directives", async 
     for (const kind of ["send", "read"]) {
       has(`proxy_${kind}_timeout ${manifest.nginx.proxy_timeout}s;`);
     }
-    has(`proxy_connect_timeout ${Math.min(manifest.nginx.proxy_timeout, 3)}s;`);
+    has(`proxy_connect_timeout ${Math.min(manifest.nginx.proxy_timeout, 1)}s;`);
     has(`error_page 504 = @gateway_timeout;`);
     for (const m of conf.matchAll(/^\s*(\w+_temp_path)\s+(\S+);/gm)) {
       assert.ok(m[2]!.startsWith("/tmp/"), `${m[1]} under /tmp`);
