@@ -16,192 +16,226 @@
 #                     requests to judge), then error rate and P99 latency must
 #                     be within their maximums.
 #   same mode         denied: "service is already in <mode> mode".
+#
+# Written to be cheap in the in-process WASM build, where every rule call,
+# value built and key looked up costs: each field is read once into a rule,
+# the boolean rules have defaults (the WASM build keeps a rule's value only
+# when it is defined, and evaluates an undefined one again at every
+# reference), and the usual promotion is decided by one rule and written out
+# directly, without the reasons or the general `checked`.
 package swiftdeploy.canary
 
 import data.swiftdeploy.text
 
-limits := data.limits.canary
+# The input and the limits as objects ({} when absent or not an object), so
+# every field reads as its value or null: absent and null are the same to
+# every check below.
+given := input if is_object(input)
+
+else := {}
+
+limits := data.limits.canary if is_object(data.limits.canary)
+
+else := {}
+
+current_mode := object.get(given, "current_mode", null)
+
+target_mode := object.get(given, "target_mode", null)
+
+request_count := object.get(given, "request_count", null)
+
+error_rate_percent := object.get(given, "error_rate_percent", null)
+
+p99_latency_ms := object.get(given, "p99_latency_ms", null)
+
+window_seconds := object.get(given, "window_seconds", null)
+
+min_requests := object.get(limits, "min_requests", null)
+
+max_error_rate_percent := object.get(limits, "max_error_rate_percent", null)
+
+max_p99_latency_ms := object.get(limits, "max_p99_latency_ms", null)
+
+configured_window := object.get(limits, "window_seconds", null)
 
 modes := {"stable", "canary"}
-
-mode_fields := ["current_mode", "target_mode"]
-
-metric_limits := {
-	"request_count": "min_requests",
-	"error_rate_percent": "max_error_rate_percent",
-	"p99_latency_ms": "max_p99_latency_ms",
-}
 
 default allow := false
 
 allow if to_canary
 
-allow if {
-	to_stable
-	traffic_ok
-	error_rate_ok
-	latency_ok
+allow if promotable
+
+# The usual promotion, canary -> stable with enough traffic and every metric
+# within its limit: to_stable, traffic_ok, error_rate_ok and latency_ok in
+# one rule on the raw documents, the cheapest form to evaluate (a test keeps
+# it equal to those four).
+default promotable := false
+
+promotable if {
+	input.current_mode == "canary"
+	input.target_mode == "stable"
+	is_number(input.request_count)
+	is_number(data.limits.canary.min_requests)
+	input.request_count >= data.limits.canary.min_requests
+	is_number(input.error_rate_percent)
+	is_number(data.limits.canary.max_error_rate_percent)
+	input.error_rate_percent <= data.limits.canary.max_error_rate_percent
+	is_number(input.p99_latency_ms)
+	is_number(data.limits.canary.max_p99_latency_ms)
+	input.p99_latency_ms <= data.limits.canary.max_p99_latency_ms
 }
 
 # --- modes ---------------------------------------------------------------
 
-valid_mode(field) if input[field] in modes
-
-modes_valid if {
-	valid_mode("current_mode")
-	valid_mode("target_mode")
-}
-
-same_mode if {
-	modes_valid
-	input.current_mode == input.target_mode
-}
+default to_canary := false
 
 to_canary if {
-	modes_valid
-	input.current_mode == "stable"
-	input.target_mode == "canary"
+	current_mode == "stable"
+	target_mode == "canary"
 }
+
+default to_stable := false
 
 to_stable if {
-	modes_valid
-	input.current_mode == "canary"
-	input.target_mode == "stable"
+	current_mode == "canary"
+	target_mode == "stable"
 }
 
-# Reasons exist only on a denial: each rule starts with `not allow`, which
-# also skips them all cheaply on the allowed path.
-reasons contains mode_problem(field) if {
-	not allow
-	some field in mode_fields
-	not valid_mode(field)
+default same_mode := false
+
+same_mode if {
+	current_mode in modes
+	current_mode == target_mode
 }
 
-reasons contains concat("", ["service is already in ", input.current_mode, " mode"]) if {
-	not allow
-	same_mode
+# Reasons are only asked for on a denial (see `decision`); on an allowed
+# input none of these rules holds anyway.
+reasons contains mode_problem("current_mode", current_mode) if {
+	not current_mode in modes
 }
 
-mode_problem(field) := text.missing(field) if {
-	not input_given(field)
-} else := concat("", [
+reasons contains mode_problem("target_mode", target_mode) if {
+	not target_mode in modes
+}
+
+reasons contains concat("", ["service is already in ", current_mode, " mode"]) if same_mode
+
+mode_problem(field, null) := text.missing(field)
+
+mode_problem(field, value) := concat("", [
 	"input field ", text.quote(field), " must be \"stable\" or \"canary\", got ",
-	text.describe(input[field]),
-])
+	text.describe(value),
+]) if value != null
 
 # --- canary -> stable ----------------------------------------------------
-
-usable_numbers(field) if {
-	is_number(input[field])
-	is_number(limits[metric_limits[field]])
-}
 
 default traffic_ok := false
 
 traffic_ok if {
-	usable_numbers("request_count")
-	input.request_count >= limits.min_requests
+	is_number(request_count)
+	is_number(min_requests)
+	request_count >= min_requests
 }
 
 default error_rate_ok := false
 
 error_rate_ok if {
-	usable_numbers("error_rate_percent")
-	input.error_rate_percent <= limits.max_error_rate_percent
+	is_number(error_rate_percent)
+	is_number(max_error_rate_percent)
+	error_rate_percent <= max_error_rate_percent
 }
 
 default latency_ok := false
 
 latency_ok if {
-	usable_numbers("p99_latency_ms")
-	input.p99_latency_ms <= limits.max_p99_latency_ms
+	is_number(p99_latency_ms)
+	is_number(max_p99_latency_ms)
+	p99_latency_ms <= max_p99_latency_ms
 }
 
 # Too few requests: the named outcome, and the only reason given.
+default insufficient_traffic := false
+
 insufficient_traffic if {
 	to_stable
-	usable_numbers("request_count")
+	is_number(request_count)
+	is_number(min_requests)
 	not traffic_ok
 }
 
 # Error rate and latency are judged only on enough traffic.
+default metrics_apply := false
+
 metrics_apply if {
 	to_stable
 	not insufficient_traffic
 }
 
-reasons contains traffic_reason if {
-	not allow
-	insufficient_traffic
-}
+reasons contains traffic_reason if insufficient_traffic
 
-reasons contains text.above("error rate", input.error_rate_percent, limits.max_error_rate_percent, "%") if {
-	not allow
+reasons contains text.above("error rate", error_rate_percent, max_error_rate_percent, "%") if {
 	metrics_apply
-	usable_numbers("error_rate_percent")
+	is_number(error_rate_percent)
+	is_number(max_error_rate_percent)
 	not error_rate_ok
 }
 
-reasons contains text.above("P99 latency", input.p99_latency_ms, limits.max_p99_latency_ms, " ms") if {
-	not allow
+reasons contains text.above("P99 latency", p99_latency_ms, max_p99_latency_ms, " ms") if {
 	metrics_apply
-	usable_numbers("p99_latency_ms")
+	is_number(p99_latency_ms)
+	is_number(max_p99_latency_ms)
 	not latency_ok
 }
 
-reasons contains field_problem(field) if {
-	not allow
+reasons contains field_problem(field, value) if {
 	metrics_apply
-	some field, _ in metric_limits
-	not number_input(field)
+	some field, value in {
+		"request_count": request_count,
+		"error_rate_percent": error_rate_percent,
+		"p99_latency_ms": p99_latency_ms,
+	}
+	not is_number(value)
 }
 
-reasons contains limit_problem(name) if {
-	not allow
+reasons contains limit_problem(name, value) if {
 	metrics_apply
-	some name in metric_limits
-	not number_limit(name)
+	some name, value in {
+		"min_requests": min_requests,
+		"max_error_rate_percent": max_error_rate_percent,
+		"max_p99_latency_ms": max_p99_latency_ms,
+	}
+	not is_number(value)
 }
 
 # `insufficient traffic: 5 requests in the 30s window, at least 20 required`
 traffic_reason := concat("", [
-	"insufficient traffic: ", text.amount(input.request_count), requests_word,
-	" in the ", window_text, ", at least ", text.amount(limits.min_requests), " required",
+	"insufficient traffic: ", count_text, requests_word,
+	" in the ", window_text, ", at least ", text.amount(min_requests), " required",
 ])
 
-requests_word := " request" if text.amount(input.request_count) == "1"
+count_text := text.amount(request_count)
+
+requests_word := " request" if count_text == "1"
 
 else := " requests"
 
 # The window the metrics were gathered over, else the configured one.
 window_text := concat("", [text.amount(window_seconds), "s window"]) if {
-	window_seconds := input.window_seconds
 	is_number(window_seconds)
-} else := concat("", [text.amount(window_seconds), "s window"]) if {
-	window_seconds := limits.window_seconds
-	is_number(window_seconds)
+} else := concat("", [text.amount(configured_window), "s window"]) if {
+	is_number(configured_window)
 } else := "window"
 
-field_problem(field) := text.missing(field) if {
-	not input_given(field)
-} else := text.not_a_number(field, input[field])
+field_problem(field, null) := text.missing(field)
 
-limit_problem(name) := text.limit_missing(limit_path(name)) if {
-	not limit_given(name)
-} else := text.limit_not_a_number(limit_path(name), limits[name])
+field_problem(field, value) := text.not_a_number(field, value) if value != null
+
+limit_problem(name, null) := text.limit_missing(limit_path(name))
+
+limit_problem(name, value) := text.limit_not_a_number(limit_path(name), value) if value != null
 
 limit_path(name) := concat(".", ["limits", "canary", name])
-
-input_given(field) if input[field] != null
-
-limit_given(name) if limits[name] != null
-
-# Helpers rather than `not is_number(input[field])` inline: OPA evaluates a
-# call's arguments outside the negation, so an absent key (or no input at
-# all) would make the expression undefined instead of true.
-number_input(field) if is_number(input[field])
-
-number_limit(name) if is_number(limits[name])
 
 # --- decision ------------------------------------------------------------
 
@@ -217,46 +251,58 @@ else := "stable_to_canary" if to_canary
 
 else := "none"
 
-observed(field) := value if {
-	value := input[field]
-} else := null
-
-limit(name) := value if {
-	value := limits[name]
-} else := null
-
 # What was examined, by direction: modes always; on canary -> stable the
 # traffic, and the error rate and latency when enough traffic was seen.
-checked := object.union(base_checked, traffic_checked) if insufficient_traffic
-
-else := object.union_n([base_checked, traffic_checked, metrics_checked]) if metrics_apply
-
-else := base_checked
-
-base_checked := {
+checked := {
 	"outcome": outcome,
 	"direction": direction,
-	"current_mode": observed("current_mode"),
-	"target_mode": observed("target_mode"),
+	"current_mode": current_mode,
+	"target_mode": target_mode,
+	"request_count": {"value": request_count, "min": min_requests, "ok": traffic_ok},
+	"window_seconds": {"value": window_seconds, "configured": configured_window},
+	"error_rate_percent": {"value": error_rate_percent, "max": max_error_rate_percent, "ok": error_rate_ok},
+	"p99_latency_ms": {"value": p99_latency_ms, "max": max_p99_latency_ms, "ok": latency_ok},
+} if metrics_apply
+
+else := {
+	"outcome": outcome,
+	"direction": direction,
+	"current_mode": current_mode,
+	"target_mode": target_mode,
+	"request_count": {"value": request_count, "min": min_requests, "ok": traffic_ok},
+	"window_seconds": {"value": window_seconds, "configured": configured_window},
+} if {
+	insufficient_traffic
 }
 
-traffic_checked := {
-	"request_count": {"value": observed("request_count"), "min": limit("min_requests"), "ok": traffic_ok},
-	"window_seconds": {"value": observed("window_seconds"), "configured": limit("window_seconds")},
+else := {
+	"outcome": outcome,
+	"direction": direction,
+	"current_mode": current_mode,
+	"target_mode": target_mode,
 }
 
-metrics_checked := {
-	"error_rate_percent": {
-		"value": observed("error_rate_percent"),
-		"max": limit("max_error_rate_percent"),
-		"ok": error_rate_ok,
+# The usual promotion first: its `checked` is the one above with every
+# check passed, written out from the raw documents (a test keeps the two
+# forms equal; promotable makes both objects).
+decision := {"allow": true, "reasons": [], "domain": "canary", "checked": {
+	"outcome": "allowed",
+	"direction": "canary_to_stable",
+	"current_mode": "canary",
+	"target_mode": "stable",
+	"request_count": {"value": input.request_count, "min": data.limits.canary.min_requests, "ok": true},
+	"window_seconds": {
+		"value": object.get(input, "window_seconds", null),
+		"configured": object.get(data.limits.canary, "window_seconds", null),
 	},
-	"p99_latency_ms": {"value": observed("p99_latency_ms"), "max": limit("max_p99_latency_ms"), "ok": latency_ok},
-}
+	"error_rate_percent": {
+		"value": input.error_rate_percent,
+		"max": data.limits.canary.max_error_rate_percent,
+		"ok": true,
+	},
+	"p99_latency_ms": {"value": input.p99_latency_ms, "max": data.limits.canary.max_p99_latency_ms, "ok": true},
+}} if promotable
 
-decision := {
-	"allow": allow,
-	"reasons": sort(reasons),
-	"domain": "canary",
-	"checked": checked,
-}
+else := {"allow": true, "reasons": [], "domain": "canary", "checked": checked} if to_canary
+
+else := {"allow": false, "reasons": sort(reasons), "domain": "canary", "checked": checked}

@@ -93,6 +93,44 @@ test_huge_traffic_is_allowed if {
 	d.allow == true
 }
 
+test_a_promotion_checks_exactly_what_the_general_form_checks if {
+	no_window := {"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": 500, "min_requests": 20}}
+	every given in [
+		healthy,
+		with_values({"error_rate_percent": 1, "p99_latency_ms": 500.0, "request_count": 20}),
+		object.remove(healthy, ["window_seconds"]),
+	] {
+		every custom in [limits, no_window] {
+			d := decide_with(given, custom)
+			d.allow == true
+			d.checked == canary.checked with input as given with data.limits as custom
+		}
+	}
+}
+
+every_check_passed if {
+	canary.to_stable
+	canary.traffic_ok
+	canary.error_rate_ok
+	canary.latency_ok
+} else := false
+
+test_promotable_is_to_stable_with_every_check_passed if {
+	text_limit := {"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": 500, "min_requests": "20"}}
+	every given in [
+		healthy, to_canary, {}, ["canary", "stable"],
+		with_values({"request_count": 20, "error_rate_percent": 1, "p99_latency_ms": 500}),
+		with_values({"request_count": 19}), with_values({"error_rate_percent": 1.01}),
+		with_values({"p99_latency_ms": "9"}), with_values({"target_mode": "canary"}),
+		object.remove(healthy, ["request_count"]),
+	] {
+		every custom in [limits, {}, text_limit] {
+			promotable := canary.promotable with input as given with data.limits as custom
+			promotable == every_check_passed with input as given with data.limits as custom
+		}
+	}
+}
+
 # --- canary -> stable: thresholds ----------------------------------------------
 
 test_error_rate_just_above_maximum_is_denied if {

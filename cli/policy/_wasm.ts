@@ -80,22 +80,24 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * An evaluator for one entrypoint, resolved to its number once. On the
- * one-call ABI (1.2 and later) the input is encoded straight into the
- * module's memory and the result read back with one native search and one
- * decode, instead of opa-wasm's per-call encoder, decoder and byte loop;
- * otherwise `policy.evaluate` does the work. The input travels as the OPA
- * server receives it in `{"input": ...}`: `undefined` means no input at all.
+ * An evaluator for one entrypoint, resolved to its number once. The input
+ * travels as the OPA server receives it in `{"input": ...}`: serialised
+ * once, `undefined` meaning no input at all (opa-wasm's own `evaluate` also
+ * drops `null`, `false`, `0` and `""`). On the one-call ABI (1.2 and later)
+ * the JSON is encoded straight into the module's memory and the result read
+ * back with one native search and one decode, where opa-wasm makes an
+ * encoder and a decoder per call and scans for the end byte by byte;
+ * otherwise opa-wasm's `evaluate` runs the serialised input.
  */
 export function entrypointEvaluator(policy: LoadedPolicy, name: string): EntrypointEvaluator {
   const entrypoint = (policy.entrypoints as Record<string, number>)[name];
   if (entrypoint === undefined) throw new Error(`entrypoint ${name} is not in the module`);
-  const firstResult = (resultSet: unknown): unknown =>
-    Array.isArray(resultSet)
-      ? (resultSet[0] as { result?: unknown } | undefined)?.result
-      : undefined;
   if (!(Number(policy.minorVersion) >= 2)) {
-    return (input) => firstResult(policy.evaluate(input, entrypoint));
+    return (input) => {
+      const json = JSON.stringify(input);
+      const serialised = json === undefined ? undefined : encoder.encode(json).buffer;
+      return firstResult(policy.evaluate(serialised, entrypoint));
+    };
   }
   const exports = exportsOf(policy) as unknown as EvalExports;
   const memory = policy.mem;
@@ -109,16 +111,17 @@ export function entrypointEvaluator(policy: LoadedPolicy, name: string): Entrypo
       if (short > 0) memory.grow(Math.ceil(short / 65536));
       length = encoder.encodeInto(json, new Uint8Array(memory.buffer, at, room)).written;
     }
-    const out = exports.opa_eval(
-      0,
-      entrypoint,
-      policy.dataAddr,
-      length ? at : 0,
-      length,
-      at + length,
-      0,
-    );
+    // As opa-wasm does: address 0 for no input; the heap starts after the input.
+    const inputAt = length > 0 ? at : 0;
+    const out = exports.opa_eval(0, entrypoint, policy.dataAddr, inputAt, length, at + length, 0);
     const bytes = new Uint8Array(memory.buffer); // opa_eval may have grown the memory
     return firstResult(JSON.parse(decoder.decode(bytes.subarray(out, bytes.indexOf(0, out)))));
   };
+}
+
+/** The `result` of the first result of a result set, if any. */
+function firstResult(resultSet: unknown): unknown {
+  return Array.isArray(resultSet)
+    ? (resultSet[0] as { result?: unknown } | undefined)?.result
+    : undefined;
 }

@@ -4,7 +4,7 @@ import { SwiftDeployError } from "../errors.ts";
 import { buildPolicyBundle } from "./build_policy_bundle.ts";
 import type { PolicyEvaluator } from "./decision.ts";
 import { createWasmEvaluator } from "./wasm_evaluator.ts";
-import { hostBuiltins, loadWasm } from "./_wasm.ts";
+import { entrypointEvaluator, hostBuiltins, loadWasm } from "./_wasm.ts";
 import {
   copyPolicies,
   fixturePolicies,
@@ -257,5 +257,57 @@ Deno.test("evaluate() rejects an unknown domain", async () => {
   await assert.rejects(
     evaluator.evaluate("network" as "canary", {}),
     isError("INTERNAL", /^Cannot evaluate policy domain "network": unknown domain$/),
+  );
+});
+
+/** Inputs that exercise the serialisation: none, non-objects, non-ASCII text, one larger than the memory. */
+const AWKWARD_INPUTS: unknown[] = [
+  undefined,
+  null,
+  0,
+  "",
+  ["canary", "stable"],
+  { current_mode: "canary", target_mode: "stable" },
+  { current_mode: "Kanarienvögel ✓ 🐤", target_mode: "stable" },
+  { current_mode: "canary", target_mode: "x".repeat(1_000_000), request_count: 5 },
+];
+
+Deno.test("entrypointEvaluator() gives opa-wasm's own result for every kind of input", async () => {
+  const { wasmPath } = await sharedBundle();
+  const bytes = await Deno.readFile(wasmPath);
+  const [fast, plain] = [await loadWasm(bytes), await loadWasm(bytes)];
+  assert.ok(Number(fast.minorVersion) >= 2, "the module uses the one-call ABI");
+  for (const policy of [fast, plain]) policy.setData(TEST_DATA);
+  const run = entrypointEvaluator(fast, "swiftdeploy/canary/decision");
+  const memoryBefore = fast.mem.buffer.byteLength;
+  for (const input of AWKWARD_INPUTS) {
+    // opa-wasm's evaluate() drops falsy inputs; the OPA server gets them as JSON.
+    const serialised = input === undefined
+      ? undefined
+      : new TextEncoder().encode(JSON.stringify(input)).buffer;
+    const expected = plain.evaluate(serialised, "swiftdeploy/canary/decision")[0]?.result;
+    assert.ok(expected, `no decision for ${JSON.stringify(input)?.slice(0, 40)}`);
+    assert.deepEqual(run(input), expected);
+  }
+  assert.ok(fast.mem.buffer.byteLength > memoryBefore + 1_000_000, "the memory grew for the input");
+  const unicode = run(AWKWARD_INPUTS[6]) as { reasons: string[] };
+  assert.deepEqual(unicode.reasons, [
+    'input field "current_mode" must be "stable" or "canary", got "Kanarienvögel ✓ 🐤"',
+  ]);
+});
+
+Deno.test("entrypointEvaluator() falls back to opa-wasm's evaluate before the one-call ABI", async () => {
+  const { wasmPath } = await sharedBundle();
+  const bytes = await Deno.readFile(wasmPath);
+  const [old, current] = [await loadWasm(bytes), await loadWasm(bytes)];
+  for (const policy of [old, current]) policy.setData(TEST_DATA);
+  old.minorVersion = 1;
+  const [slow, fast] = [old, current].map((p) =>
+    entrypointEvaluator(p, "swiftdeploy/canary/decision")
+  );
+  for (const input of AWKWARD_INPUTS) assert.deepEqual(slow!(input), fast!(input));
+  assert.throws(
+    () => entrypointEvaluator(current, "swiftdeploy/network/decision"),
+    /not in the module/,
   );
 });

@@ -1,0 +1,127 @@
+/**
+ * One canary decision in-process (the WASM evaluator) against the same
+ * decision over HTTP from the REAL OPA sidecar container of a freshly
+ * deployed stack (`<project>-opa` on 127.0.0.1:<opa.port>), in one group so
+ * `deno bench` prints the ratio: a healthy promotion (allowed) and one
+ * denied with a formatted reason. deno bench shows no median, so the setup
+ * also prints the median of individually timed calls of each.
+ * Targets: in-process >= 100x faster than HTTP, median <= 20 µs.
+ * Run: `deno bench -A tests/policy_bench.ts` (the stack is removed at the end).
+ */
+import { join } from "node:path";
+import { loadManifest } from "../cli/manifest/mod.ts";
+import {
+  canonicalJson,
+  createSidecarEvaluator,
+  createWasmEvaluator,
+  type PolicyEvaluator,
+} from "../cli/policy/mod.ts";
+import { HOME, makeStack } from "./_harness.ts";
+
+/** A healthy canary asking to become stable: the usual promotion. */
+const allowed = {
+  current_mode: "canary",
+  target_mode: "stable",
+  error_rate_percent: 0.42,
+  p99_latency_ms: 48.5,
+  request_count: 250,
+  window_seconds: 4,
+};
+
+/** The same canary with a slow tail: denied with one formatted reason. */
+const denied = { ...allowed, p99_latency_ms: 612.3 };
+
+const stack = await makeStack();
+
+/** Removes the stack; synchronous, so it also runs from the unload handler. */
+function teardown(): void {
+  new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      join(HOME, "deno.json"),
+      join(HOME, "cli", "main.ts"),
+      "-f",
+      stack.manifestPath,
+      "teardown",
+    ],
+    env: { NO_COLOR: "1", SWIFTDEPLOY_HOME: HOME },
+    stdout: "null",
+    stderr: "inherit",
+  }).outputSync();
+  Deno.removeSync(stack.dir, { recursive: true });
+}
+
+let wasm: PolicyEvaluator;
+let sidecar: PolicyEvaluator;
+try {
+  const deploy = await stack.run(["deploy"]);
+  if (deploy.code !== 0) {
+    throw new Error(`deploy failed with ${deploy.code}:\n${deploy.stdout}\n${deploy.stderr}`);
+  }
+  const { manifest } = await loadManifest(stack.manifestPath);
+  // The data document the container loaded, for the in-process engine too.
+  const data = JSON.parse(
+    await Deno.readTextFile(join(stack.dir, ".swiftdeploy", "opa", "policy_data.json")),
+  );
+  wasm = await createWasmEvaluator({ data });
+  sidecar = createSidecarEvaluator({
+    url: `http://127.0.0.1:${manifest.opa.port}`,
+    timeoutMs: manifest.opa.decision_timeout_seconds * 1000,
+  });
+
+  // Both engines must give the same answer before their speed is worth comparing.
+  for (const input of [allowed, denied]) {
+    const [a, b] = [await wasm.evaluate("canary", input), await sidecar.evaluate("canary", input)];
+    if (canonicalJson(a) !== canonicalJson(b)) {
+      throw new Error(`Engines disagree: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    }
+  }
+} catch (error) {
+  teardown();
+  throw error;
+}
+globalThis.addEventListener("unload", teardown);
+
+/** Median of `n` individually timed calls, after `n / 10` untimed ones, in µs. */
+async function medianMicros(fn: () => Promise<unknown>, n: number): Promise<number> {
+  for (let i = 0; i < n / 10; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const started = performance.now();
+    await fn();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return (times[Math.floor(n / 2)] ?? NaN) * 1000;
+}
+
+for (const [label, input] of [["allowed", allowed], ["denied", denied]] as const) {
+  const inProcess = await medianMicros(() => wasm.evaluate("canary", input), 5000);
+  const http = await medianMicros(() => sidecar.evaluate("canary", input), 500);
+  console.log(
+    `canary decision, ${label}: median in-process ${inProcess.toFixed(1)} µs, ` +
+      `OPA sidecar container ${http.toFixed(1)} µs: ${(http / inProcess).toFixed(1)}x`,
+  );
+}
+
+for (const [label, input] of [["allowed", allowed], ["denied", denied]] as const) {
+  Deno.bench({
+    name: `${label}: in-process (wasm)`,
+    group: `canary decision, ${label}`,
+    baseline: true,
+    async fn() {
+      await wasm.evaluate("canary", input);
+    },
+  });
+
+  Deno.bench({
+    name: `${label}: over HTTP (OPA sidecar container)`,
+    group: `canary decision, ${label}`,
+    async fn() {
+      await sidecar.evaluate("canary", input);
+    },
+  });
+}
