@@ -339,10 +339,15 @@ export async function applyStack(
         [`${LABEL_PROJECT}=${plan.project}`, `${LABEL_ROLE}=nginx`],
         false,
       ))[0]?.Id;
-    const health = await confirmThroughNginx(
+    // Same name, new container: nginx's pool still holds the running app's address
+    // until it is drained and nginx reloads, so only then can the instance be checked.
+    const swapSameName = appName !== appPlan.name;
+    const confirmMs = Math.min(opts.timeoutMs, 20_000);
+    const instance = appId.slice(0, 12);
+    let health = await confirmThroughNginx(
       opts.nginxPort,
-      { ...opts.expect, instance: appId.slice(0, 12) },
-      Math.min(opts.timeoutMs, 20_000),
+      swapSameName ? opts.expect : { ...opts.expect, instance },
+      confirmMs,
     );
 
     // --- drain and stop what is no longer served ------------------------------------
@@ -356,12 +361,12 @@ export async function applyStack(
         removed.push(nameOf(c));
       }
       const nginxId = await currentNginxId();
-      if (appName !== appPlan.name) {
-        // Same name, new container: nginx's workers may still hold the old address;
-        // a graceful reload starts workers with a fresh resolver cache.
+      if (swapSameName) {
+        // The old address is gone: a graceful reload looks the name up again.
         if (nginxId) await engine.containerKill(nginxId, "HUP");
         await engine.containerRename(appId, appPlan.name);
         reloaded = true;
+        health = await confirmThroughNginx(opts.nginxPort, { ...opts.expect, instance }, confirmMs);
       }
     }
     const changed = created.length > 0 || removed.length > 0 || reloaded || dataChanged ||

@@ -4,13 +4,19 @@ const WRITTEN_PATH =
 
 /**
  * A copy of a generated nginx.conf that `nginx -t` can check on the host as
- * the current user, never the file itself: Docker's DNS (127.0.0.11)
- * becomes 127.0.0.1, and every pid, log and temp path becomes a bare file
+ * the current user, never the file itself: Docker's DNS (127.0.0.11) and
+ * upstream server names become 127.0.0.1, and every pid, log and temp path becomes a bare file
  * name, which nginx resolves against its `-p` prefix. Write the result to
  * `<dir>/nginx.conf` and run `nginx` with `nginxTestArgs(dir)`.
  */
 export function nginxTestCopy(conf: string): string {
   return conf
+    // Upstream servers are looked up when nginx loads the file; the app's
+    // name resolves only inside Docker's network.
+    .replace(
+      /^(\s*server\s+)(?!\d+\.\d+\.\d+\.\d+:)[A-Za-z0-9.-]+(:\d+)/gm,
+      (_, head, port) => `${head}127.0.0.1${port}`,
+    )
     .replace(/^(\s*resolver\s+)127\.0\.0\.11(?=[\s;])/gm, (_, directive) => `${directive}127.0.0.1`)
     .replace(WRITTEN_PATH, (_, indent, name, space, file) => `${indent}${name}${space}${file}`);
 }

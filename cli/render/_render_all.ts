@@ -105,6 +105,7 @@ function renderNginxConf(
       86400,
     ),
     app_upstream: nginxQuotedText(`${app.name}:${appPort}`),
+    app_upstream_server: `${app.name}:${appPort}`,
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),
   });

@@ -70,7 +70,7 @@ for (const variant of VARIANTS) {
 Deno.test("nginx -t rejects the test copy when the config is corrupted", async () => {
   const conf = nginxTestCopy((await loadVariant(VARIANTS[0]!)).files["nginx.conf"]);
   const corruptions = [
-    conf.replace("proxy_next_upstream error timeout;", "proxy_next_upstream error timeout"),
+    conf.replace("proxy_next_upstream error;", "proxy_next_upstream error"),
     conf.replace("server_tokens off;", "server_tokenz off;"),
     conf.replace(/\}\s*$/, ""),
   ];
@@ -98,12 +98,14 @@ async function withNginx(
   conf: string,
   upstream: string,
   use: (publicUrl: string, healthUrl: string, dir: string) => Promise<void>,
+  pooled: string = upstream,
 ): Promise<void> {
   const [publicPort, healthPort] = [freePort(), freePort()];
   const live = nginxTestCopy(conf)
     .replace(/^(\s*)listen \d+;/m, `$1listen 127.0.0.1:${publicPort};`)
     .replace(/^(\s*)listen 127\.0\.0\.1:8099;/m, `$1listen 127.0.0.1:${healthPort};`)
     .replace(/^(\s*set \$app_upstream )'[^']*';/m, `$1'${upstream}';`)
+    .replace(/^(\s*server )127\.0\.0\.1:\d+( max_fails)/m, `$1${pooled}$2`)
     .replace(/^(\s*proxy_\w+_timeout )\d+s;/gm, "$11s;");
   assert.ok(live.includes(`'${upstream}'`) && live.includes(`:${healthPort};`));
   const dir = await confDir(live);
@@ -204,6 +206,26 @@ Deno.test("nginx passes the app's X-Mode through exactly once and adds X-Deploye
         assert.ok(!log.includes("nginx-health"), "health checks are not logged");
       },
     );
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("nginx sends a request again through Docker's DNS when the pooled address is dead", async () => {
+  const { files } = await loadVariant(VARIANTS[0]!);
+  const app = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => Response.json({ path: new URL(req.url).pathname, method: req.method }),
+  );
+  try {
+    // The pool still holds an address where nothing listens any more (the app moved).
+    await withNginx(files["nginx.conf"], `127.0.0.1:${app.addr.port}`, async (url) => {
+      for (const method of ["GET", "POST"]) {
+        const res = await fetch(`${url}/moved`, { method, body: method === "POST" ? "{}" : null });
+        assert.equal(res.status, 200, `${method} answered by the app at its new address`);
+        assert.deepEqual(await res.json(), { path: "/moved", method });
+      }
+    }, `127.0.0.1:${freePort()}`);
   } finally {
     await app.shutdown();
   }

@@ -123,8 +123,9 @@ Deno.test("renderAll() puts the contact into the error bodies as exact JSON when
   for (const variant of VARIANTS) {
     const { files, manifest } = await loadVariant(variant);
     const bodies = [...files["nginx.conf"].matchAll(/^ *return (50[234]) '((?:[^'\\]|\\.)*)';$/gm)];
-    // 504's handler answers 502 when the connection never opened (a dead container).
-    assert.deepEqual(bodies.map((m) => m[1]), ["502", "503", "502", "504"]);
+    // @pool_timeout's 504 for a slow answer, then the server-level pages; 504's
+    // handler answers 502 when the connection never opened (a dead container).
+    assert.deepEqual(bodies.map((m) => m[1]), ["504", "502", "503", "502", "504"]);
     for (const [, code, quoted] of bodies) {
       const body = JSON.parse(nginxUnquote(quoted!));
       assert.deepEqual(body, {
@@ -156,7 +157,10 @@ Deno.test("renderAll() writes nginx.conf with the contract's directives", async 
     has(`set $app_upstream '${app.name}:${manifest.services.port}';`);
     has("proxy_pass http://$app_upstream;");
     has("listen 127.0.0.1:8099;");
-    has("proxy_next_upstream error timeout;");
+    has("proxy_next_upstream error;");
+    has(`server ${app.name}:${manifest.services.port} max_fails=1 fail_timeout=5s;`);
+    has("keepalive 32;");
+    has("proxy_pass http://app_pool;");
     for (const kind of ["send", "read"]) {
       has(`proxy_${kind}_timeout ${manifest.nginx.proxy_timeout}s;`);
     }
@@ -205,6 +209,10 @@ Deno.test("renderAll() changes only the upstream name when the app's version cha
   };
   const [appBefore, appAfter] = [before, after].map((r) => r.plan.containers[1]!.name);
   assert.deepEqual(diff(before.files["nginx.conf"], after.files["nginx.conf"]), [
+    [
+      `server ${appBefore}:3000 max_fails=1 fail_timeout=5s;`,
+      `server ${appAfter}:3000 max_fails=1 fail_timeout=5s;`,
+    ],
     [`set $app_upstream '${appBefore}:3000';`, `set $app_upstream '${appAfter}:3000';`],
   ]);
   assert.equal(after.files["policy_data.json"], before.files["policy_data.json"]);
