@@ -206,17 +206,17 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     User: CONTAINER_USERS.app,
     Labels: containerLabels(project, "app", version),
     ExposedPorts: { [`${appPort}/tcp`]: {} },
+    // busybox's wget, not a second Deno process: a check every second costs
+    // milliseconds instead of a runtime start (about 12 % of a core).
     Healthcheck: healthcheck(
       [
         "CMD",
-        "/bin/deno",
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--cached-only",
-        "--no-prompt",
-        "/app/app.js",
-        "--healthcheck",
+        "/bin/busybox",
+        "wget",
+        "-q",
+        "-O",
+        "/dev/null",
+        `http://127.0.0.1:${appPort}/healthz`,
       ],
       10,
     ),

@@ -249,7 +249,15 @@ Deno.test("planStack() sets healthchecks in nanoseconds with a start period for 
     [app.Interval, app.Timeout, app.Retries, app.StartPeriod],
     [1e9, 3e9, 30, 10e9],
   );
-  assert.deepEqual(app.Test.slice(0, 2), ["CMD", "/bin/deno"]);
+  assert.deepEqual(app.Test, [
+    "CMD",
+    "/bin/busybox",
+    "wget",
+    "-q",
+    "-O",
+    "/dev/null",
+    "http://127.0.0.1:3000/healthz",
+  ]);
   const nginx = container(plan, "nginx").body.Healthcheck;
   assert.deepEqual(nginx.Test.at(-1), "http://127.0.0.1:8099/nginx-health");
   assert.equal(nginx.StartPeriod, undefined);
