@@ -15,23 +15,50 @@ export interface RunResult {
   stderr: string;
 }
 
+/** Environment every CLI run of the tests gets. */
+export const CLI_ENV: Readonly<Record<string, string>> = {
+  NO_COLOR: "1",
+  SWIFTDEPLOY_HOME: HOME,
+  TZ: "UTC",
+};
+
+/** Arguments of `deno` that run the real CLI (`cli/main.ts`) with `args`. */
+export function cliArgs(args: string[]): string[] {
+  return [
+    "run",
+    "-A",
+    "--quiet",
+    "--config",
+    join(HOME, "deno.json"),
+    join(HOME, "cli", "main.ts"),
+    ...args,
+  ];
+}
+
+/** The CLI as a child process a test can signal or read as it goes. */
+export function spawnCli(
+  args: string[],
+  opts: { env?: Record<string, string> } = {},
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: cliArgs(args),
+    cwd: HOME,
+    env: { ...CLI_ENV, ...opts.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** Runs the real CLI (`cli/main.ts`) with the installation at HOME. */
 export async function runCli(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
 ): Promise<RunResult> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      join(HOME, "deno.json"),
-      join(HOME, "cli", "main.ts"),
-      ...args,
-    ],
+    args: cliArgs(args),
     cwd: opts.cwd ?? HOME,
-    env: { NO_COLOR: "1", SWIFTDEPLOY_HOME: HOME, TZ: "UTC", ...opts.env },
+    env: { ...CLI_ENV, ...opts.env },
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

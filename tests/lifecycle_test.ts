@@ -18,7 +18,7 @@ import {
   LABEL_ROLE,
   LABEL_VERSION,
 } from "../cli/plan/mod.ts";
-import { getJson, HOME, makeStack, projectContainers, type TestStack } from "./_harness.ts";
+import { getJson, makeStack, projectContainers, spawnCli, type TestStack } from "./_harness.ts";
 
 const GENERATED = ["nginx.conf", "docker-compose.yml", "policy_data.json"];
 const ROLES: ContainerRole[] = ["opa", "app", "nginx"];
@@ -122,26 +122,9 @@ async function editManifest(stack: TestStack, from: string, to: string): Promise
   await Deno.writeTextFile(stack.manifestPath, text.replace(from, to));
 }
 
-/** The CLI as a child process we can signal (same command line as `runCli`). */
-function spawnCli(stack: TestStack, args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      join(HOME, "deno.json"),
-      join(HOME, "cli", "main.ts"),
-      "-f",
-      stack.manifestPath,
-      ...args,
-    ],
-    cwd: HOME,
-    env: { NO_COLOR: "1", SWIFTDEPLOY_HOME: HOME, TZ: "UTC" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+/** The CLI as a child process we can signal, on this stack's manifest. */
+function spawnStackCli(stack: TestStack, args: string[]): Deno.ChildProcess {
+  return spawnCli(["-f", stack.manifestPath, ...args]);
 }
 
 /**
@@ -420,7 +403,7 @@ Deno.test({
       const before = await oneOfEach(stack.project);
       const served = await getJson(stack.url("/healthz"));
       assert.equal(served.status, 200);
-      // The OPA image under another name: it runs, but has no /bin/deno for the app's healthcheck.
+      // The OPA image under another name: it runs, but has no /bin/busybox for the app's healthcheck.
       await withEngine(async (engine) => {
         const opa = await engine.imageInspect("openpolicyagent/opa:latest-static");
         assert.ok(opa, "the OPA image is built");
@@ -441,7 +424,7 @@ Deno.test({
       assert.match(out, /not healthy after 8 s/);
       assert.match(out, /--- last log lines ---/);
       assert.match(out, /--- health checks ---/);
-      assert.match(out, /\/bin\/deno/);
+      assert.match(out, /\/bin\/busybox/, "the health-check output names what failed");
 
       const h = await getJson(stack.url("/healthz"));
       assert.equal(h.status, 200);
@@ -756,7 +739,7 @@ Deno.test({
     const lockFile = join(stack.dir, ".swiftdeploy", "lock.json");
     try {
       // A deploy killed right after its app container appeared.
-      const deploy = spawnCli(stack, ["deploy"]);
+      const deploy = spawnStackCli(stack, ["deploy"]);
       const appeared = await waitUntil(
         async () => (await containersOf(stack.project)).some((c) => c.role === "app"),
         60_000,
@@ -780,7 +763,7 @@ Deno.test({
 
       // A promote killed once its new app container appeared beside the old one.
       const oldApp = (await oneOfEach(stack.project)).app;
-      const promote = spawnCli(stack, ["promote", "canary"]);
+      const promote = spawnStackCli(stack, ["promote", "canary"]);
       const second = await waitUntil(
         async () =>
           (await containersOf(stack.project)).some((c) => c.role === "app" && c.id !== oldApp.id),
@@ -812,7 +795,7 @@ Deno.test({
       const servingApp = (await oneOfEach(stack.project)).app;
       await editManifest(stack, "  port: 3000\n", "  port: 3001\n");
       const confPath = join(stack.dir, ".swiftdeploy", "nginx", "nginx.conf");
-      const switching = spawnCli(stack, ["deploy"]);
+      const switching = spawnStackCli(stack, ["deploy"]);
       const switched = await waitUntil(async () => {
         const fresh = (await containersOf(stack.project)).find((c) =>
           c.role === "app" && c.id !== servingApp.id
@@ -926,7 +909,7 @@ Deno.test({
       assert.equal((await eventNames(stack)).at(-1), "deploy_failed");
 
       // Killed while the new app warms up under its "-next-" name.
-      const killedRun = spawnCli(stack, ["deploy", "--timeout", "30"]);
+      const killedRun = spawnStackCli(stack, ["deploy", "--timeout", "30"]);
       const parked = await waitUntil(
         async () => (await containersOf(project)).some((c) => c.name.includes("-next-")),
         60_000,

@@ -16,7 +16,7 @@ import {
   createWasmEvaluator,
   type PolicyEvaluator,
 } from "../cli/policy/mod.ts";
-import { HOME, makeStack } from "./_harness.ts";
+import { CLI_ENV, cliArgs, makeStack } from "./_harness.ts";
 
 /** A healthy canary asking to become stable: the usual promotion. */
 const allowed = {
@@ -36,18 +36,8 @@ const stack = await makeStack();
 /** Removes the stack; synchronous, so it also runs from the unload handler. */
 function teardown(): void {
   new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      join(HOME, "deno.json"),
-      join(HOME, "cli", "main.ts"),
-      "-f",
-      stack.manifestPath,
-      "teardown",
-    ],
-    env: { NO_COLOR: "1", SWIFTDEPLOY_HOME: HOME },
+    args: cliArgs(["-f", stack.manifestPath, "teardown"]),
+    env: { ...CLI_ENV },
     stdout: "null",
     stderr: "inherit",
   }).outputSync();

@@ -8,7 +8,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EngineClient } from "../cli/engine/mod.ts";
 import type { StatusDocument } from "../cli/status/mod.ts";
-import { HOME, load, makeStack, projectContainers, type TestStack } from "./_harness.ts";
+import {
+  cliArgs,
+  HOME,
+  load,
+  makeStack,
+  projectContainers,
+  spawnCli,
+  type TestStack,
+} from "./_harness.ts";
 
 interface HistoryLine {
   event: string;
@@ -64,21 +72,6 @@ function parseDocs(stdout: string): StatusDocument[] {
   return stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 }
 
-/** The CLI command line runCli uses, for a child we drive ourselves. */
-function cliArgs(stack: TestStack, args: string[]): string[] {
-  return [
-    "run",
-    "-A",
-    "--quiet",
-    "--config",
-    join(HOME, "deno.json"),
-    join(HOME, "cli", "main.ts"),
-    "-f",
-    stack.manifestPath,
-    ...args,
-  ];
-}
-
 /**
  * Runs `status` (not --once) as a child process and sends SIGINT once it has
  * run ~3 s and at least 1.5 s after its first output.
@@ -88,14 +81,7 @@ async function runUntilInterrupted(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string; afterSignalMs: number }> {
   const started = Date.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: cliArgs(stack, args),
-    cwd: HOME,
-    env: { NO_COLOR: "1", SWIFTDEPLOY_HOME: HOME, TZ: "UTC" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnCli(["-f", stack.manifestPath, ...args]);
   const dec = new TextDecoder();
   let stdout = "";
   let firstOutput: number | undefined;
@@ -137,7 +123,7 @@ async function runOnTty(
     "INT",
     "4",
     Deno.execPath(),
-    ...cliArgs(stack, ["status", "--interval", "1"]),
+    ...cliArgs(["-f", stack.manifestPath, "status", "--interval", "1"]),
   ].map(quote).join(" ");
   const out = await new Deno.Command("script", {
     args: ["-qefc", command, "/dev/null"],
