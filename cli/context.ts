@@ -15,6 +15,8 @@ export interface Context {
   home: string;
   /** Absolute path of the manifest (may not exist yet). */
   manifestPath: string;
+  /** The manifest path as the user gave it: messages name the file this way. */
+  manifestArg: string;
   /** The manifest's folder: generated files live here. */
   dir: string;
   /** Per-deployment state beside the manifest (nginx live config, scrapes). */
@@ -45,6 +47,7 @@ export function createContext(opts: {
   return {
     home: installHome(),
     manifestPath,
+    manifestArg: opts.manifest,
     dir,
     stateDir: join(dir, ".swiftdeploy"),
     verbose: opts.verbose,

@@ -9,7 +9,7 @@ import { historyPath } from "./_shared.ts";
 
 export async function runAudit(ctx: Context, opts: { verifyOnly: boolean }): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const history = historyPath(loaded);
   if (opts.verifyOnly) {
     const v = await verifyHistory(history);

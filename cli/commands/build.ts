@@ -23,7 +23,7 @@ export async function runBuild(
     }`,
   );
   if (opts.policyOnly) return 0;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
   const engine = await EngineClient.connect(ctx.env);
   try {

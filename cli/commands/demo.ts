@@ -43,7 +43,7 @@ function describeCounts(counts: Map<number, number>): string {
 
 export async function runDemo(ctx: Context, opts: { keep: boolean }): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
   const base = `http://127.0.0.1:${m.nginx.port}`;
   const window = m.policy_limits.canary.window_seconds;

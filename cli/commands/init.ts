@@ -6,7 +6,7 @@ import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 
 export async function runInit(ctx: Context, opts: { check: boolean }): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const { files } = await generate(ctx, loaded);
   if (opts.check) {
     const drift = await checkGenerated(loaded.dir, files);

@@ -68,7 +68,7 @@ export async function runDeploy(
 ): Promise<number> {
   const { term } = ctx;
   const started = performance.now();
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
   const { plan, files } = await generate(ctx, loaded);
   if (opts.dryRun) {
@@ -188,7 +188,7 @@ export async function runPromote(
     });
   }
   const started = performance.now();
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
   const from = m.services.mode;
   return await withLock(ctx, loaded, `promote ${target}`, async () => {
@@ -339,7 +339,7 @@ async function restoreGenerated(dir: string, snap: Map<string, string | undefine
 
 export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   return await withLock(ctx, loaded, "teardown", async () => {
     const engine = await EngineClient.connect(ctx.env);
     let removed: string[];

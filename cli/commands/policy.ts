@@ -58,7 +58,7 @@ export async function runPolicyEval(
     );
   }
   const input = await readInput(inputFile);
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const { files } = await generate(ctx, loaded);
   const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
   const decision = await evaluator.evaluate(domain, input);
@@ -73,7 +73,7 @@ export async function runPolicyParity(
   url: string | undefined,
 ): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const { files } = await generate(ctx, loaded);
   const wasm = await createWasmEvaluator({
     bundleDir: join(ctx.home, "build", "policy"),

@@ -155,7 +155,7 @@ export async function runStatus(
   opts: { intervalSeconds: number; once: boolean; json: boolean },
 ): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestPath);
+  const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
   const { files } = await generate(ctx, loaded);
   let evaluator: PolicyEvaluator | { error: string };

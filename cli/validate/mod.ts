@@ -129,7 +129,7 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
   const checks: CheckResult[] = [];
   let loaded: LoadedManifest;
   try {
-    loaded = await loadManifest(ctx.manifestPath);
+    loaded = await loadManifest(ctx.manifestArg);
   } catch (error) {
     if (!(error instanceof ManifestError)) throw error;
     const syntax = error.issues.filter((i) => i.path === SYNTAX_PATH);
