@@ -347,6 +347,8 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
         }, time.label(tick)));
       }
     }
+    // Labels that would overlap the previous one are left out (the line stays).
+    let lastLabelEnd = -Infinity;
     for (const m of marks) {
       const mx = f(x(m.t));
       const color = m.blocked ? COLORS.blocked : COLORS.marker;
@@ -359,8 +361,10 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
         "stroke-width": 1.5,
         "stroke-dasharray": "4 3",
       }));
-      if (i === 0) {
-        const px = x(m.t);
+      const px = x(m.t);
+      const width = m.label.length * 6.5;
+      if (i === 0 && px - width / 2 > lastLabelEnd + 4) {
+        lastLabelEnd = px + width / 2;
         out.push(el("text", {
           x: mx,
           y: panel.top - 6,
