@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { compileBlocker } from "../build/compile.ts";
 import { EngineClient } from "../cli/engine/mod.ts";
-import { readTar } from "../cli/image/mod.ts";
+import { readTar } from "../cli/tar/mod.ts";
 import { HOME, makeStack, runCli, type RunResult } from "./_harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { type ContainerInspect, EngineClient } from "../cli/engine/mod.ts";
-import { createTar } from "../cli/image/mod.ts";
+import { createTar } from "../cli/tar/mod.ts";
 import {
   CONTAINER_USERS,
   type ContainerRole,

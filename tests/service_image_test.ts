@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { EngineClient } from "../cli/engine/mod.ts";
-import { readTar } from "../cli/image/mod.ts";
+import { readTar } from "../cli/tar/mod.ts";
 import { LABEL_PROJECT, LABEL_ROLE } from "../cli/plan/mod.ts";
 import { getJson, makeStack, type RunResult, type TestStack } from "./_harness.ts";
 

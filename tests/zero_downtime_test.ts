@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { EngineClient } from "../cli/engine/mod.ts";
-import { createTar } from "../cli/image/mod.ts";
+import { createTar } from "../cli/tar/mod.ts";
 import { getJson, makeStack, type TestStack } from "./_harness.ts";
 
 const WORKERS = 4;

@@ -8,7 +8,7 @@ import { dirname, join, relative } from "node:path";
 import { SwiftDeployError } from "../errors.ts";
 import { atomicWrite } from "../fsutil.ts";
 import type { EngineClient } from "../engine/mod.ts";
-import { createTar, type TarEntry } from "./_tar.ts";
+import { createTar, type TarEntry } from "../tar/mod.ts";
 import { type ImageRecipe, type ImageRole, parseLdd, splitImageRef } from "./specs.ts";
 
 export interface BuiltImage {

@@ -5,7 +5,6 @@ import { buildImage, type BuiltImage, bundleService } from "./build.ts";
 import { imageRecipes, type ImageRole } from "./specs.ts";
 
 export { buildContext, buildImage, type BuiltImage, bundleService } from "./build.ts";
-export { createTar, readTar, type TarEntry } from "./_tar.ts";
 export {
   APP_ENTRYPOINT,
   APP_HEALTHCHECK,

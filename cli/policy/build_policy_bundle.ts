@@ -16,7 +16,7 @@ import { SwiftDeployError } from "../errors.ts";
 import { ENTRYPOINTS } from "./decision.ts";
 import { DEFAULT_BUNDLE_DIR, defaultOpaBin, excerpt, opaVersion, runOpa } from "./_opa.ts";
 import { hashPolicySources } from "./_sources.ts";
-import { gunzip, readTarFiles } from "./_tar.ts";
+import { gunzip, readTarFiles } from "../tar/mod.ts";
 import { hostBuiltins, loadWasm, unsupportedBuiltins, wasmEntrypoints } from "./_wasm.ts";
 
 export const BUNDLE_MANIFEST = "policy.json";

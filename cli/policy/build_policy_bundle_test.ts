@@ -5,7 +5,7 @@ import { SwiftDeployError } from "../errors.ts";
 import { buildPolicyBundle, readBundleManifest, wasmFileName } from "./build_policy_bundle.ts";
 import { PROJECT_ROOT } from "./_opa.ts";
 import { hashPolicySources } from "./_sources.ts";
-import { gunzip, readTarFiles } from "./_tar.ts";
+import { gunzip, readTarFiles } from "../tar/mod.ts";
 import { hostBuiltins, loadWasm, OPA_WASM_JS_BUILTINS } from "./_wasm.ts";
 import { copyPolicies, fixturePolicies, OPA_BIN, POLICIES_DIR, sharedBundle } from "./_testing.ts";
 

@@ -1,8 +1,7 @@
 /**
- * Just enough of gzip + tar to take `policy.wasm` out of the bundle that
- * `opa build` writes: Deno's DecompressionStream for gzip, and a reader for
- * ustar/GNU/PAX regular-file entries (long names from PAX `path` records,
- * GNU `L` entries and the ustar prefix field).
+ * Reading archives (pure, apart from gunzip's stream): the policy bundle
+ * `opa build` writes, and archives the engine returns. ustar, GNU and PAX
+ * long names (PAX `path` records, GNU `L` entries, the ustar prefix).
  */
 
 const BLOCK = 512;
@@ -47,9 +46,25 @@ function paxPath(data: Uint8Array): string | undefined {
   return path;
 }
 
-/** Regular files of an uncompressed tar archive, by name without a leading "/". */
-export function readTarFiles(tar: Uint8Array): Map<string, Uint8Array> {
-  const files = new Map<string, Uint8Array>();
+export interface TarReadEntry {
+  /** The name as stored (a leading "/" and a directory's trailing "/" kept). */
+  name: string;
+  type: "file" | "dir" | "symlink" | "other";
+  data: Uint8Array;
+  uid: number;
+  mode: number;
+}
+
+const TYPES: Record<string, TarReadEntry["type"]> = {
+  "0": "file",
+  "\0": "file",
+  "5": "dir",
+  "2": "symlink",
+};
+
+/** Every entry of an uncompressed tar archive, in order. */
+export function readTar(tar: Uint8Array): TarReadEntry[] {
+  const entries: TarReadEntry[] = [];
   let offset = 0;
   let longName: string | undefined;
   while (offset + BLOCK <= tar.length) {
@@ -73,9 +88,21 @@ export function readTarFiles(tar: Uint8Array): Map<string, Uint8Array> {
     }
     const prefix = field(block, 345, 155);
     const shortName = prefix ? `${prefix}/${field(block, 0, 100)}` : field(block, 0, 100);
-    const name = (longName ?? shortName).replace(/^\/+/, "");
+    entries.push({
+      name: longName ?? shortName,
+      type: TYPES[type] ?? "other",
+      data: data.slice(),
+      uid: octal(block, 108, 8),
+      mode: octal(block, 100, 8),
+    });
     longName = undefined;
-    if (type === "0" || type === "\0") files.set(name, data.slice());
   }
-  return files;
+  return entries;
+}
+
+/** Regular files of an uncompressed tar archive, by name without a leading "/". */
+export function readTarFiles(tar: Uint8Array): Map<string, Uint8Array> {
+  return new Map(
+    readTar(tar).filter((e) => e.type === "file").map((e) => [e.name.replace(/^\/+/, ""), e.data]),
+  );
 }

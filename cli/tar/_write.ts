@@ -81,31 +81,3 @@ export function createTar(entries: readonly TarEntry[]): Uint8Array {
   }
   return out;
 }
-
-/** Reads the entries of a ustar archive (used by tests and by the policy bundle reader). */
-export function readTar(
-  bytes: Uint8Array,
-): { name: string; type: string; data: Uint8Array; uid: number; mode: number }[] {
-  const decoder = new TextDecoder();
-  const field = (o: number, n: number) =>
-    decoder.decode(bytes.subarray(o, o + n)).replace(/\0.*$/s, "");
-  const out: { name: string; type: string; data: Uint8Array; uid: number; mode: number }[] = [];
-  let offset = 0;
-  while (offset + BLOCK <= bytes.length) {
-    const name = field(offset, 100);
-    if (!name) break;
-    const prefix = field(offset + 345, 155);
-    const size = parseInt(field(offset + 124, 12).trim() || "0", 8);
-    const typeflag = String.fromCharCode(bytes[offset + 156] ?? 0x30);
-    const full = prefix ? `${prefix}/${name}` : name;
-    out.push({
-      name: full,
-      type: typeflag === "5" ? "dir" : typeflag === "2" ? "symlink" : "file",
-      data: bytes.slice(offset + BLOCK, offset + BLOCK + size),
-      uid: parseInt(field(offset + 108, 8).trim() || "0", 8),
-      mode: parseInt(field(offset + 100, 8).trim() || "0", 8),
-    });
-    offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-  }
-  return out;
-}
