@@ -237,3 +237,16 @@ export async function load(
   }));
   return counts;
 }
+
+/** Runs `fn` on a fresh stack and removes everything of it afterwards, even when `fn` fails. */
+export async function withStack<T>(
+  opts: StackOptions,
+  fn: (stack: TestStack) => Promise<T>,
+): Promise<T> {
+  const stack = await makeStack(opts);
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.cleanup();
+  }
+}

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { compileBlocker } from "../build/compile.ts";
 import { EngineClient } from "../cli/engine/mod.ts";
 import { readTar } from "../cli/tar/mod.ts";
-import { HOME, makeStack, runCli, type RunResult } from "./_harness.ts";
+import { HOME, runCli, type RunResult, withStack } from "./_harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 const IMAGES = {
@@ -332,8 +332,7 @@ for (const command of [["validate"], ["deploy"], ["teardown"]]) {
     name: `${command.join(" ")} gives one clear error with a hint when DOCKER_HOST names no engine`,
     ...opts,
     fn: async () => {
-      const stack = await makeStack();
-      try {
+      await withStack({}, async (stack) => {
         const r = await stack.run(command, { DOCKER_HOST: "unix:///nonexistent.sock" });
         const all = `${r.stdout}\n${r.stderr}`;
         assert.equal(r.code, 1, describe(r));
@@ -344,9 +343,7 @@ for (const command of [["validate"], ["deploy"], ["teardown"]]) {
         assert.ok(mentions[0]!.includes("unix:///nonexistent.sock"), mentions[0]);
         assert.match(all, /^hint: .*(engine start|DOCKER_HOST)/m, describe(r));
         assert.ok(!all.includes("at file://"), "no stack without --verbose");
-      } finally {
-        await stack.cleanup();
-      }
+      });
     },
   });
 }

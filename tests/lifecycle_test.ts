@@ -18,7 +18,14 @@ import {
   LABEL_ROLE,
   LABEL_VERSION,
 } from "../cli/plan/mod.ts";
-import { getJson, makeStack, projectContainers, spawnCli, type TestStack } from "./_harness.ts";
+import {
+  getJson,
+  makeStack,
+  projectContainers,
+  spawnCli,
+  type TestStack,
+  withStack,
+} from "./_harness.ts";
 
 const GENERATED = ["nginx.conf", "docker-compose.yml", "policy_data.json"];
 const ROLES: ContainerRole[] = ["opa", "app", "nginx"];
@@ -195,8 +202,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       const t0 = performance.now();
       const r = await stack.run(["deploy"]);
       const coldMs = performance.now() - t0;
@@ -284,9 +290,7 @@ Deno.test({
         [...(deploy.data.containers as string[])].sort(),
         [...names.keys()].sort(),
       );
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -297,8 +301,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       assertOk(await stack.run(["deploy"]), "first deploy");
       const before = await oneOfEach(stack.project);
       const t0 = performance.now();
@@ -311,9 +314,7 @@ Deno.test({
       const names = await eventNames(stack);
       assert.deepEqual(names, ["deploy", "deploy_noop"]);
       assert.equal((await getJson(stack.url("/healthz"))).status, 200);
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -324,8 +325,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       assertOk(await stack.run(["deploy"]), "first deploy");
       const before = await oneOfEach(stack.project);
       await editManifest(stack, `version: "1.0.0"`, `version: "1.1.0"`);
@@ -353,9 +353,7 @@ Deno.test({
         before.opa.id,
         `OPA was recreated by a version change:\n${r.stdout}`,
       );
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -366,8 +364,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack({ minDiskFreeGb: 1000000 });
-    try {
+    await withStack({ minDiskFreeGb: 1000000 }, async (stack) => {
       const r = await stack.run(["deploy"]);
       assert.equal(r.code, 3, output(r));
       assert.match(r.stdout, /DENIED/);
@@ -383,9 +380,7 @@ Deno.test({
       assert.deepEqual(events.map((e) => e.event), ["deploy_blocked", "policy_violation"]);
       assert.equal(events[1]!.data.domain, "infrastructure");
       assert.ok((events[1]!.data.reasons as string[]).some((x) => /disk/i.test(x)));
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -470,8 +465,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       const original = commented(await Deno.readTextFile(stack.manifestPath));
       assert.match(original, /mode: stable {3}# keep me/);
       await Deno.writeTextFile(stack.manifestPath, original);
@@ -528,9 +522,7 @@ Deno.test({
       assert.equal(last?.event, "promote");
       assert.equal(last?.data.from, "canary");
       assert.equal(last?.data.to, "stable");
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -542,8 +534,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack({ mode: "canary" });
-    try {
+    await withStack({ mode: "canary" }, async (stack) => {
       assertOk(await stack.run(["deploy"]), "deploy canary");
       const manifestBefore = await Deno.readFile(stack.manifestPath);
       const before = await oneOfEach(stack.project);
@@ -577,9 +568,7 @@ Deno.test({
       assert.deepEqual(await Deno.readFile(stack.manifestPath), manifestBefore);
       assert.equal((await eventNames(stack)).filter((e) => e === "promote_blocked").length, 2);
       assert.ok(!(await eventNames(stack)).includes("promote"));
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HOME, makeStack, type RunResult } from "./_harness.ts";
+import { HOME, makeStack, type RunResult, withStack } from "./_harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -29,8 +29,7 @@ Deno.test({
   name: "validate() passes every check when the folder was just initialised",
   ...opts,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       assert.equal((await stack.run(["init"])).code, 0);
       const r = await stack.run(["validate"]);
       assert.equal(r.code, 0, describe(r));
@@ -53,9 +52,7 @@ Deno.test({
         assert.ok(lines.some((c) => c.ok && c.line.includes(name)), `no PASS "${name}"`);
       }
       assert.match(r.stdout, /all checks passed/);
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -85,8 +82,7 @@ Deno.test({
   ...opts,
   fn: async () => {
     const image = "something-that-does-not-exist:1";
-    const stack = await makeStack({ image });
-    try {
+    await withStack({ image }, async (stack) => {
       assert.equal((await stack.run(["init"])).code, 0);
       const r = await stack.run(["validate"]);
       assert.equal(r.code, 1, describe(r));
@@ -94,9 +90,7 @@ Deno.test({
       assert.equal(fails.length, 1, describe(r));
       assert.ok(fails[0]!.includes(image), fails[0]);
       assert.match(fails[0]!, /not found/);
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -104,8 +98,7 @@ Deno.test({
   name: "validate() fails nginx -t and drift when nginx.conf on disk is corrupted",
   ...opts,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       assert.equal((await stack.run(["init"])).code, 0);
       await Deno.writeTextFile(join(stack.dir, "nginx.conf"), "server {\n", { append: true });
       const r = await stack.run(["validate"]);
@@ -117,9 +110,7 @@ Deno.test({
         fails.some((l) => l.includes("generated files are up to date") && l.includes("nginx.conf")),
         describe(r),
       );
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -127,8 +118,7 @@ Deno.test({
   name: "validate() exits 2 with the located problem when the manifest is invalid",
   ...opts,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       await Deno.copyFile(
         join(HOME, "tests", "fixtures", "manifests", "manifest_port_out_of_range.yaml"),
         stack.manifestPath,
@@ -142,9 +132,7 @@ Deno.test({
         describe(r),
       );
       assert.ok(failLines(r).some((l) => l.includes("required fields")), describe(r));
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
@@ -152,8 +140,7 @@ Deno.test({
   name: "validate() passes the port check when the project's own nginx holds the port",
   ...opts,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       const deploy = await stack.run(["deploy"]);
       assert.equal(deploy.code, 0, describe(deploy));
       const r = await stack.run(["validate"]);
@@ -162,8 +149,6 @@ Deno.test({
       assert.ok(port?.ok, describe(r));
       assert.match(port.line, /held by this project's own nginx/);
       assert.ok(port.line.includes(`${stack.project}-nginx`), port.line);
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { EngineClient } from "../cli/engine/mod.ts";
 import { createTar } from "../cli/tar/mod.ts";
-import { getJson, makeStack, type TestStack } from "./_harness.ts";
+import { getJson, makeStack, type TestStack, withStack } from "./_harness.ts";
 
 const WORKERS = 4;
 const MIN_REQUESTS = 2000;
@@ -115,8 +115,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const stack = await makeStack();
-    try {
+    await withStack({}, async (stack) => {
       const d = await stack.run(["deploy"]);
       assert.equal(d.code, 0, `${d.stdout}\n${d.stderr}`);
 
@@ -141,9 +140,7 @@ Deno.test({
         describe("stable", 0, stable.report),
       );
       assert.deepEqual(stable.report.failures, [], "no request failed during promote stable");
-    } finally {
-      await stack.cleanup();
-    }
+    });
   },
 });
 
