@@ -186,8 +186,11 @@ Deno.test("renderAll() doubles $ in the compose file so docker-compose does not 
 
 Deno.test("docker-compose config -q rejects a broken compose file", async () => {
   const { files } = await loadVariant(VARIANTS[0]!);
+  // cap_drop must be a list: a scalar makes the file invalid.
+  const list = '    cap_drop:\n      - "ALL"';
+  assert.ok(files["docker-compose.yml"].includes(list), "the corruption applies");
   const { dir, file } = await writeCompose(
-    files["docker-compose.yml"].replace("    read_only: true", "    read_only: maybe"),
+    files["docker-compose.yml"].replaceAll(list, "    cap_drop: 7"),
   );
   try {
     const out = await run(COMPOSE, ["-f", file, "config", "-q"], dir);
