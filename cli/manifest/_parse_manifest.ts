@@ -178,6 +178,15 @@ class ManifestCheck {
     return given === undefined ? fallback : given.value as T;
   }
 
+  /** Every key of a section of numbers: the given value, or the section's default. */
+  #numbers<T extends Record<string, number>>(prefix: string, defaults: T): T {
+    const out: Record<string, number> = {};
+    for (const [key, fallback] of Object.entries(defaults)) {
+      out[key] = this.#get(`${prefix}.${key}`, fallback);
+    }
+    return out as T;
+  }
+
   #resolve(): ResolvedManifest {
     const project = this.#get("project", DEFAULT_PROJECT);
     const d = DEFAULTS;
@@ -213,38 +222,11 @@ class ManifestCheck {
         volume_name: this.#get("logs.volume_name", legacyVolume ?? defaultVolumeName(project)),
       },
       policy_limits: {
-        infrastructure: {
-          min_disk_free_gb: this.#get(
-            "policy_limits.infrastructure.min_disk_free_gb",
-            d.policy_limits.infrastructure.min_disk_free_gb,
-          ),
-          max_cpu_load: this.#get(
-            "policy_limits.infrastructure.max_cpu_load",
-            d.policy_limits.infrastructure.max_cpu_load,
-          ),
-          min_mem_free_percent: this.#get(
-            "policy_limits.infrastructure.min_mem_free_percent",
-            d.policy_limits.infrastructure.min_mem_free_percent,
-          ),
-        },
-        canary: {
-          max_error_rate_percent: this.#get(
-            "policy_limits.canary.max_error_rate_percent",
-            d.policy_limits.canary.max_error_rate_percent,
-          ),
-          max_p99_latency_ms: this.#get(
-            "policy_limits.canary.max_p99_latency_ms",
-            d.policy_limits.canary.max_p99_latency_ms,
-          ),
-          window_seconds: this.#get(
-            "policy_limits.canary.window_seconds",
-            d.policy_limits.canary.window_seconds,
-          ),
-          min_requests: this.#get(
-            "policy_limits.canary.min_requests",
-            d.policy_limits.canary.min_requests,
-          ),
-        },
+        infrastructure: this.#numbers(
+          "policy_limits.infrastructure",
+          d.policy_limits.infrastructure,
+        ),
+        canary: this.#numbers("policy_limits.canary", d.policy_limits.canary),
       },
       audit: {
         history_file: this.#get("audit.history_file", d.audit.history_file),
