@@ -17,12 +17,14 @@
 #                     be within their maximums.
 #   same mode         denied: "service is already in <mode> mode".
 #
-# Written to be cheap in the in-process WASM build, where every rule call,
-# value built and key looked up costs: each field is read once into a rule,
-# the boolean rules have defaults (the WASM build keeps a rule's value only
-# when it is defined, and evaluates an undefined one again at every
-# reference), and the usual promotion is decided by one rule and written out
-# directly, without the reasons or the general `checked`.
+# Written to be cheap in the in-process WASM build, where every rule
+# evaluated, object key built and key looked up costs: each field is read
+# once into a rule, the boolean rules have defaults (the WASM build keeps a
+# rule's value only when it is defined, and evaluates an undefined one again
+# at every reference), and the two usual canary -> stable outcomes (every
+# check passed; judged on enough traffic and denied on its metrics) are
+# decided by one rule each and written out directly, without the general
+# reasons and `checked`. Tests keep each direct form equal to the general one.
 package swiftdeploy.canary
 
 import data.swiftdeploy.text
@@ -68,22 +70,33 @@ allow if promotable
 
 # The usual promotion, canary -> stable with enough traffic and every metric
 # within its limit: to_stable, traffic_ok, error_rate_ok and latency_ok in
-# one rule on the raw documents, the cheapest form to evaluate (a test keeps
-# it equal to those four).
+# one rule on the raw documents, each value looked up once.
 default promotable := false
 
 promotable if {
+	judged
+	input.error_rate_percent <= data.limits.canary.max_error_rate_percent
+	input.p99_latency_ms <= data.limits.canary.max_p99_latency_ms
+}
+
+# canary -> stable with enough traffic and every figure and limit a number:
+# the error rate and the latency can be judged (to_stable, traffic_ok and
+# both metrics_apply checks in one rule).
+default judged := false
+
+judged if {
 	input.current_mode == "canary"
 	input.target_mode == "stable"
-	is_number(input.request_count)
-	is_number(data.limits.canary.min_requests)
-	input.request_count >= data.limits.canary.min_requests
+	lim := data.limits.canary
+	requests := input.request_count
+	least := lim.min_requests
+	is_number(requests)
+	is_number(least)
+	requests >= least
 	is_number(input.error_rate_percent)
-	is_number(data.limits.canary.max_error_rate_percent)
-	input.error_rate_percent <= data.limits.canary.max_error_rate_percent
+	is_number(lim.max_error_rate_percent)
 	is_number(input.p99_latency_ms)
-	is_number(data.limits.canary.max_p99_latency_ms)
-	input.p99_latency_ms <= data.limits.canary.max_p99_latency_ms
+	is_number(lim.max_p99_latency_ms)
 }
 
 # --- modes ---------------------------------------------------------------
@@ -251,58 +264,54 @@ else := "stable_to_canary" if to_canary
 
 else := "none"
 
-# What was examined, by direction: modes always; on canary -> stable the
-# traffic, and the error rate and latency when enough traffic was seen.
+# What was examined: the outcome, the direction and, on canary -> stable,
+# each input figure the policy judged, as given (null when it was not
+# gathered, which tells the CLI the policy wants the window's figures):
+# the request count, and the error rate and P99 latency when enough traffic
+# was seen. The limits are the data document's.
 checked := {
 	"outcome": outcome,
 	"direction": direction,
-	"current_mode": current_mode,
-	"target_mode": target_mode,
-	"request_count": {"value": request_count, "min": min_requests, "ok": traffic_ok},
-	"window_seconds": {"value": window_seconds, "configured": configured_window},
-	"error_rate_percent": {"value": error_rate_percent, "max": max_error_rate_percent, "ok": error_rate_ok},
-	"p99_latency_ms": {"value": p99_latency_ms, "max": max_p99_latency_ms, "ok": latency_ok},
+	"request_count": request_count,
+	"error_rate_percent": error_rate_percent,
+	"p99_latency_ms": p99_latency_ms,
 } if metrics_apply
 
-else := {
-	"outcome": outcome,
-	"direction": direction,
-	"current_mode": current_mode,
-	"target_mode": target_mode,
-	"request_count": {"value": request_count, "min": min_requests, "ok": traffic_ok},
-	"window_seconds": {"value": window_seconds, "configured": configured_window},
-} if {
-	insufficient_traffic
-}
+else := {"outcome": outcome, "direction": direction, "request_count": request_count} if insufficient_traffic
 
-else := {
-	"outcome": outcome,
-	"direction": direction,
-	"current_mode": current_mode,
-	"target_mode": target_mode,
-}
+else := {"outcome": outcome, "direction": direction}
 
-# The usual promotion first: its `checked` is the one above with every
-# check passed, written out from the raw documents (a test keeps the two
-# forms equal; promotable makes both objects).
+# The decision in its general form, for every input.
+general_decision := {"allow": allow, "reasons": sort(reasons), "domain": "canary", "checked": checked}
+
+# The two usual canary -> stable outcomes written out from the raw documents
+# (the reasons in sorted order: "P99 ..." sorts before "error ..."), then
+# the general form.
 decision := {"allow": true, "reasons": [], "domain": "canary", "checked": {
 	"outcome": "allowed",
 	"direction": "canary_to_stable",
-	"current_mode": "canary",
-	"target_mode": "stable",
-	"request_count": {"value": input.request_count, "min": data.limits.canary.min_requests, "ok": true},
-	"window_seconds": {
-		"value": object.get(input, "window_seconds", null),
-		"configured": object.get(data.limits.canary, "window_seconds", null),
-	},
-	"error_rate_percent": {
-		"value": input.error_rate_percent,
-		"max": data.limits.canary.max_error_rate_percent,
-		"ok": true,
-	},
-	"p99_latency_ms": {"value": input.p99_latency_ms, "max": data.limits.canary.max_p99_latency_ms, "ok": true},
+	"request_count": input.request_count,
+	"error_rate_percent": input.error_rate_percent,
+	"p99_latency_ms": input.p99_latency_ms,
 }} if promotable
 
-else := {"allow": true, "reasons": [], "domain": "canary", "checked": checked} if to_canary
+else := {"allow": false, "reasons": array.concat(latency_excess, error_rate_excess), "domain": "canary", "checked": {
+	"outcome": "denied",
+	"direction": "canary_to_stable",
+	"request_count": input.request_count,
+	"error_rate_percent": input.error_rate_percent,
+	"p99_latency_ms": input.p99_latency_ms,
+}} if {
+	judged
+}
 
-else := {"allow": false, "reasons": sort(reasons), "domain": "canary", "checked": checked}
+else := general_decision
+
+# On a judged input: the metric's reason when it exceeds its limit, else none.
+latency_excess := [text.above("P99 latency", input.p99_latency_ms, data.limits.canary.max_p99_latency_ms, " ms")] if {
+	input.p99_latency_ms > data.limits.canary.max_p99_latency_ms
+} else := []
+
+error_rate_excess := [text.above("error rate", input.error_rate_percent, data.limits.canary.max_error_rate_percent, "%")] if {
+	input.error_rate_percent > data.limits.canary.max_error_rate_percent
+} else := []

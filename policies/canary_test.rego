@@ -34,7 +34,7 @@ test_stable_to_canary_needs_only_valid_modes if {
 	d.allow == true
 	d.reasons == []
 	d.domain == "canary"
-	d.checked == {"outcome": "allowed", "direction": "stable_to_canary", "current_mode": "stable", "target_mode": "canary"}
+	d.checked == {"outcome": "allowed", "direction": "stable_to_canary"}
 }
 
 test_stable_to_canary_ignores_bad_metrics if {
@@ -63,12 +63,9 @@ test_healthy_canary_is_promoted if {
 	d.checked == {
 		"outcome": "allowed",
 		"direction": "canary_to_stable",
-		"current_mode": "canary",
-		"target_mode": "stable",
-		"request_count": {"value": 250, "min": 20, "ok": true},
-		"window_seconds": {"value": 30, "configured": 30},
-		"error_rate_percent": {"value": 0.2, "max": 1.0, "ok": true},
-		"p99_latency_ms": {"value": 25, "max": 500, "ok": true},
+		"request_count": 250,
+		"error_rate_percent": 0.2,
+		"p99_latency_ms": 25,
 	}
 }
 
@@ -93,17 +90,22 @@ test_huge_traffic_is_allowed if {
 	d.allow == true
 }
 
-test_a_promotion_checks_exactly_what_the_general_form_checks if {
+test_the_direct_forms_equal_the_general_form if {
 	no_window := {"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": 500, "min_requests": 20}}
+	text_limit := {"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": "500", "min_requests": 20}}
 	every given in [
-		healthy,
+		healthy, to_canary, {}, ["canary", "stable"],
 		with_values({"error_rate_percent": 1, "p99_latency_ms": 500.0, "request_count": 20}),
 		object.remove(healthy, ["window_seconds"]),
+		with_values({"error_rate_percent": 1.01}), with_values({"p99_latency_ms": 500.01}),
+		with_values({"error_rate_percent": 56.45, "p99_latency_ms": 612.3}),
+		with_values({"error_rate_percent": 56.45, "p99_latency_ms": 612.3, "request_count": 19}),
+		with_values({"error_rate_percent": "2"}), with_values({"target_mode": "canary"}),
+		object.remove(healthy, ["p99_latency_ms"]),
 	] {
-		every custom in [limits, no_window] {
+		every custom in [limits, no_window, text_limit, {}] {
 			d := decide_with(given, custom)
-			d.allow == true
-			d.checked == canary.checked with input as given with data.limits as custom
+			d == canary.general_decision with input as given with data.limits as custom
 		}
 	}
 }
@@ -114,6 +116,30 @@ every_check_passed if {
 	canary.error_rate_ok
 	canary.latency_ok
 } else := false
+
+judged_checks if {
+	canary.to_stable
+	canary.traffic_ok
+	canary.metrics_apply
+	is_number(input.error_rate_percent)
+	is_number(input.p99_latency_ms)
+	is_number(data.limits.canary.max_error_rate_percent)
+	is_number(data.limits.canary.max_p99_latency_ms)
+} else := false
+
+test_judged_is_enough_traffic_with_every_figure_a_number if {
+	text_limit := {"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": "500", "min_requests": 20}}
+	every given in [
+		healthy, to_canary, {}, with_values({"p99_latency_ms": 900}),
+		with_values({"request_count": 19}), with_values({"error_rate_percent": null}),
+		with_values({"p99_latency_ms": "9"}), with_values({"target_mode": "canary"}),
+	] {
+		every custom in [limits, {}, text_limit] {
+			judged := canary.judged with input as given with data.limits as custom
+			judged == judged_checks with input as given with data.limits as custom
+		}
+	}
+}
 
 test_promotable_is_to_stable_with_every_check_passed if {
 	text_limit := {"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": 500, "min_requests": "20"}}
@@ -138,14 +164,20 @@ test_error_rate_just_above_maximum_is_denied if {
 	d.allow == false
 	d.reasons == ["error rate 1.01% exceeds the maximum 1.00%"]
 	d.checked.outcome == "denied"
-	d.checked.error_rate_percent == {"value": 1.01, "max": 1.0, "ok": false}
+	d.checked == {
+		"outcome": "denied",
+		"direction": "canary_to_stable",
+		"request_count": 250,
+		"error_rate_percent": 1.01,
+		"p99_latency_ms": 25,
+	}
 }
 
 test_latency_just_above_maximum_is_denied if {
 	d := decide(with_values({"p99_latency_ms": 500.01}))
 	d.allow == false
 	d.reasons == ["P99 latency 500.01 ms exceeds the maximum 500.00 ms"]
-	d.checked.p99_latency_ms.ok == false
+	d.checked.p99_latency_ms == 500.01
 }
 
 test_seed_example_reports_both_failures_sorted if {
@@ -184,13 +216,13 @@ test_one_request_below_minimum_is_insufficient_traffic if {
 	d.allow == false
 	d.reasons == ["insufficient traffic: 19 requests in the 30s window, at least 20 required"]
 	d.checked.outcome == "insufficient_traffic"
-	d.checked.request_count == {"value": 19, "min": 20, "ok": false}
+	d.checked == {"outcome": "insufficient_traffic", "direction": "canary_to_stable", "request_count": 19}
 }
 
 test_exactly_minimum_requests_is_enough_traffic if {
 	d := decide(with_values({"request_count": 20}))
 	d.checked.outcome == "allowed"
-	d.checked.request_count.ok == true
+	d.checked.request_count == 20
 }
 
 test_zero_requests_is_insufficient_traffic if {
@@ -225,7 +257,6 @@ test_insufficient_traffic_names_the_observed_window if {
 test_insufficient_traffic_falls_back_to_the_configured_window if {
 	d := decide(object.remove(with_values({"request_count": 5}), ["window_seconds"]))
 	d.reasons == ["insufficient traffic: 5 requests in the 30s window, at least 20 required"]
-	d.checked.window_seconds == {"value": null, "configured": 30}
 }
 
 test_insufficient_traffic_without_any_window if {
@@ -261,7 +292,13 @@ test_no_metrics_at_all_names_every_metric if {
 		"input field \"p99_latency_ms\" is missing",
 		"input field \"request_count\" is missing",
 	]
-	d.checked.error_rate_percent == {"value": null, "max": 1.0, "ok": false}
+	d.checked == {
+		"outcome": "denied",
+		"direction": "canary_to_stable",
+		"request_count": null,
+		"error_rate_percent": null,
+		"p99_latency_ms": null,
+	}
 }
 
 test_wrong_metric_types_are_named if {
@@ -280,7 +317,7 @@ test_promoting_to_the_current_canary_mode_is_denied if {
 	d := decide(with_values({"target_mode": "canary"}))
 	d.allow == false
 	d.reasons == ["service is already in canary mode"]
-	d.checked == {"outcome": "denied", "direction": "none", "current_mode": "canary", "target_mode": "canary"}
+	d.checked == {"outcome": "denied", "direction": "none"}
 }
 
 test_promoting_to_the_current_stable_mode_is_denied if {
@@ -310,7 +347,7 @@ test_missing_modes_are_named if {
 		"input field \"current_mode\" is missing",
 		"input field \"target_mode\" is missing",
 	]
-	d.checked.current_mode == null
+	d.checked == {"outcome": "denied", "direction": "none"}
 }
 
 test_no_input_at_all_is_denied if {
@@ -336,7 +373,6 @@ test_missing_limits_deny_naming_the_data_path if {
 		"policy data \"limits.canary.min_requests\" is missing",
 	]
 	d.checked.outcome == "denied"
-	d.checked.window_seconds == {"value": 30, "configured": null}
 }
 
 test_non_numeric_limit_is_named_by_type if {

@@ -110,17 +110,15 @@ observed(field) := value if {
 	value := input[field]
 } else := null
 
-limit(name) := value if {
-	value := limits[name]
-} else := null
-
+# `checked` holds each figure the policy judged, as given (null when
+# absent); the limits are the data document's.
 decision := {
 	"allow": allow,
 	"reasons": sort(reasons),
 	"domain": "infrastructure",
 	"checked": {
-		"disk_free_gb": {"value": observed("disk_free_gb"), "min": limit("min_disk_free_gb"), "ok": disk_ok},
-		"cpu_load_1m": {"value": observed("cpu_load_1m"), "max": limit("max_cpu_load"), "ok": cpu_ok},
-		"mem_free_percent": {"value": observed("mem_free_percent"), "min": limit("min_mem_free_percent"), "ok": mem_ok},
+		"disk_free_gb": observed("disk_free_gb"),
+		"cpu_load_1m": observed("cpu_load_1m"),
+		"mem_free_percent": observed("mem_free_percent"),
 	},
 }

@@ -211,8 +211,13 @@ export interface ViolationRow {
 /** Merge window for a policy_violation recorded beside its *_blocked event. */
 const SAME_DENIAL_MS = 5_000;
 
+/**
+ * A figure the policy judged: `checked[key]` is the number itself, or, in
+ * lines written before decisions were made lean, `{ value, max|min, ok }`.
+ */
 function checkedValue(decision: Obj | undefined, key: string): number | null {
-  return num(obj(obj(decision?.["checked"])?.[key])?.["value"]) ?? null;
+  const figure = obj(decision?.["checked"])?.[key];
+  return num(figure) ?? num(obj(figure)?.["value"]) ?? null;
 }
 
 function sameReasons(a: string[], b: string[]): boolean {

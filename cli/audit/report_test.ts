@@ -114,6 +114,31 @@ Deno.test("renderAuditReport() merges a policy violation into the blocked promot
   ]);
 });
 
+Deno.test("renderAuditReport() reads the figures of lean and older decisions alike", () => {
+  const blocked = (ts: string, checked: Record<string, unknown>) =>
+    ev(ts, "promote_blocked", {
+      from: "canary",
+      to: "stable",
+      decision: { allow: false, reasons: ["r"], domain: "canary", checked },
+    });
+  const rows = tables(renderAuditReport([
+    // As decided since 2026-11-22: each judged figure as given.
+    blocked("12:00:00", { outcome: "denied", error_rate_percent: 56.45, p99_latency_ms: 612.3 }),
+    // As recorded before: `{ value, max, ok }` per figure.
+    blocked("12:00:30", {
+      error_rate_percent: { value: 2, max: 1, ok: false },
+      p99_latency_ms: { value: 7, max: 500, ok: true },
+    }),
+    // Not gathered.
+    blocked("12:01:00", { outcome: "denied", error_rate_percent: null, p99_latency_ms: null }),
+  ], opts)).at(-1)!.slice(2);
+  assert.deepEqual(rows.map((r) => r.slice(4)), [
+    ["56.45%", "612 ms"],
+    ["2.00%", "7.00 ms"],
+    ["—", "—"],
+  ]);
+});
+
 Deno.test("renderAuditReport() lists failing status checks, a run of them as one row", () => {
   const fail = (ts: string, err: number, p99: number) =>
     ev(ts, "status_scrape", {

@@ -313,11 +313,9 @@ export async function runPromote(
   });
 }
 
-/** The policy examined an input we sent as null: it wants the window's figures. */
+/** The policy judged a figure we sent as null: it wants the window's figures. */
 function wantsEvidence(checked: Record<string, unknown>): boolean {
-  return Object.values(checked).some((v) =>
-    typeof v === "object" && v !== null && "value" in v && (v as { value: unknown }).value === null
-  );
+  return Object.values(checked).some((v) => v === null);
 }
 
 function firstLine(error: unknown): string {

@@ -47,8 +47,10 @@ export interface DecisionData {
   reasons: string[];
   domain: string;
   /**
-   * What the policy examined. Canary: `error_rate_percent`, `p99_latency_ms`,
-   * `request_count` as `{ value, max|min, ok }`, plus `outcome`, `direction`.
+   * What the policy examined: `outcome` and `direction` (canary), and each
+   * figure it judged as given, e.g. `error_rate_percent: 0.42` (null when not
+   * gathered). Lines written before 2026-11-22 hold `{ value, max|min, ok }`
+   * objects instead; the audit reads both.
    */
   checked: Record<string, unknown>;
 }
