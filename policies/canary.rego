@@ -70,13 +70,13 @@ allow if promotable
 
 # The usual promotion, canary -> stable with enough traffic and every metric
 # within its limit: to_stable, traffic_ok, error_rate_ok and latency_ok in
-# one rule on the raw documents, each value looked up once.
+# one rule on the judged figures.
 default promotable := false
 
 promotable if {
-	judged
-	input.error_rate_percent <= data.limits.canary.max_error_rate_percent
-	input.p99_latency_ms <= data.limits.canary.max_p99_latency_ms
+	[_, errors, p99, max_errors, max_p99] := figures
+	errors <= max_errors
+	p99 <= max_p99
 }
 
 # canary -> stable with enough traffic and every figure and limit a number:
@@ -84,7 +84,12 @@ promotable if {
 # both metrics_apply checks in one rule).
 default judged := false
 
-judged if {
+judged if figures
+
+# The figures of a judged input, each looked up once:
+# [request_count, error_rate_percent, p99_latency_ms, max_error_rate_percent,
+# max_p99_latency_ms]. Undefined when the input cannot be judged.
+figures := [requests, errors, p99, max_errors, max_p99] if {
 	input.current_mode == "canary"
 	input.target_mode == "stable"
 	lim := data.limits.canary
@@ -93,10 +98,14 @@ judged if {
 	is_number(requests)
 	is_number(least)
 	requests >= least
-	is_number(input.error_rate_percent)
-	is_number(lim.max_error_rate_percent)
-	is_number(input.p99_latency_ms)
-	is_number(lim.max_p99_latency_ms)
+	errors := input.error_rate_percent
+	max_errors := lim.max_error_rate_percent
+	is_number(errors)
+	is_number(max_errors)
+	p99 := input.p99_latency_ms
+	max_p99 := lim.max_p99_latency_ms
+	is_number(p99)
+	is_number(max_p99)
 }
 
 # --- modes ---------------------------------------------------------------
@@ -284,34 +293,31 @@ else := {"outcome": outcome, "direction": direction}
 # The decision in its general form, for every input.
 general_decision := {"allow": allow, "reasons": sort(reasons), "domain": "canary", "checked": checked}
 
-# The two usual canary -> stable outcomes written out from the raw documents
-# (the reasons in sorted order: "P99 ..." sorts before "error ..."), then
-# the general form.
+# The two usual canary -> stable outcomes written out from the judged
+# figures (the reasons in sorted order: "P99 ..." sorts before "error ..."),
+# then the general form.
 decision := {"allow": true, "reasons": [], "domain": "canary", "checked": {
 	"outcome": "allowed",
 	"direction": "canary_to_stable",
-	"request_count": input.request_count,
-	"error_rate_percent": input.error_rate_percent,
-	"p99_latency_ms": input.p99_latency_ms,
-}} if promotable
-
-else := {"allow": false, "reasons": array.concat(latency_excess, error_rate_excess), "domain": "canary", "checked": {
+	"request_count": requests,
+	"error_rate_percent": errors,
+	"p99_latency_ms": p99,
+}} if {
+	[requests, errors, p99, max_errors, max_p99] := figures
+	errors <= max_errors
+	p99 <= max_p99
+} else := {"allow": false, "reasons": reasons, "domain": "canary", "checked": {
 	"outcome": "denied",
 	"direction": "canary_to_stable",
-	"request_count": input.request_count,
-	"error_rate_percent": input.error_rate_percent,
-	"p99_latency_ms": input.p99_latency_ms,
+	"request_count": requests,
+	"error_rate_percent": errors,
+	"p99_latency_ms": p99,
 }} if {
-	judged
-}
+	[requests, errors, p99, max_errors, max_p99] := figures
+	reasons := array.concat(excess("P99 latency", p99, max_p99, " ms"), excess("error rate", errors, max_errors, "%"))
+} else := general_decision
 
-else := general_decision
+# excess(...) is a metric's reason when it exceeds its maximum, else none.
+excess(label, value, maximum, unit) := [text.above(label, value, maximum, unit)] if value > maximum
 
-# On a judged input: the metric's reason when it exceeds its limit, else none.
-latency_excess := [text.above("P99 latency", input.p99_latency_ms, data.limits.canary.max_p99_latency_ms, " ms")] if {
-	input.p99_latency_ms > data.limits.canary.max_p99_latency_ms
-} else := []
-
-error_rate_excess := [text.above("error rate", input.error_rate_percent, data.limits.canary.max_error_rate_percent, "%")] if {
-	input.error_rate_percent > data.limits.canary.max_error_rate_percent
-} else := []
+else := []

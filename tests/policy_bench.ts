@@ -75,25 +75,52 @@ try {
 }
 globalThis.addEventListener("unload", teardown);
 
-/** Median of `n` individually timed calls, after `n / 10` untimed ones, in µs. */
-async function medianMicros(fn: () => Promise<unknown>, n: number): Promise<number> {
-  for (let i = 0; i < n / 10; i++) await fn();
-  const times: number[] = [];
+/** Times `n` calls of `fn` one by one, appending each duration (ms) to `times`. */
+async function timeCalls(fn: () => Promise<unknown>, n: number, times: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const started = performance.now();
     await fn();
     times.push(performance.now() - started);
   }
-  times.sort((a, b) => a - b);
-  return (times[Math.floor(n / 2)] ?? NaN) * 1000;
+}
+
+function medianMicros(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return (sorted[Math.floor(sorted.length / 2)] ?? NaN) * 1000;
+}
+
+/**
+ * Medians of individually timed calls, in µs, of both engines side by side:
+ * after a warm-up of each (the JIT's, and the HTTP connection's), 40 rounds
+ * alternate 1,000 in-process calls with 25 sidecar calls, so that a host
+ * whose speed drifts during the run (this one's does, by up to 2x) weighs on
+ * both engines alike.
+ */
+async function sideBySide(
+  inProcess: () => Promise<unknown>,
+  http: () => Promise<unknown>,
+): Promise<{ inProcess: number; http: number }> {
+  const ignored: number[] = [];
+  await timeCalls(inProcess, 20_000, ignored);
+  await timeCalls(http, 200, ignored);
+  const times = { inProcess: [] as number[], http: [] as number[] };
+  for (let round = 0; round < 40; round++) {
+    await timeCalls(inProcess, 1_000, times.inProcess);
+    await timeCalls(http, 25, times.http);
+  }
+  return { inProcess: medianMicros(times.inProcess), http: medianMicros(times.http) };
 }
 
 for (const [label, input] of [["allowed", allowed], ["denied", denied]] as const) {
-  const inProcess = await medianMicros(() => wasm.evaluate("canary", input), 5000);
-  const http = await medianMicros(() => sidecar.evaluate("canary", input), 500);
+  const median = await sideBySide(
+    () => wasm.evaluate("canary", input),
+    () => sidecar.evaluate("canary", input),
+  );
   console.log(
-    `canary decision, ${label}: median in-process ${inProcess.toFixed(1)} µs, ` +
-      `OPA sidecar container ${http.toFixed(1)} µs: ${(http / inProcess).toFixed(1)}x`,
+    `canary decision, ${label}: median in-process ${median.inProcess.toFixed(1)} µs, ` +
+      `OPA sidecar container ${median.http.toFixed(1)} µs: ${
+        (median.http / median.inProcess).toFixed(1)
+      }x`,
   );
 }
 
