@@ -215,6 +215,34 @@ export async function getJson(
   return { status: res.status, body, headers: res.headers };
 }
 
+/**
+ * A GET as an ordinary HTTP/1.1 client sends it: on a kept-alive connection,
+ * and once more on a new connection when the first attempt fails at the
+ * connection level (RFC 9110 §9.2.2 allows that for idempotent requests).
+ * nginx's graceful reload closes its idle kept-alive client connections, and
+ * a request written at that very instant is lost on the wire; browsers and
+ * most clients retry it exactly so. A timeout is not retried. `retried` tells
+ * whether the second attempt was needed, so callers can count and bound it.
+ */
+export async function getLikeAClient(
+  url: string,
+  timeoutMs = 10_000,
+): Promise<{ res: Response; body: string; retried: boolean }> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return { res, body: await res.text(), retried: false };
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    const client = Deno.createHttpClient({});
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), client });
+      return { res, body: await res.text(), retried: true };
+    } finally {
+      client.close();
+    }
+  }
+}
+
 /** Sends `count` GET requests, `concurrency` at a time; returns status counts (0 = failed). */
 export async function load(
   url: string,

@@ -20,6 +20,7 @@ import {
 } from "../cli/plan/mod.ts";
 import {
   getJson,
+  getLikeAClient,
   makeStack,
   projectContainers,
   spawnCli,
@@ -134,9 +135,13 @@ function spawnStackCli(stack: TestStack, args: string[]): Deno.ChildProcess {
   return spawnCli(["-f", stack.manifestPath, ...args]);
 }
 
+/** At most this many connection-level retries per traffic loop (the reload race is rare). */
+const MAX_RETRIES = 4;
+
 /**
- * GET / through nginx, `concurrency` at a time, from now until `done` settles
- * (and for at least `minMs`); status → count (0 = failed).
+ * GET / through nginx like an ordinary client (getLikeAClient), `concurrency`
+ * at a time, from now until `done` settles (and for at least `minMs`);
+ * status → count (0 = failed even on a new connection).
  */
 async function trafficUntil(
   url: string,
@@ -147,20 +152,22 @@ async function trafficUntil(
   let settled = false;
   done.finally(() => (settled = true)).catch(() => {});
   const counts = new Map<number, number>();
+  let retried = 0;
   const start = Date.now();
   const cap = start + 120_000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while ((!settled || Date.now() - start < minMs) && Date.now() < cap) {
       let status = 0;
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        await res.body?.cancel();
-        status = res.status;
+        const got = await getLikeAClient(url);
+        status = got.res.status;
+        if (got.retried) retried++;
       } catch { /* counted as 0 */ }
       counts.set(status, (counts.get(status) ?? 0) + 1);
       await sleep(20);
     }
   }));
+  assert.ok(retried <= MAX_RETRIES, `${retried} GETs needed a new connection`);
   return counts;
 }
 

@@ -4,18 +4,15 @@
  * request may fail (a non-200 or a network error), out of at least 2,000 per
  * promotion.
  *
- * The loop behaves like an ordinary HTTP/1.1 client: it reuses connections,
- * and when a GET fails at the connection level it sends it once more on a new
- * connection (RFC 9110 §9.2.2 allows that for idempotent requests). nginx's
- * graceful reload closes its idle kept-alive client connections, and a
- * request written at that very instant is lost on the wire: browsers and
- * most clients retry it exactly so. Such retries are counted and reported, and
+ * The loop behaves like an ordinary HTTP/1.1 client (getLikeAClient): it
+ * reuses connections, and sends a GET that failed at the connection level
+ * once more on a new connection. Such retries are counted and reported, and
  * bounded; a request counts as failed only if its retry fails too.
  */
 import assert from "node:assert/strict";
 import { EngineClient } from "../cli/engine/mod.ts";
 import { createTar } from "../cli/tar/mod.ts";
-import { getJson, makeStack, type TestStack, withStack } from "./_harness.ts";
+import { getJson, getLikeAClient, makeStack, type TestStack, withStack } from "./_harness.ts";
 
 const WORKERS = 4;
 const MIN_REQUESTS = 2000;
@@ -72,22 +69,8 @@ async function steadyLoop(url: string, started: () => number, done: Promise<unkn
       report.total++;
       if (t >= started() && t <= endedAt) report.during++;
       try {
-        let res: Response;
-        let body: string;
-        try {
-          res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-          body = await res.text();
-        } catch (error) {
-          if (!(error instanceof TypeError)) throw error; // a timeout is a failure, not retried
-          report.retried++;
-          const client = Deno.createHttpClient({});
-          try {
-            res = await fetch(url, { signal: AbortSignal.timeout(10_000), client });
-            body = await res.text();
-          } finally {
-            client.close();
-          }
-        }
+        const { res, body, retried } = await getLikeAClient(url);
+        if (retried) report.retried++;
         if (res.status !== 200) {
           report.failures.push({
             at: Math.round(t - started()),

@@ -241,7 +241,7 @@ export function valueEvaluator(policy: LoadedPolicy, entrypoint: number): Entryp
     const resultSet = exports.opa_eval_ctx_get_result(ctx);
     const buffer = policy.mem.buffer as ArrayBuffer; // evaluation may have grown the memory
     if (reader === undefined || reader.buffer !== buffer) {
-      reader = new ValueReader(buffer, interned);
+      reader = new ValueReader(buffer, interned, policy.baseHeapPtr);
     }
     return reader.resultOf(resultSet);
   };

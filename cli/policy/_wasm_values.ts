@@ -56,14 +56,20 @@ export class ValueReader {
   readonly buffer: ArrayBuffer;
   readonly #view: DataView;
   readonly #bytes: Uint8Array;
-  /** Interned strings live in the module's read-only data: decoded once. */
+  /** Interned strings below `#staticEnd` (the module's data, never freed): decoded once. */
   readonly #interned: Map<number, string>;
+  readonly #staticEnd: number;
 
-  constructor(buffer: ArrayBuffer, interned: Map<number, string>) {
+  /**
+   * `staticEnd` is where the heap began when the module was loaded: below
+   * it lie only the module's own data, whose strings never change.
+   */
+  constructor(buffer: ArrayBuffer, interned: Map<number, string>, staticEnd: number) {
     this.buffer = buffer;
     this.#view = new DataView(buffer);
     this.#bytes = new Uint8Array(buffer);
     this.#interned = interned;
+    this.#staticEnd = staticEnd;
   }
 
   /**
@@ -102,6 +108,7 @@ export class ValueReader {
       case Type.string:
         return this.#string(addr);
       case Type.internedString: {
+        if (addr >= this.#staticEnd) return this.#string(addr);
         const known = this.#interned.get(addr);
         if (known !== undefined) return known;
         const text = this.#string(addr);

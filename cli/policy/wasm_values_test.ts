@@ -4,7 +4,7 @@ import { buildPolicyBundle } from "./build_policy_bundle.ts";
 import { entrypointFor } from "./decision.ts";
 import { generateParitySamples } from "./parity.ts";
 import { entrypointEvaluator, jsonEvaluator, loadWasm, valueEvaluator } from "./_wasm.ts";
-import { UnsupportedValue } from "./_wasm_values.ts";
+import { UnsupportedValue, ValueReader } from "./_wasm_values.ts";
 import { fixturePolicies, OPA_BIN, sharedBundle, TEST_DATA } from "./_testing.ts";
 
 const CANARY = "swiftdeploy/canary/decision";
@@ -112,4 +112,54 @@ Deno.test("the value reader reads numbers, text and nesting as JSON.parse does, 
   } finally {
     await Deno.remove(policiesDir, { recursive: true });
   }
+});
+
+/** A little memory holding hand-made values, laid out as the OPA runtime lays them out. */
+function memoryWith(build: (view: DataView, bytes: Uint8Array) => void): ArrayBuffer {
+  const buffer = new ArrayBuffer(256);
+  build(new DataView(buffer), new Uint8Array(buffer));
+  return buffer;
+}
+
+Deno.test("ValueReader decodes interned text once only where the module's data lies", () => {
+  const buffer = memoryWith((view, bytes) => {
+    bytes[16] = 8; // interned string at 16: length 2, text at 64
+    view.setUint32(20, 2, true);
+    view.setUint32(24, 64, true);
+    bytes.set([0x6f, 0x6b], 64); // "ok"
+  });
+  const bytes = new Uint8Array(buffer);
+  const inData = new ValueReader(buffer, new Map(), 32);
+  const onHeap = new ValueReader(buffer, new Map(), 16);
+  assert.equal(inData.read(16), "ok");
+  assert.equal(onHeap.read(16), "ok");
+  bytes.set([0x6e, 0x6f], 64); // the text changes: "no"
+  assert.equal(inData.read(16), "ok"); // the module's data never changes: decoded once
+  assert.equal(onHeap.read(16), "no"); // on the heap it is read every time
+});
+
+Deno.test("ValueReader reads 64-bit integers as JSON.parse reads their digits", () => {
+  const cases = [0n, 1n, -1n, 4294967296n, -4294967297n, 9007199254740993n, -(2n ** 63n)];
+  for (const n of cases) {
+    const buffer = memoryWith((view, bytes) => {
+      bytes[8] = 3; // number
+      bytes[9] = 1; // INT
+      view.setBigInt64(16, n, true);
+    });
+    assert.equal(new ValueReader(buffer, new Map(), 0).read(8), JSON.parse(n.toString()), `${n}`);
+  }
+});
+
+Deno.test("ValueReader hands unknown types, representations and literals to JSON", () => {
+  const reader = (build: (view: DataView, bytes: Uint8Array) => void) =>
+    new ValueReader(memoryWith(build), new Map(), 0);
+  assert.throws(() => reader((_, b) => (b[8] = 42)).read(8), UnsupportedValue);
+  assert.throws(() => reader((_, b) => ([b[8], b[9]] = [3, 7])).read(8), UnsupportedValue);
+  const hex = reader((view, b) => {
+    [b[8], b[9]] = [3, 2]; // number, REF to "0x1f"
+    view.setUint32(16, 64, true);
+    view.setUint32(20, 4, true);
+    b.set([0x30, 0x78, 0x31, 0x66], 64);
+  });
+  assert.throws(() => hex.read(8), /the number 0x1f/);
 });
