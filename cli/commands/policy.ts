@@ -4,6 +4,7 @@ import type { Context } from "../context.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { generate } from "../generate.ts";
 import { loadManifest } from "../manifest/mod.ts";
+import { sortKeys } from "../plan/mod.ts";
 import {
   compareEngines,
   createSidecarEvaluator,
@@ -62,7 +63,8 @@ export async function runPolicyEval(
   const { files } = await generate(ctx, loaded);
   const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
   const decision = await evaluator.evaluate(domain, input);
-  ctx.term.out(JSON.stringify(decision, null, 2));
+  // Keys sorted, as the OPA server prints them: the same text from either engine.
+  ctx.term.out(JSON.stringify(sortKeys(decision), null, 2));
   printDecision(ctx.term, decision);
   return decision.allow ? 0 : ExitCode.policyDenied;
 }

@@ -14,7 +14,8 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-function sortKeys(value: unknown): unknown {
+/** `value` with object keys sorted at every depth (for display as well as hashing). */
+export function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (typeof value === "number" && !Number.isFinite(value)) {
     throw new TypeError(`Cannot encode canonical JSON: ${value} is not a finite number`);

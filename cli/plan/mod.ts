@@ -33,7 +33,7 @@ export {
   type VolumePlan,
 } from "./_plan_stack.ts";
 export { describePlan } from "./_describe_plan.ts";
-export { canonicalJson, sha256Hex } from "./_canonical_json.ts";
+export { canonicalJson, sha256Hex, sortKeys } from "./_canonical_json.ts";
 export type {
   ContainerCreateBody,
   EndpointSettingsBody,
