@@ -78,16 +78,11 @@ point_at(body, d) := concat("", [substring(body, 0, count(body) - d), ".", subst
 # zero, without a minus sign on a result of zero. Plain non-negative
 # literals with at most d decimals (nearly every value) are only padded;
 # the rest go through the digit arithmetic below.
-fixed(x, d) := padded_literal(literal, d) if {
-	literal := json.marshal(x)
-	plain(literal)
-	count(split(literal, ".")[1]) <= d
-} else := concat("", [literal, ".", zeros(d)]) if {
-	literal := json.marshal(x)
-	plain(literal)
-	not contains(literal, ".")
-	d > 0
-} else := fixed_parts(parts(x), d, x)
+fixed(x, d) := fixed_literal(json.marshal(x), x, d)
+
+fixed_literal(literal, x, d) := padded(split(literal, "."), d) if plain(literal)
+
+else := fixed_parts(parts(x), d, x)
 
 # plain(literal): no sign and no exponent.
 plain(literal) if {
@@ -96,7 +91,15 @@ plain(literal) if {
 	not contains(literal, "E")
 }
 
-padded_literal(literal, d) := concat("", [literal, zeros(d - count(split(literal, ".")[1]))])
+# padded(halves, d): the literal split at its point, given exactly d
+# decimals by padding; undefined when it has more than d.
+padded([whole], 0) := whole
+
+padded([whole], d) := concat("", [whole, ".", zeros(d)]) if d > 0
+
+padded([whole, decimals], d) := concat("", [whole, ".", decimals, zeros(d - count(decimals))]) if {
+	count(decimals) <= d
+}
 
 # A number whose exponent would need more than max_padding zeros (counting
 # the rounding digit) is shown as its JSON literal.
