@@ -184,12 +184,8 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
           HostPort: String(manifest.opa.port),
         }],
       },
-      ...HARDENING,
-      CapDrop: [...HARDENING.CapDrop],
-      SecurityOpt: [...HARDENING.SecurityOpt],
-      RestartPolicy: { ...restart },
       // The default bridge only: nginx and the app have no route to OPA.
-      NetworkMode: "bridge",
+      ...hardenedHost(restart, "bridge"),
     } satisfies HostConfigBody,
   };
 
@@ -208,25 +204,10 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     ExposedPorts: { [`${appPort}/tcp`]: {} },
     // busybox's wget, not a second Deno process: a check every second costs
     // milliseconds instead of a runtime start (about 12 % of a core).
-    Healthcheck: healthcheck(
-      [
-        "CMD",
-        "/bin/busybox",
-        "wget",
-        "-q",
-        "-O",
-        "/dev/null",
-        `http://127.0.0.1:${appPort}/healthz`,
-      ],
-      10,
-    ),
+    Healthcheck: healthcheck(wgetCheck(`http://127.0.0.1:${appPort}/healthz`), 10),
     HostConfig: {
-      ...HARDENING,
-      CapDrop: [...HARDENING.CapDrop],
-      SecurityOpt: [...HARDENING.SecurityOpt],
+      ...hardenedHost(restart, networkName),
       Tmpfs: { ...TMPFS },
-      RestartPolicy: { ...restart },
-      NetworkMode: networkName,
     },
     NetworkingConfig: onNetwork(appName),
   };
@@ -239,15 +220,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     User: CONTAINER_USERS.nginx,
     Labels: containerLabels(project, "nginx", version),
     ExposedPorts: { [`${nginxPort}/tcp`]: {} },
-    Healthcheck: healthcheck([
-      "CMD",
-      "/bin/busybox",
-      "wget",
-      "-q",
-      "-O",
-      "/dev/null",
-      `http://127.0.0.1:${NGINX_HEALTH_PORT}/nginx-health`,
-    ]),
+    Healthcheck: healthcheck(wgetCheck(`http://127.0.0.1:${NGINX_HEALTH_PORT}/nginx-health`)),
     HostConfig: {
       Binds: [
         `${volumeName}:${NGINX_LOG_DIR}`,
@@ -256,12 +229,8 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
       PortBindings: {
         [`${nginxPort}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(nginxPort) }],
       },
-      ...HARDENING,
-      CapDrop: [...HARDENING.CapDrop],
-      SecurityOpt: [...HARDENING.SecurityOpt],
+      ...hardenedHost(restart, networkName),
       Tmpfs: { ...TMPFS },
-      RestartPolicy: { ...restart },
-      NetworkMode: networkName,
     },
     NetworkingConfig: onNetwork(nginxName),
   };
@@ -277,6 +246,28 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     ],
     hostDirs,
   };
+}
+
+/**
+ * The hardening every container gets, with its restart policy and network:
+ * fresh arrays and objects each call, so no two plans share mutable parts.
+ */
+function hardenedHost(
+  restart: { Name: string; MaximumRetryCount: number },
+  networkMode: string,
+) {
+  return {
+    ...HARDENING,
+    CapDrop: [...HARDENING.CapDrop],
+    SecurityOpt: [...HARDENING.SecurityOpt],
+    RestartPolicy: { ...restart },
+    NetworkMode: networkMode,
+  };
+}
+
+/** A health check by busybox's wget inside the container. */
+function wgetCheck(url: string): string[] {
+  return ["CMD", "/bin/busybox", "wget", "-q", "-O", "/dev/null", url];
 }
 
 function healthcheck(test: string[], startPeriodSeconds?: number): HealthcheckBody {
