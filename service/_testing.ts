@@ -1,6 +1,9 @@
 /** Helpers shared by the service's tests (not part of the service). */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { freePort } from "../tests/_free_port.ts";
+
+export { freePort };
 
 /** A seeded PRNG uniform in [0, 1): the same seed gives the same sequence. */
 export function mulberry32(seed: number): () => number {
@@ -12,14 +15,6 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** A TCP port nothing listened on a moment ago. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** A promise with its resolver, for sleeps the test releases by hand. */

@@ -6,6 +6,9 @@
 import { join } from "node:path";
 import { EngineClient } from "../cli/engine/mod.ts";
 import { LABEL_PROJECT } from "../cli/plan/mod.ts";
+import { freePort } from "./_free_port.ts";
+
+export { freePort };
 
 export const HOME = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -71,14 +74,6 @@ export async function runCli(
   const out = await child.output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** A port nothing listens on right now (the kernel's choice). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 export interface StackOptions {

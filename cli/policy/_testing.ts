@@ -6,6 +6,9 @@
 import { join } from "node:path";
 import { buildPolicyBundle, type BuiltPolicyBundle } from "./build_policy_bundle.ts";
 import { DEFAULT_POLICIES_DIR, defaultOpaBin } from "./_opa.ts";
+import { freePort } from "../../tests/_free_port.ts";
+
+export { freePort };
 
 export const OPA_BIN = defaultOpaBin();
 export const POLICIES_DIR = DEFAULT_POLICIES_DIR;
@@ -64,14 +67,6 @@ export async function fixturePolicies(canaryBody: string): Promise<string> {
     `package swiftdeploy.canary\n\n${canaryBody}\n`,
   );
   return dir;
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 export interface OpaServer {

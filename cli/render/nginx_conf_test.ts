@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { nginxTestArgs, nginxTestCopy } from "./mod.ts";
 import { loadVariant, requireProgram, run, VARIANTS } from "./_testing.ts";
+import { freePort } from "../../tests/_free_port.ts";
 
 const NGINX = requireProgram("nginx");
 
@@ -81,13 +82,6 @@ Deno.test("nginx -t rejects the test copy when the config is corrupted", async (
     assert.match(out.stderr, /emerg/);
   }
 });
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 /**
  * Runs the rendered config for real on the host (test copy; listening on
