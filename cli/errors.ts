@@ -15,6 +15,10 @@ export const ExitCode = {
   policyDenied: 3,
   /** Another change holds the project lock. */
   locked: 4,
+  /** The Docker Engine answers but shares no API version with this client: nothing was changed. */
+  engineIncompatible: 5,
+  /** DOCKER_HOST is not an address this client can use: nothing was contacted. */
+  dockerHostInvalid: 6,
 } as const;
 
 export type ErrorCode =
@@ -29,6 +33,8 @@ export type ErrorCode =
   | "ENGINE_ERROR"
   | "ENGINE_NOT_FOUND"
   | "ENGINE_CONFLICT"
+  | "ENGINE_API_VERSION"
+  | "DOCKER_HOST_INVALID"
   | "IMAGE_BUILD_FAILED"
   | "TOOL_MISSING"
   | "CHECK_FAILED"
