@@ -17,7 +17,7 @@ import { SwiftDeployError } from "../errors.ts";
 import { atomicWrite, readIfExists } from "../fsutil.ts";
 import { generate } from "../generate.ts";
 import type { ChaosState } from "../history/mod.ts";
-import { readHostFigures } from "../host/mod.ts";
+import { localDataRoot, readHostFigures } from "../host/mod.ts";
 import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
 import {
   BASELINE_MAX_AGE_RATIO,
@@ -50,16 +50,37 @@ const HEALTH_TIMEOUT_MS = 3000;
 const firstLine = (error: unknown, fallback: string) =>
   ((error as Error)?.message ?? String(error)).split("\n")[0] || fallback;
 
-async function dataRoot(ctx: Context): Promise<string> {
+/** The path whose free disk the infrastructure policy judges, or why there is none. */
+interface DiskSource {
+  /** The engine's data root on this host; null when unknown (the figure is then null). */
+  path: string | null;
+  /** Shown as a warning when `path` is null. */
+  note?: string;
+}
+
+/**
+ * Asks the engine for its data root. An engine that cannot be reached or
+ * used, or whose data root is not on this host, gives `path: null`: the
+ * policy then judges a missing disk figure, never the disk of "/" instead.
+ */
+async function diskSource(ctx: Context): Promise<DiskSource> {
+  const unknown = (why: string): DiskSource => ({ path: null, note: `disk free unknown: ${why}` });
+  let engine: EngineClient;
   try {
-    const engine = await EngineClient.connect(ctx.env);
-    try {
-      return (await engine.info()).DockerRootDir;
-    } finally {
-      engine.close();
-    }
-  } catch {
-    return "/";
+    engine = await EngineClient.connect(ctx.env);
+  } catch (error) {
+    return unknown(firstLine(error, "the Docker Engine did not answer"));
+  }
+  try {
+    const root = (await engine.info()).DockerRootDir;
+    const path = localDataRoot(engine.endpoint, root);
+    return path !== null ? { path } : unknown(
+      `the engine's data root "${root}" is not on this host (${engine.endpoint.label})`,
+    );
+  } catch (error) {
+    return unknown(firstLine(error, "the Docker Engine did not say its data root"));
+  } finally {
+    engine.close();
   }
 }
 
@@ -83,7 +104,7 @@ async function refresh(
   ctx: Context,
   loaded: LoadedManifest,
   evaluator: PolicyEvaluator | { error: string },
-  root: string,
+  root: string | null,
   previous: Scrape | undefined,
 ): Promise<{ doc: StatusDocument; scrape?: Scrape }> {
   const m = loaded.manifest;
@@ -164,7 +185,7 @@ export async function runStatus(
   } catch (error) {
     evaluator = { error: firstLine(error, "no policy engine") };
   }
-  const root = await dataRoot(ctx);
+  let disk = await diskSource(ctx);
   // Redrawing in place is a terminal matter, not a colour one: it happens on a
   // TTY even with NO_COLOR (the Terminal decides the colours).
   const live = !opts.once && !opts.json && Deno.stdout.isTerminal();
@@ -185,9 +206,11 @@ export async function runStatus(
   try {
     while (!stop) {
       const started = Date.now();
-      const { doc, scrape } = await refresh(ctx, loaded, evaluator, root, previous);
+      // An engine that was not there may have come up since the last refresh.
+      if (disk.path === null && !first) disk = await diskSource(ctx);
+      const { doc, scrape } = await refresh(ctx, loaded, evaluator, disk.path, previous);
       if (scrape) previous = scrape;
-      const warnings: string[] = [];
+      const warnings: string[] = disk.note !== undefined ? [disk.note] : [];
       try {
         await record(loaded, "status_scrape", statusScrapeData(doc));
         await noteChaos(ctx, loaded, doc.chaos);

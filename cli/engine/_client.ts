@@ -4,6 +4,13 @@
  * unreachable, not found, conflict, or an engine error carrying its message.
  */
 import { ExitCode, SwiftDeployError } from "../errors.ts";
+import {
+  type ApiRange,
+  CLIENT_API_RANGE,
+  compareApiVersions,
+  negotiateApiVersion,
+  type NegotiationProblem,
+} from "./_api_version.ts";
 import { candidateEndpoints, type Endpoint } from "./_endpoint.ts";
 import { demuxLogs, readJsonLines } from "./_stream.ts";
 import type {
@@ -17,9 +24,8 @@ import type {
   VolumeSummary,
 } from "./_types.ts";
 
-/** The newest API version this client speaks (Docker 20.10). */
-export const CLIENT_API_VERSION = "1.41";
-const MIN_API_VERSION = "1.40";
+/** The newest API version this client speaks (Docker 29); see `_api_version.ts`. */
+export const CLIENT_API_VERSION = CLIENT_API_RANGE.max;
 
 export class EngineUnreachableError extends SwiftDeployError {
   constructor(tried: string[], cause?: unknown) {
@@ -32,6 +38,53 @@ export class EngineUnreachableError extends SwiftDeployError {
         cause,
       },
     );
+  }
+}
+
+/**
+ * The engine answers but cannot be used: it shares no API version with this
+ * client, or its `/version` answer does not say which versions it serves.
+ * Exit 5. `engine` is the range the engine reported (absent when malformed).
+ */
+export class EngineApiVersionError extends SwiftDeployError {
+  readonly endpoint: string;
+  readonly engine: ApiRange | undefined;
+  readonly client: ApiRange;
+  /** The engine's own release ("29.0.0"), when it said. */
+  readonly engineRelease: string | undefined;
+
+  constructor(
+    endpoint: string,
+    problem: NegotiationProblem | { kind: "refused"; message: string },
+    engineRelease?: string,
+    client: ApiRange = CLIENT_API_RANGE,
+  ) {
+    const where = `Cannot use the Docker Engine at "${endpoint}"${
+      engineRelease ? ` (Docker ${engineRelease})` : ""
+    }`;
+    let message: string;
+    let hint: string;
+    if (problem.kind === "no-overlap") {
+      const { engine } = problem;
+      message = `${where}: no API version in common: the engine serves ${engine.min} to ` +
+        `${engine.max}, SwiftDeploy speaks ${client.min} to ${client.max}`;
+      hint = compareApiVersions(engine.min, client.max) > 0
+        ? `upgrade SwiftDeploy, or use a Docker Engine that still serves API ${client.max}`
+        : `upgrade the Docker Engine to one that serves API ${client.min} or newer (Docker 19.03+)`;
+    } else if (problem.kind === "malformed") {
+      message = `${where}: its /version answer has no valid ${problem.field} (got ${
+        JSON.stringify(problem.value) ?? "nothing"
+      })`;
+      hint = "check that DOCKER_HOST points at a Docker Engine";
+    } else {
+      message = `${where}: it refused API ${problem.message}`;
+      hint = "the engine changed since SwiftDeploy connected (upgraded?); run the command again";
+    }
+    super("ENGINE_API_VERSION", message, { hint, exitCode: ExitCode.engineIncompatible });
+    this.endpoint = endpoint;
+    this.engine = problem.kind === "no-overlap" ? problem.engine : undefined;
+    this.client = client;
+    this.engineRelease = engineRelease;
   }
 }
 
@@ -66,16 +119,6 @@ interface RequestOptions {
   timeoutMs?: number;
 }
 
-function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 function encodeQuery(query: Query | undefined): string {
   if (!query) return "";
   const params = new URLSearchParams();
@@ -104,8 +147,14 @@ export class EngineClient {
   }
 
   /**
-   * Finds an answering engine among the candidates and negotiates the API
-   * version: the lower of ours and the engine's, refused below 1.40.
+   * Finds an answering engine among the candidates (DOCKER_HOST alone when
+   * set) and negotiates the API version from its unversioned `GET /version`:
+   * the newest both serve (see {@link negotiateApiVersion}).
+   *
+   * @throws DockerHostError (exit 6) when DOCKER_HOST is malformed
+   * @throws EngineApiVersionError (exit 5) when an engine answers but shares
+   *   no API version with this client
+   * @throws EngineUnreachableError (exit 1) when no candidate answers
    */
   static async connect(
     env: { dockerHost?: string | undefined; projectSocket?: string | undefined },
@@ -120,20 +169,19 @@ export class EngineClient {
       const probe = new EngineClient(endpoint, http, CLIENT_API_VERSION);
       try {
         const version = await probe.#raw("GET", "/version", { timeoutMs: 5000 }, false);
-        const info = await version.json() as { ApiVersion?: string };
-        const engineApi = info.ApiVersion ?? CLIENT_API_VERSION;
-        if (compareVersions(engineApi, MIN_API_VERSION) < 0) {
+        const text = await version.text();
+        let info: { ApiVersion?: unknown; MinAPIVersion?: unknown; Version?: unknown } = {};
+        try {
+          const parsed = JSON.parse(text) as unknown;
+          if (parsed && typeof parsed === "object") info = parsed as typeof info;
+        } catch { /* not JSON: reported as a malformed answer below */ }
+        const release = typeof info.Version === "string" ? info.Version : undefined;
+        const negotiated = negotiateApiVersion(info);
+        if (!negotiated.ok) {
           http?.close();
-          throw new SwiftDeployError(
-            "ENGINE_ERROR",
-            `Cannot use the Docker Engine at "${endpoint.label}": API ${engineApi} is older than ${MIN_API_VERSION}`,
-            { hint: "upgrade Docker to 19.03 or newer" },
-          );
+          throw new EngineApiVersionError(endpoint.label, negotiated.problem, release);
         }
-        const api = compareVersions(engineApi, CLIENT_API_VERSION) < 0
-          ? engineApi
-          : CLIENT_API_VERSION;
-        return new EngineClient(endpoint, http, api);
+        return new EngineClient(endpoint, http, negotiated.version);
       } catch (error) {
         if (error instanceof SwiftDeployError && error.code !== "ENGINE_UNREACHABLE") throw error;
         http?.close();
@@ -191,6 +239,12 @@ export class EngineClient {
       message = (JSON.parse(text) as { message?: string }).message ?? message;
     } catch { /* plain text body */ }
     const what = `${method} ${path.split("?")[0]}`;
+    if (res.status === 400 && /client version .* is too (old|new)/i.test(message)) {
+      throw new EngineApiVersionError(this.endpoint.label, {
+        kind: "refused",
+        message: `${this.apiVersion} for ${what}: ${message}`,
+      });
+    }
     if (res.status === 404) throw new EngineNotFoundError(`${what}: ${message}`);
     if (res.status === 409) throw new EngineConflictError(`${what}: ${message}`);
     throw new EngineApiError(
@@ -240,9 +294,13 @@ export class EngineClient {
   }
 
   /**
-   * Builds an image from a tar context. Progress lines go to `onProgress`;
-   * an error reported in the stream becomes an IMAGE_BUILD_FAILED error
-   * carrying the engine's text. Returns the image id.
+   * Builds an image from a tar context with the classic builder. Progress
+   * lines go to `onProgress`. Returns the id the engine reports for the built
+   * image (`{"aux":{"ID":…}}` in the stream); never the id a tag had before.
+   *
+   * @throws SwiftDeployError IMAGE_BUILD_FAILED (exit 1) when the stream
+   *   reports an error (`error` or `errorDetail`), breaks off, carries a line
+   *   that is not JSON, or ends without an image id
    */
   async imageBuild(
     context: Uint8Array,
@@ -255,20 +313,37 @@ export class EngineClient {
       body: context as BodyInit,
       timeoutMs: 0,
     });
+    const what = `Image build of "${tags[0] ?? "(untagged)"}" failed`;
     let imageId = "";
-    for await (const msg of readJsonLines(res.body)) {
-      const m = msg as { stream?: string; error?: string; aux?: { ID?: string } };
-      if (m.error) {
-        throw new SwiftDeployError("IMAGE_BUILD_FAILED", `Image build failed: ${m.error.trim()}`);
+    try {
+      for await (const msg of readJsonLines(res.body)) {
+        const m = (msg ?? {}) as {
+          stream?: string;
+          error?: string;
+          errorDetail?: { message?: string };
+          aux?: { ID?: unknown };
+        };
+        const error = m.error ?? m.errorDetail?.message;
+        if (error) throw new SwiftDeployError("IMAGE_BUILD_FAILED", `${what}: ${error.trim()}`);
+        if (typeof m.aux?.ID === "string" && m.aux.ID) imageId = m.aux.ID;
+        if (typeof m.stream === "string") {
+          for (const line of m.stream.split("\n")) if (line.trim()) onProgress(line);
+        }
       }
-      if (m.aux?.ID) imageId = m.aux.ID;
-      if (m.stream) {
-        for (const line of m.stream.split("\n")) if (line.trim()) onProgress(line);
-      }
+    } catch (error) {
+      if (error instanceof SwiftDeployError) throw error;
+      throw new SwiftDeployError(
+        "IMAGE_BUILD_FAILED",
+        `${what}: the engine's build stream broke off (${(error as Error)?.message ?? error})`,
+        { cause: error, hint: "see the engine's log, then run `swiftdeploy build` again" },
+      );
     }
-    if (!imageId && tags[0]) imageId = (await this.imageInspect(tags[0]))?.Id ?? "";
     if (!imageId) {
-      throw new SwiftDeployError("IMAGE_BUILD_FAILED", "Image build failed: no image id reported");
+      throw new SwiftDeployError(
+        "IMAGE_BUILD_FAILED",
+        `${what}: the engine's build stream ended without an image id`,
+        { hint: "see the engine's log, then run `swiftdeploy build` again" },
+      );
     }
     return imageId;
   }
@@ -441,6 +516,6 @@ export class EngineClient {
     });
     const body = res.body;
     signal.addEventListener("abort", () => body?.cancel().catch(() => {}), { once: true });
-    for await (const ev of readJsonLines(body)) yield ev as Record<string, unknown>;
+    for await (const ev of readJsonLines(body, signal)) yield ev as Record<string, unknown>;
   }
 }

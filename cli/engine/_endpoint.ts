@@ -2,6 +2,7 @@
  * Where the Docker Engine is: DOCKER_HOST, then /var/run/docker.sock, then
  * the socket of a daemon this project started (`swiftdeploy engine start`).
  */
+import { ExitCode, SwiftDeployError } from "../errors.ts";
 
 export type Endpoint =
   | { kind: "unix"; path: string; label: string }
@@ -9,23 +10,67 @@ export type Endpoint =
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
 
-/** Parses a DOCKER_HOST value (`unix:///path` or `tcp://host:port`). */
+/**
+ * DOCKER_HOST names no address this client can use. Exit 6; the message
+ * names the variable and its value, and says what is wrong with it.
+ */
+export class DockerHostError extends SwiftDeployError {
+  /** The DOCKER_HOST value as given. */
+  readonly value: string;
+  constructor(value: string, problem: string) {
+    super("DOCKER_HOST_INVALID", `Invalid DOCKER_HOST "${value}": ${problem}`, {
+      exitCode: ExitCode.dockerHostInvalid,
+      hint: "set DOCKER_HOST to unix:///absolute/path.sock or tcp://HOST:PORT, " +
+        "or unset it to use /var/run/docker.sock",
+    });
+    this.value = value;
+  }
+}
+
+const TCP_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?\/?$/;
+
+/**
+ * Parses a DOCKER_HOST value: `unix:///absolute/path` or `tcp://HOST[:PORT]`
+ * (port 2375 when absent; HOST a name, IPv4 or bracketed IPv6). Anything else
+ * (no scheme, another scheme, an empty or relative socket path, an empty
+ * host, a port outside 1–65535, a path after the port) throws
+ * {@link DockerHostError}.
+ */
 export function parseDockerHost(value: string): Endpoint {
-  if (value.startsWith("unix://")) {
-    const path = value.slice("unix://".length);
-    if (!path.startsWith("/")) {
-      throw new Error(`Invalid DOCKER_HOST "${value}": a unix socket path must be absolute`);
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  if (scheme === undefined) {
+    throw new DockerHostError(
+      value,
+      value.startsWith("/")
+        ? `a socket path needs the unix:// scheme (unix://${value})`
+        : "expected unix:///PATH or tcp://HOST:PORT",
+    );
+  }
+  const rest = value.slice(scheme.length + 3);
+  switch (scheme.toLowerCase()) {
+    case "unix": {
+      if (rest === "") throw new DockerHostError(value, "the unix socket path is empty");
+      if (!rest.startsWith("/")) {
+        throw new DockerHostError(value, `the unix socket path "${rest}" is not absolute`);
+      }
+      return { kind: "unix", path: rest, label: value };
     }
-    return { kind: "unix", path, label: value };
+    case "tcp": {
+      if (rest === "" || rest === "/") throw new DockerHostError(value, "the host is empty");
+      const m = TCP_RE.exec(rest);
+      if (!m || !m[1]) throw new DockerHostError(value, "expected tcp://HOST:PORT");
+      const port = m[2] === undefined ? 2375 : Number(m[2]);
+      if (port < 1 || port > 65535) {
+        throw new DockerHostError(value, `port ${m[2]} is not between 1 and 65535`);
+      }
+      return { kind: "tcp", host: m[1], port, label: value };
+    }
+    default:
+      throw new DockerHostError(
+        value,
+        `scheme "${scheme}" is not supported (only unix:// and tcp://)`,
+      );
   }
-  if (value.startsWith("tcp://")) {
-    const rest = value.slice("tcp://".length).replace(/\/+$/, "");
-    const m = rest.match(/^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/);
-    if (!m || !m[1]) throw new Error(`Invalid DOCKER_HOST "${value}": expected tcp://HOST:PORT`);
-    const port = m[2] ? Number(m[2]) : 2375;
-    return { kind: "tcp", host: m[1], port, label: value };
-  }
-  throw new Error(`Invalid DOCKER_HOST "${value}": only unix:// and tcp:// are supported`);
 }
 
 /** Candidate endpoints in the order they are tried. */

@@ -1,8 +1,14 @@
 /** Decoding of the Engine API's streamed bodies (pure, apart from reading the stream). */
 
-/** Yields each JSON object of a newline-delimited JSON stream (build output, events). */
+/**
+ * Yields each JSON value of a newline-delimited JSON stream (build output,
+ * events). A stream that breaks off (connection reset, truncated chunk)
+ * throws, as does a line that is not JSON (a truncated last line included):
+ * only a stream the caller cancelled through `signal` ends quietly.
+ */
 export async function* readJsonLines(
   body: ReadableStream<Uint8Array> | null,
+  signal?: AbortSignal,
 ): AsyncGenerator<unknown> {
   if (!body) return;
   const decoder = new TextDecoder();
@@ -18,10 +24,8 @@ export async function* readJsonLines(
       }
     }
   } catch (error) {
-    // A cancelled stream (events aborted) ends quietly.
-    if (!(error instanceof Error && /cancel|abort|resource closed/i.test(error.message))) {
-      throw error;
-    }
+    if (signal?.aborted) return;
+    throw error;
   }
   const rest = (buffer + decoder.decode()).trim();
   if (rest) yield JSON.parse(rest);

@@ -1,5 +1,6 @@
 /**
- * The Engine API v1.41 shapes this project reads. The create bodies it
+ * The Engine API shapes this project reads, as served from API 1.40 to 1.52
+ * (fields an engine may leave out in that range are optional). The create bodies it
  * writes are the plan's (cli/plan), so what is planned is what is sent.
  */
 export type { ContainerCreateBody, NetworkCreateBody, VolumeCreateBody } from "../plan/mod.ts";
@@ -51,7 +52,8 @@ export interface ImageInspect {
   Id: string;
   RepoTags: string[] | null;
   Size: number;
-  Config: { User: string; Labels: Record<string, string> | null };
+  /** From API 1.52 the engine omits unset fields (`User`, `Labels`…). */
+  Config?: { User?: string; Labels?: Record<string, string> | null };
 }
 
 export interface NetworkSummary {

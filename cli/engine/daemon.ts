@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { SwiftDeployError } from "../errors.ts";
-import { EngineClient, EngineUnreachableError } from "./_client.ts";
+import { EngineApiVersionError, EngineClient, EngineUnreachableError } from "./_client.ts";
 import { DEFAULT_SOCKET, parseDockerHost } from "./_endpoint.ts";
 
 export interface DaemonPaths {
@@ -42,11 +42,24 @@ export function daemonPaths(homeDir: string, dockerHost: string | undefined): Da
   };
 }
 
+/** What `engine status` reports. */
 export interface EngineStatus {
+  /** An engine answered `GET /version`. */
   reachable: boolean;
+  /**
+   * The engine shares an API version with this client. False (with
+   * `problem`) when it answers but cannot be used; absent when unreachable.
+   */
+  usable?: boolean;
   endpoint?: string;
+  /** The engine's release, e.g. "29.0.0". */
   version?: string;
+  /** The API version spoken (negotiated). */
   apiVersion?: string;
+  /** The engine's API range ("1.44-1.52") when it cannot be used. */
+  engineApiRange?: string;
+  /** Why the engine cannot be used. */
+  problem?: string;
   dataRoot?: string;
   /** Pid of the daemon this project started, when it is alive. */
   ownPid?: number;
@@ -70,6 +83,13 @@ async function isDockerd(pid: number): Promise<boolean> {
   }
 }
 
+/**
+ * Asks the engine (DOCKER_HOST, else the default socket) whether it answers
+ * and can be used. An engine that answers without an API version in common
+ * is reported (`usable: false`, `problem`), not thrown.
+ *
+ * @throws DockerHostError when DOCKER_HOST is malformed
+ */
 export async function engineStatus(
   paths: DaemonPaths,
   env: { dockerHost?: string | undefined },
@@ -82,6 +102,7 @@ export async function engineStatus(
       const [version, info] = await Promise.all([client.version(), client.info()]);
       const status: EngineStatus = {
         reachable: true,
+        usable: true,
         endpoint: client.endpoint.label,
         version: version.Version,
         apiVersion: client.apiVersion,
@@ -93,6 +114,18 @@ export async function engineStatus(
       client.close();
     }
   } catch (error) {
+    if (error instanceof EngineApiVersionError) {
+      const status: EngineStatus = {
+        reachable: true,
+        usable: false,
+        endpoint: error.endpoint,
+        problem: error.message,
+      };
+      if (error.engineRelease !== undefined) status.version = error.engineRelease;
+      if (error.engine) status.engineApiRange = `${error.engine.min}-${error.engine.max}`;
+      if (ownPid !== undefined) status.ownPid = ownPid;
+      return status;
+    }
     if (!(error instanceof EngineUnreachableError)) throw error;
     return ownPid !== undefined ? { reachable: false, ownPid } : { reachable: false };
   }

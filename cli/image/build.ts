@@ -205,6 +205,8 @@ export async function buildImage(
     if (!image) {
       throw new SwiftDeployError("IMAGE_BUILD_FAILED", `Image ${primary} vanished after its build`);
     }
+    // The tags must name what was just built, whatever they named before.
+    await ensureTags(engine, image.Id, [...recipe.tags, hashTag]);
     rebuilt = true;
   } else {
     await ensureTags(engine, image.Id, recipe.tags);
