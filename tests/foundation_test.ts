@@ -184,9 +184,9 @@ Deno.test({
       assert.ok(app && nginx && opa, "run `swiftdeploy build` first");
       assert.ok(app.Size < 300e6, `app image is ${(app.Size / 1e6).toFixed(1)} MB`);
       assert.ok(nginx.Size < 30e6, `nginx image is ${(nginx.Size / 1e6).toFixed(1)} MB`);
-      assert.equal(app.Config.User.split(":")[0], "10001");
-      assert.equal(nginx.Config.User.split(":")[0], "10002");
-      assert.equal(opa.Config.User.split(":")[0], "10003");
+      assert.equal(app.Config?.User?.split(":")[0], "10001");
+      assert.equal(nginx.Config?.User?.split(":")[0], "10002");
+      assert.equal(opa.Config?.User?.split(":")[0], "10003");
     });
   },
 });
