@@ -74,7 +74,8 @@ const program = new Command("swiftdeploy")
   .addHelpText(
     "after",
     `
-Exit codes: 0 ok, 1 failed, 2 invalid manifest or usage, 3 denied by policy, 4 locked.
+Exit codes: 0 ok, 1 failed, 2 invalid manifest or usage, 3 denied by policy, 4 locked,
+5 no Docker Engine API version in common, 6 malformed DOCKER_HOST.
 
 Examples:
   swiftdeploy init                 render the generated files from ./manifest.yaml
