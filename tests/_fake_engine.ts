@@ -27,6 +27,7 @@ export type BuildMode =
   /** An `errorDetail` without the `error` field. */
   | "error-detail-only";
 
+/** The fake reads these on every request: a test may change them to play an engine upgrade. */
 export interface FakeEngineOptions {
   /** The engine's newest API version ("1.52" for Docker 29). */
   apiVersion: string;

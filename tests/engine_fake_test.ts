@@ -101,6 +101,32 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a request refused as too old after connecting (engine upgraded underneath) is ENGINE_API_VERSION",
+  ...opts,
+  fn: async () => {
+    const range: FakeEngineOptions = { ...DOCKER_29 };
+    await withFake(range, async (fake) => {
+      const engine = await EngineClient.connect({ dockerHost: fake.dockerHost });
+      try {
+        assert.equal(engine.apiVersion, "1.52");
+        // The engine is replaced by one that serves 1.53-1.60 while we hold the client.
+        range.minApiVersion = "1.53";
+        range.apiVersion = "1.60";
+        await assert.rejects(engine.imageInspect("nginx:latest"), (error: unknown) => {
+          assert.ok(error instanceof EngineApiVersionError, String(error));
+          assert.equal(error.exitCode, ExitCode.engineIncompatible);
+          assert.match(error.message, /refused API 1\.52 for GET \/images\/.*too old/);
+          return true;
+        });
+      } finally {
+        engine.close();
+      }
+    });
+  },
+});
+
+Deno.test({
   name: "engine status reports Docker 29 as usable and an engine without a common API as unusable",
   ...opts,
   fn: async () => {
