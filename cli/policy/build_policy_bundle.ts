@@ -6,18 +6,27 @@
  *   2. if `<outDir>/policy-<hash12>.wasm` and a matching policy.json exist,
  *      stop (rebuilt: false);
  *   3. `opa build -t wasm -e swiftdeploy/infrastructure/decision
- *      -e swiftdeploy/canary/decision --ignore "*_test.rego"` into a temp dir;
- *   4. take policy.wasm out of bundle.tar.gz, refuse it when it needs a host
- *      built-in opa-wasm lacks or misses an entrypoint;
+ *      -e swiftdeploy/canary/decision --ignore "*_test.rego" --capabilities
+ *      <opa-wasm's capabilities>` into a temp dir: a rule calling a built-in
+ *      opa-wasm cannot run does not compile;
+ *   4. take policy.wasm out of bundle.tar.gz, load it with opa-wasm and
+ *      refuse it when it misses an entrypoint;
  *   5. write the module, then policy.json, and drop older modules.
  */
 import { basename, join } from "node:path";
 import { SwiftDeployError } from "../errors.ts";
 import { ENTRYPOINTS } from "./decision.ts";
-import { DEFAULT_BUNDLE_DIR, defaultOpaBin, excerpt, opaVersion, runOpa } from "./_opa.ts";
+import {
+  DEFAULT_BUNDLE_DIR,
+  defaultOpaBin,
+  excerpt,
+  opaVersion,
+  PROJECT_ROOT,
+  runOpa,
+} from "./_opa.ts";
 import { hashPolicySources } from "./_sources.ts";
 import { gunzip, readTarFiles } from "../tar/mod.ts";
-import { hostBuiltins, loadWasm, unsupportedBuiltins, wasmEntrypoints } from "./_wasm.ts";
+import { loadWasm, wasmEntrypoints } from "./_wasm.ts";
 
 export const BUNDLE_MANIFEST = "policy.json";
 
@@ -88,17 +97,84 @@ function bundleError(message: string, hint: string, cause?: unknown): SwiftDeplo
   });
 }
 
+/**
+ * opa-wasm's capabilities file: the built-ins (natively in WASM or in the
+ * package's JavaScript) and ABI versions that the installed package can
+ * run, in OPA's capabilities format. It ships in the package (its
+ * package.json "files"); its path under node_modules/ is fixed by npm.
+ */
+export const OPA_WASM_CAPABILITIES = join(
+  PROJECT_ROOT,
+  "node_modules",
+  "@open-policy-agent",
+  "opa-wasm",
+  "capabilities.json",
+);
+
+/**
+ * The capabilities `opa build` compiles against: opa-wasm's built-ins and
+ * ABI versions, with the language features (`rego_v1`…) and future keywords
+ * of the `opa` binary itself, since the package's file names none and OPA 1.x
+ * then refuses to parse v1 Rego. Throws TOOL_MISSING when `opa` cannot run,
+ * POLICY_BUNDLE_MISSING when the package's file is missing or unreadable.
+ */
+export async function wasmCapabilities(opaBin: string): Promise<Record<string, unknown>> {
+  let wasm: Record<string, unknown>;
+  try {
+    wasm = JSON.parse(await Deno.readTextFile(OPA_WASM_CAPABILITIES));
+  } catch (error) {
+    throw bundleError(
+      `Cannot read opa-wasm's capabilities: "${OPA_WASM_CAPABILITIES}": ${errorText(error)}`,
+      "run the CLI once from the project root so Deno installs its npm packages",
+      error,
+    );
+  }
+  const current = await runOpa(opaBin, ["capabilities", "--current"]);
+  if (current.code !== 0) {
+    throw bundleError(
+      `Cannot read the capabilities of "${opaBin}": ${excerpt(current.stderr || current.stdout)}`,
+      "check that the opa binary is OPA v1 (`opa capabilities --current`)",
+    );
+  }
+  const opa = JSON.parse(current.stdout) as Record<string, unknown>;
+  return {
+    ...wasm,
+    ...(opa.features === undefined ? {} : { features: opa.features }),
+    ...(opa.future_keywords === undefined ? {} : { future_keywords: opa.future_keywords }),
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The built-ins `opa build` reported as undefined (`undefined function
+ * NAME`), split into those OPA knows (opa-wasm cannot run them) and those
+ * nobody knows (a typo in the policy). Both lists sorted and unique.
+ */
+export function undefinedFunctions(
+  stderr: string,
+  known: ReadonlySet<string>,
+): { unsupported: string[]; unknown: string[] } {
+  const names = [...new Set([...stderr.matchAll(/undefined function (\S+)/g)].map((m) => m[1]!))]
+    .sort();
+  return {
+    unsupported: names.filter((n) => known.has(n)),
+    unknown: names.filter((n) => !known.has(n)),
+  };
+}
+
 /** Checks a compiled module the way the evaluator will use it; throws when it cannot serve. */
 export async function checkPolicyWasm(bytes: Uint8Array): Promise<void> {
-  const policy = await loadWasm(bytes);
-  const unsupported = unsupportedBuiltins(hostBuiltins(policy));
-  if (unsupported.length > 0) {
+  let policy: Awaited<ReturnType<typeof loadWasm>>;
+  try {
+    policy = await loadWasm(bytes);
+  } catch (error) {
     throw bundleError(
-      `Cannot use the compiled policy: opa-wasm does not implement the built-in ${
-        unsupported.map((b) => `"${b}"`).join(", ")
-      } it needs`,
-      "rewrite the rules without it (see policies/text.rego for string-only formatting); " +
-        "the in-process evaluator would fail at evaluation time",
+      `Cannot use the compiled policy: opa-wasm cannot load it: ${errorText(error)}`,
+      "check that the opa binary builds WASM of an ABI version opa-wasm supports",
+      error,
     );
   }
   const entrypoints = wasmEntrypoints(policy);
@@ -111,6 +187,21 @@ export async function checkPolicyWasm(bytes: Uint8Array): Promise<void> {
       "keep `decision` in packages swiftdeploy.infrastructure and swiftdeploy.canary",
     );
   }
+}
+
+/** Throws the built-ins opa-wasm cannot run, when that is why `opa build` failed. */
+async function refuseUnsupported(opaBin: string, stderr: string): Promise<void> {
+  const current = await runOpa(opaBin, ["capabilities", "--current"]);
+  const all = (JSON.parse(current.stdout) as { builtins: { name: string }[] }).builtins;
+  const { unsupported } = undefinedFunctions(stderr, new Set(all.map((b) => b.name)));
+  if (unsupported.length === 0) return; // a typo: opa's own message says which
+  throw bundleError(
+    `Cannot use the compiled policy: opa-wasm does not implement the built-in ${
+      unsupported.map((b) => `"${b}"`).join(", ")
+    } it needs`,
+    "rewrite the rules without it (see policies/text.rego for string-only formatting); " +
+      "the in-process evaluator could not run it",
+  );
 }
 
 export async function buildPolicyBundle(
@@ -133,8 +224,14 @@ export async function buildPolicyBundle(
     const bundlePath = join(work, "bundle.tar.gz");
     const args = ["build", "-t", "wasm"];
     for (const entrypoint of ENTRYPOINTS) args.push("-e", entrypoint);
+    const capabilities = join(work, "capabilities.json");
+    await Deno.writeTextFile(capabilities, JSON.stringify(await wasmCapabilities(opaBin)));
+    args.push("--capabilities", capabilities);
     args.push("--ignore", "*_test.rego", "-o", bundlePath, policiesDir);
     const run = await runOpa(opaBin, args);
+    if (run.code !== 0 && /undefined function /.test(run.stderr + run.stdout)) {
+      await refuseUnsupported(opaBin, run.stderr + run.stdout);
+    }
     if (run.code !== 0) {
       throw bundleError(
         `Cannot compile the policies to WASM: opa build exited with ${run.code}: ${

@@ -4,7 +4,7 @@ import { SwiftDeployError } from "../errors.ts";
 import { buildPolicyBundle } from "./build_policy_bundle.ts";
 import type { PolicyEvaluator } from "./decision.ts";
 import { createWasmEvaluator } from "./wasm_evaluator.ts";
-import { entrypointEvaluator, hostBuiltins, loadWasm } from "./_wasm.ts";
+import { entrypointEvaluator, loadWasm } from "./_wasm.ts";
 import {
   copyPolicies,
   fixturePolicies,
@@ -124,11 +124,6 @@ Deno.test("createWasmEvaluator() reads thresholds from the data it was given", a
     mem_free_percent: 40,
   });
   assert.deepEqual(decision.reasons, ["disk free 50.00 GB is below the minimum 100.00 GB"]);
-});
-
-Deno.test("the compiled policies import no host built-in, so opa-wasm's JavaScript never formats a reason", async () => {
-  const { wasmPath } = await sharedBundle();
-  assert.deepEqual(hostBuiltins(await loadWasm(await Deno.readFile(wasmPath))), []);
 });
 
 Deno.test("createWasmEvaluator() fails with POLICY_BUNDLE_MISSING when there is no bundle", async () => {
@@ -260,54 +255,74 @@ Deno.test("evaluate() rejects an unknown domain", async () => {
   );
 });
 
-/** Inputs that exercise the serialisation: none, non-objects, non-ASCII text, one larger than the memory. */
-const AWKWARD_INPUTS: unknown[] = [
-  undefined,
-  null,
-  0,
-  "",
-  ["canary", "stable"],
-  { current_mode: "canary", target_mode: "stable" },
-  { current_mode: "Kanarienvögel ✓ 🐤", target_mode: "stable" },
-  { current_mode: "canary", target_mode: "x".repeat(1_000_000), request_count: 5 },
-];
-
-Deno.test("entrypointEvaluator() gives opa-wasm's own result for every kind of input", async () => {
-  const { wasmPath } = await sharedBundle();
-  const bytes = await Deno.readFile(wasmPath);
-  const [fast, plain] = [await loadWasm(bytes), await loadWasm(bytes)];
-  assert.ok(Number(fast.minorVersion) >= 2, "the module uses the one-call ABI");
-  for (const policy of [fast, plain]) policy.setData(TEST_DATA);
-  const run = entrypointEvaluator(fast, "swiftdeploy/canary/decision");
-  const memoryBefore = fast.mem.buffer.byteLength;
-  for (const input of AWKWARD_INPUTS) {
-    // opa-wasm's evaluate() drops falsy inputs; the OPA server gets them as JSON.
-    const serialised = input === undefined
-      ? undefined
-      : new TextEncoder().encode(JSON.stringify(input)).buffer;
-    const expected = plain.evaluate(serialised, "swiftdeploy/canary/decision")[0]?.result;
-    assert.ok(expected, `no decision for ${JSON.stringify(input)?.slice(0, 40)}`);
-    assert.deepEqual(run(input), expected);
+Deno.test("entrypointEvaluator() gives falsy inputs to the policy as values, as the OPA server does", async () => {
+  // A policy that says what type its input has, and has no decision without one.
+  const policiesDir = await fixturePolicies(
+    'decision := {"allow": true, "reasons": [], "domain": "canary", "checked": {"type": type_name(input)}}',
+  );
+  try {
+    const built = await buildPolicyBundle({
+      policiesDir,
+      outDir: join(policiesDir, "out"),
+      opaBin: OPA_BIN,
+    });
+    const policy = await loadWasm(await Deno.readFile(built.wasmPath));
+    const run = entrypointEvaluator(policy, "swiftdeploy/canary/decision");
+    const typeOf = (input: unknown) =>
+      (run(input) as { checked: { type: string } } | undefined)?.checked.type;
+    assert.equal(typeOf(undefined), undefined, "no input: no decision");
+    // opa-wasm's evaluate() would take each of these as no input at all.
+    assert.equal(typeOf(null), "null");
+    assert.equal(typeOf(0), "number");
+    assert.equal(typeOf(""), "string");
+    assert.equal(typeOf(false), "boolean");
+    assert.equal(typeOf([]), "array");
+    assert.equal(typeOf({ a: 1 }), "object");
+  } finally {
+    await Deno.remove(policiesDir, { recursive: true });
   }
-  assert.ok(fast.mem.buffer.byteLength > memoryBefore + 1_000_000, "the memory grew for the input");
-  const unicode = run(AWKWARD_INPUTS[6]) as { reasons: string[] };
-  assert.deepEqual(unicode.reasons, [
-    'input field "current_mode" must be "stable" or "canary", got "Kanarienvögel ✓ 🐤"',
-  ]);
 });
 
-Deno.test("entrypointEvaluator() falls back to opa-wasm's evaluate before the one-call ABI", async () => {
+Deno.test("entrypointEvaluator() reads non-ASCII and inputs larger than the memory", async () => {
   const { wasmPath } = await sharedBundle();
-  const bytes = await Deno.readFile(wasmPath);
-  const [old, current] = [await loadWasm(bytes), await loadWasm(bytes)];
-  for (const policy of [old, current]) policy.setData(TEST_DATA);
-  old.minorVersion = 1;
-  const [slow, fast] = [old, current].map((p) =>
-    entrypointEvaluator(p, "swiftdeploy/canary/decision")
+  const policy = await loadWasm(await Deno.readFile(wasmPath));
+  policy.setData(TEST_DATA);
+  const run = entrypointEvaluator(policy, "swiftdeploy/canary/decision");
+  assert.deepEqual(
+    (run({ current_mode: "Kanarienvögel ✓ 🐤", target_mode: "stable" }) as {
+      reasons: string[];
+    }).reasons,
+    [
+      'input field "current_mode" must be "stable" or "canary", got "Kanarienvögel ✓ 🐤"',
+    ],
   );
-  for (const input of AWKWARD_INPUTS) assert.deepEqual(slow!(input), fast!(input));
+  const memoryBefore = policy.mem.buffer.byteLength;
+  const large = { current_mode: "canary", target_mode: "x".repeat(1_000_000), request_count: 5 };
+  assert.equal((run(large) as { allow: boolean }).allow, false);
+  assert.ok(
+    policy.mem.buffer.byteLength > memoryBefore + 1_000_000,
+    "the memory grew for the input",
+  );
   assert.throws(
-    () => entrypointEvaluator(current, "swiftdeploy/network/decision"),
+    () => entrypointEvaluator(policy, "swiftdeploy/network/decision"),
     /not in the module/,
   );
+});
+
+Deno.test("the in-process evaluator uses opa-wasm's public API only", async () => {
+  const source = await Deno.readTextFile(new URL("./_wasm.ts", import.meta.url));
+  const code = source.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+  for (
+    const name of [
+      "wasmInstance",
+      "dataAddr",
+      "dataHeapPtr",
+      "baseHeapPtr",
+      "mem.",
+      "minorVersion",
+      ".exports",
+    ]
+  ) {
+    assert.ok(!code.includes(name), `_wasm.ts reaches into "${name}"`);
+  }
 });
