@@ -127,6 +127,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "EngineClient.connect() keeps answering when one process connects and closes 100 times",
+  ...opts,
+  fn: () =>
+    withFake(DOCKER_29, async (fake) => {
+      // With a new Deno.HttpClient per connect, the 29th or so never got an answer (5 s timeout).
+      const t0 = performance.now();
+      for (let i = 0; i < 100; i++) {
+        const engine = await EngineClient.connect({ dockerHost: fake.dockerHost });
+        try {
+          assert.equal(await engine.imageInspect("nginx:latest"), undefined);
+        } finally {
+          engine.close();
+        }
+      }
+      const ms = performance.now() - t0;
+      assert.ok(ms < 5000, `100 connects took ${ms.toFixed(0)} ms`);
+    }),
+});
+
+Deno.test({
   name: "engine status reports Docker 29 as usable and an engine without a common API as unusable",
   ...opts,
   fn: async () => {

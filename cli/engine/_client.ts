@@ -108,6 +108,24 @@ export class EngineApiError extends SwiftDeployError {
   }
 }
 
+/**
+ * One HTTP client per unix socket path for the whole process. Deno 2.9 stops
+ * answering after about 28 `Deno.createHttpClient` calls in one process, each
+ * closed after use (the 29th fetch never completes, with no file descriptor
+ * or thread left behind; measured here against dockerd and a Deno.serve
+ * socket alike), so clients are made once and reused, never per connect.
+ */
+const transports = new Map<string, Deno.HttpClient>();
+
+function unixTransport(path: string): Deno.HttpClient {
+  let client = transports.get(path);
+  if (!client) {
+    client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
+    transports.set(path, client);
+  }
+  return client;
+}
+
 type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 interface RequestOptions {
@@ -163,9 +181,7 @@ export class EngineClient {
     let lastError: unknown;
     for (const endpoint of candidateEndpoints(env)) {
       tried.push(endpoint.label);
-      const http = endpoint.kind === "unix"
-        ? Deno.createHttpClient({ proxy: { transport: "unix", path: endpoint.path } })
-        : undefined;
+      const http = endpoint.kind === "unix" ? unixTransport(endpoint.path) : undefined;
       const probe = new EngineClient(endpoint, http, CLIENT_API_VERSION);
       try {
         const version = await probe.#raw("GET", "/version", { timeoutMs: 5000 }, false);
@@ -178,22 +194,22 @@ export class EngineClient {
         const release = typeof info.Version === "string" ? info.Version : undefined;
         const negotiated = negotiateApiVersion(info);
         if (!negotiated.ok) {
-          http?.close();
           throw new EngineApiVersionError(endpoint.label, negotiated.problem, release);
         }
         return new EngineClient(endpoint, http, negotiated.version);
       } catch (error) {
         if (error instanceof SwiftDeployError && error.code !== "ENGINE_UNREACHABLE") throw error;
-        http?.close();
         lastError = error;
       }
     }
     throw new EngineUnreachableError(tried, lastError);
   }
 
-  close(): void {
-    this.#http?.close();
-  }
+  /**
+   * Ends this client. The socket's transport is shared by every client of the
+   * process (see `unixTransport`) and stays open, idle, for the next one.
+   */
+  close(): void {}
 
   async #raw(
     method: string,
