@@ -5,16 +5,8 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { join } from "node:path";
-import { runAudit } from "./commands/audit.ts";
-import { runBuild } from "./commands/build.ts";
-import { runDemo } from "./commands/demo.ts";
-import { runEngineStart, runEngineStatus, runEngineStop } from "./commands/engine.ts";
-import { runInit } from "./commands/init.ts";
-import { runDeploy, runPromote, runTeardown } from "./commands/lifecycle.ts";
-import { runLockRelease, runLockStatus } from "./commands/lock.ts";
-import { runPolicyEval, runPolicyParity, runPolicyTest } from "./commands/policy.ts";
-import { runStatus } from "./commands/status.ts";
-import { runValidate } from "./commands/validate.ts";
+// Each command's module is imported when that command runs (see `commands` below), so
+// `--help` or `init` never load the engine client, the image builder or opa-wasm.
 import { type Context, createContext, installHome, type PolicyEngineKind } from "./context.ts";
 import { ExitCode, ManifestError, SwiftDeployError } from "./errors.ts";
 import type { ImageRole } from "./image/mod.ts";
@@ -85,6 +77,20 @@ Examples:
   swiftdeploy demo                 the whole lifecycle on the default manifest`,
   );
 
+/** The command modules, loaded on first use: start-up pays only for the command that runs. */
+const commands = {
+  audit: () => import("./commands/audit.ts"),
+  build: () => import("./commands/build.ts"),
+  demo: () => import("./commands/demo.ts"),
+  engine: () => import("./commands/engine.ts"),
+  init: () => import("./commands/init.ts"),
+  lifecycle: () => import("./commands/lifecycle.ts"),
+  lock: () => import("./commands/lock.ts"),
+  policy: () => import("./commands/policy.ts"),
+  status: () => import("./commands/status.ts"),
+  validate: () => import("./commands/validate.ts"),
+};
+
 function ctxOf(cmd: Command): Context {
   const g = cmd.optsWithGlobals() as GlobalOptions;
   verbose = Boolean(g.verbose);
@@ -107,19 +113,26 @@ function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<n
 program.command("init")
   .description("render nginx.conf, docker-compose.yml and policy_data.json from the manifest")
   .option("--check", "change nothing; exit 1 with a diff when a generated file is stale or edited")
-  .action(action((ctx, o: { check?: boolean }) => runInit(ctx, { check: Boolean(o.check) })));
+  .action(
+    action(async (ctx, o: { check?: boolean }) =>
+      (await commands.init()).runInit(ctx, { check: Boolean(o.check) })
+    ),
+  );
 
 program.command("validate")
   .description("pre-flight checks: manifest, fields, images, port, nginx -t, policy bundle, drift")
-  .action(action((ctx) => runValidate(ctx)));
+  .action(action(async (ctx) => (await commands.validate()).runValidate(ctx)));
 
 program.command("deploy")
   .description("init → validate → infrastructure policy → create/replace containers → wait healthy")
   .option("--dry-run", "print the plan and change nothing")
   .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
   .action(
-    action((ctx, o: { dryRun?: boolean; timeout: number }) =>
-      runDeploy(ctx, { dryRun: Boolean(o.dryRun), timeoutSeconds: o.timeout })
+    action(async (ctx, o: { dryRun?: boolean; timeout: number }) =>
+      (await commands.lifecycle()).runDeploy(ctx, {
+        dryRun: Boolean(o.dryRun),
+        timeoutSeconds: o.timeout,
+      })
     ),
   );
 
@@ -133,15 +146,19 @@ program.command("promote")
     60,
   )
   .action(
-    action((ctx, mode: string, o: { timeout: number }) =>
-      runPromote(ctx, mode, { timeoutSeconds: o.timeout })
+    action(async (ctx, mode: string, o: { timeout: number }) =>
+      (await commands.lifecycle()).runPromote(ctx, mode, { timeoutSeconds: o.timeout })
     ),
   );
 
 program.command("teardown")
   .description("remove this project's containers, network and volume (found by label)")
   .option("--clean", "also delete the generated files (the history is kept)")
-  .action(action((ctx, o: { clean?: boolean }) => runTeardown(ctx, { clean: Boolean(o.clean) })));
+  .action(
+    action(async (ctx, o: { clean?: boolean }) =>
+      (await commands.lifecycle()).runTeardown(ctx, { clean: Boolean(o.clean) })
+    ),
+  );
 
 program.command("status")
   .description("live dashboard: throughput, error rate, P99, mode, chaos, policy compliance")
@@ -149,8 +166,12 @@ program.command("status")
   .option("--once", "one refresh, then exit")
   .option("--json", "one JSON document per refresh")
   .action(
-    action((ctx, o: { interval: number; once?: boolean; json?: boolean }) =>
-      runStatus(ctx, { intervalSeconds: o.interval, once: Boolean(o.once), json: Boolean(o.json) })
+    action(async (ctx, o: { interval: number; once?: boolean; json?: boolean }) =>
+      (await commands.status()).runStatus(ctx, {
+        intervalSeconds: o.interval,
+        once: Boolean(o.once),
+        json: Boolean(o.json),
+      })
     ),
   );
 
@@ -158,14 +179,16 @@ program.command("audit")
   .description("write audit_report.md (and its SVG chart) from history.jsonl")
   .option("--verify", "only verify the history's hash chain; exit 1 naming the first bad line")
   .action(
-    action((ctx, o: { verify?: boolean }) => runAudit(ctx, { verifyOnly: Boolean(o.verify) })),
+    action(async (ctx, o: { verify?: boolean }) =>
+      (await commands.audit()).runAudit(ctx, { verifyOnly: Boolean(o.verify) })
+    ),
   );
 
 program.command("build")
   .description("compile the policies to WASM and build the nginx, OPA and app images (no registry)")
   .option("--only <roles>", "comma-separated subset of nginx,opa,app")
   .option("--policy-only", "only the policy bundle")
-  .action(action((ctx, o: { only?: string; policyOnly?: boolean }) => {
+  .action(action(async (ctx, o: { only?: string; policyOnly?: boolean }) => {
     const only = o.only?.split(",").map((s) => s.trim()) as ImageRole[] | undefined;
     for (const r of only ?? []) {
       if (!["nginx", "opa", "app"].includes(r)) {
@@ -178,17 +201,24 @@ program.command("build")
         );
       }
     }
-    return runBuild(ctx, { ...(only ? { only } : {}), policyOnly: Boolean(o.policyOnly) });
+    return (await commands.build()).runBuild(ctx, {
+      ...(only ? { only } : {}),
+      policyOnly: Boolean(o.policyOnly),
+    });
   }));
 
 const engine = program.command("engine").description("the Docker Engine this project uses");
 engine.command("start").description("start dockerd (project-local data) unless an engine answers")
-  .action(action((ctx) => runEngineStart(ctx)));
+  .action(action(async (ctx) => (await commands.engine()).runEngineStart(ctx)));
 engine.command("status").description("is an engine answering, and did this project start it")
   .option("--json", "machine-readable")
-  .action(action((ctx, o: { json?: boolean }) => runEngineStatus(ctx, Boolean(o.json))));
+  .action(
+    action(async (ctx, o: { json?: boolean }) =>
+      (await commands.engine()).runEngineStatus(ctx, Boolean(o.json))
+    ),
+  );
 engine.command("stop").description("stop the dockerd this project started (never another)")
-  .action(action((ctx) => runEngineStop(ctx)));
+  .action(action(async (ctx) => (await commands.engine()).runEngineStop(ctx)));
 
 const policy = program.command("policy").description(
   "the Rego policies: evaluate, compare engines, test",
@@ -198,7 +228,9 @@ policy.command("eval")
   .argument("<domain>", "infrastructure or canary")
   .requiredOption("--input <file>", "JSON input document ('-' for stdin)")
   .action(
-    action((ctx, domain: string, o: { input: string }) => runPolicyEval(ctx, domain, o.input)),
+    action(async (ctx, domain: string, o: { input: string }) =>
+      (await commands.policy()).runPolicyEval(ctx, domain, o.input)
+    ),
   );
 policy.command("parity")
   .description(
@@ -207,24 +239,30 @@ policy.command("parity")
   .option("--samples <n>", "number of generated inputs", positiveNumber("--samples"), 1000)
   .option("--url <url>", "OPA sidecar URL (default: http://127.0.0.1:<opa.port>)")
   .action(
-    action((ctx, o: { samples: number; url?: string }) => runPolicyParity(ctx, o.samples, o.url)),
+    action(async (ctx, o: { samples: number; url?: string }) =>
+      (await commands.policy()).runPolicyParity(ctx, o.samples, o.url)
+    ),
   );
 policy.command("test").description("run the Rego unit tests with the real opa, with coverage")
-  .action(action((ctx) => runPolicyTest(ctx)));
+  .action(action(async (ctx) => (await commands.policy()).runPolicyTest(ctx)));
 
 const lock = program.command("lock").description("the per-deployment change lock");
 lock.command("status").description("who holds the lock").action(
-  action((ctx) => runLockStatus(ctx)),
+  action(async (ctx) => (await commands.lock()).runLockStatus(ctx)),
 );
 lock.command("release").description("remove the lock whoever holds it")
-  .action(action((ctx) => runLockRelease(ctx)));
+  .action(action(async (ctx) => (await commands.lock()).runLockRelease(ctx)));
 
 program.command("demo")
   .description(
     "the whole story on the default manifest: build → deploy → canary → chaos → gates → audit → teardown",
   )
   .option("--keep", "do not tear the stack down at the end")
-  .action(action((ctx, o: { keep?: boolean }) => runDemo(ctx, { keep: Boolean(o.keep) })));
+  .action(
+    action(async (ctx, o: { keep?: boolean }) =>
+      (await commands.demo()).runDemo(ctx, { keep: Boolean(o.keep) })
+    ),
+  );
 
 program.command("test")
   .description("run the whole test suite (source checkout only)")
