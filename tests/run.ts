@@ -4,6 +4,14 @@
  * and closes with the plain line `N passed, N failed` from the real counts.
  *
  *   deno task test [-- filter...]   (or ./swiftdeploy test)
+ *   deno task test:unit             (tests/run.ts --unit)
+ *
+ * The split is by folder: unit tests live beside the code in cli/ and
+ * service/ and need no root, no engine and no network (loopback and
+ * host binaries such as opa and nginx are fine); tests/ holds the
+ * integration tests against the real engine. `--unit` starts nothing,
+ * builds nothing and runs cli/ and service/ only. tests/layering_test.ts
+ * checks that no unit test imports tests/.
  */
 import { join } from "node:path";
 
@@ -42,11 +50,17 @@ async function step(label: string, args: string[]): Promise<void> {
   }
 }
 
-await step("engine", ["engine", "start"]);
-await step("build", ["-f", join(home, "manifest.yaml"), "build"]);
+/** The folders whose tests need no root, engine or network. */
+const UNIT_FOLDERS = ["cli/", "service/"];
 
-const filters = Deno.args;
-const targets = filters.length > 0 ? filters : ["cli/", "service/", "tests/"];
+const unit = Deno.args[0] === "--unit";
+const filters = unit ? Deno.args.slice(1) : Deno.args;
+if (!unit) {
+  await step("engine", ["engine", "start"]);
+  await step("build", ["-f", join(home, "manifest.yaml"), "build"]);
+}
+
+const targets = filters.length > 0 ? filters : unit ? UNIT_FOLDERS : [...UNIT_FOLDERS, "tests/"];
 console.log(`== deno test ${targets.join(" ")}`);
 const child = new Deno.Command(deno, {
   args: ["test", "-A", "--config", join(home, "deno.json"), ...targets],
