@@ -65,3 +65,84 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     throw error;
   }
 }
+
+/**
+ * Creates `path` and any missing parents, then sets `mode` on `path` itself
+ * (mkdir honours the umask: under `umask 027` a folder would be 0750, which
+ * the non-root container users cannot enter). Use it only for folders this
+ * program owns; parents it had to create get the same mode.
+ *
+ * @param mode permission bits, e.g. `0o755`
+ */
+export async function ensureDir(path: string, mode: number): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = path;; dir = dirname(dir)) {
+    const there = await Deno.stat(dir).then(() => true, (e) => {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    });
+    if (there || dirname(dir) === dir) break;
+    missing.push(dir);
+  }
+  await Deno.mkdir(path, { recursive: true });
+  for (const dir of new Set([path, ...missing])) await Deno.chmod(dir, mode);
+}
+
+/**
+ * Opens `path` (created with `mode` when missing) and tries to take an
+ * exclusive kernel lock on it (`flock(LOCK_EX|LOCK_NB)`, through
+ * `Deno.FsFile.tryLock`). The lock belongs to the open file: closing the
+ * file, or the process ending in any way (SIGKILL included), releases it, so
+ * a stale lock cannot exist and a reused pid cannot hold it.
+ *
+ * A busy lock is tried again for up to `graceMs` (polling every 5 ms), so a
+ * momentary probe (`lockProbe`) never makes a real acquirer give up.
+ *
+ * @returns the open, locked file (close it to release), or undefined when
+ *   another open file description still holds the lock after `graceMs`
+ */
+export async function tryLockFile(
+  path: string,
+  opts: { mode?: number; graceMs?: number } = {},
+): Promise<Deno.FsFile | undefined> {
+  const file = await Deno.open(path, {
+    read: true,
+    write: true,
+    create: true,
+    mode: opts.mode ?? 0o644,
+  });
+  const deadline = performance.now() + (opts.graceMs ?? 0);
+  try {
+    while (true) {
+      if (await file.tryLock(true)) return file;
+      if (performance.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  file.close();
+  return undefined;
+}
+
+/**
+ * Whether some process holds an exclusive kernel lock on `path`, found by
+ * taking a shared lock for an instant (never blocks, never creates the file).
+ *
+ * @returns false when the file does not exist
+ */
+export async function lockProbe(path: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  try {
+    return !(await file.tryLock(false));
+  } finally {
+    file.close();
+  }
+}

@@ -250,7 +250,8 @@ const lock = program.command("lock").description("the per-deployment change lock
 lock.command("status").description("who holds the lock").action(
   action(async (ctx) => (await commands.lock()).runLockStatus(ctx)),
 );
-lock.command("release").description("remove the lock whoever holds it")
+lock.command("release")
+  .description("clear the record a killed change left; a held lock ends only with its holder")
   .action(action(async (ctx) => (await commands.lock()).runLockRelease(ctx)));
 
 program.command("demo")

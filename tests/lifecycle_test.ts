@@ -6,7 +6,6 @@
  * codes and messages.
  */
 import assert from "node:assert/strict";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { type ContainerInspect, EngineClient } from "../cli/engine/mod.ts";
 import { createTar } from "../cli/tar/mod.ts";
@@ -21,6 +20,7 @@ import {
 import {
   getJson,
   getLikeAClient,
+  HOME,
   makeStack,
   projectContainers,
   spawnCli,
@@ -631,70 +631,68 @@ Deno.test({
 // --- 9. the lock --------------------------------------------------------------------
 
 Deno.test({
-  name: "deploy() exits 4 when a live process holds the lock and takes over a dead one's",
+  name: "deploy() exits 4 while a live process holds the lock, not for a record naming a live pid",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const stack = await makeStack();
     const lockFile = join(stack.dir, ".swiftdeploy", "lock.json");
-    const writeLock = (pid: number) =>
-      Deno.mkdir(join(stack.dir, ".swiftdeploy"), { recursive: true }).then(() =>
-        Deno.writeTextFile(
-          lockFile,
-          JSON.stringify({
-            pid,
-            host: hostname(),
-            command: "deploy",
-            started_at: "2026-01-02T03:04:05Z",
-          }) + "\n",
-        )
-      );
-    const holder = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" })
+    // A real holder: a process that holds the kernel lock (cli/lock/_lock_worker.ts hold).
+    const holder = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(HOME, "cli", "lock", "_lock_worker.ts"), "hold", lockFile],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const unrelated = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" })
       .spawn();
     try {
-      await writeLock(holder.pid);
+      await Deno.mkdir(join(stack.dir, ".swiftdeploy"), { recursive: true });
+      const reader = holder.stdout.getReader();
+      assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
+      reader.releaseLock();
       const locked = await stack.run(["deploy"]);
       assert.equal(locked.code, 4, output(locked));
       assert.match(output(locked), new RegExp(`pid ${holder.pid}\\b`));
       assert.match(output(locked), /another change holds the lock/);
       assert.deepEqual(await engineObjects(stack.project), []);
       const status = await stack.run(["lock", "status"]);
-      assert.match(status.stdout, new RegExp(`locked by "deploy" \\(pid ${holder.pid} on `));
-      assert.doesNotMatch(status.stdout, /stale/);
+      assert.match(status.stdout, new RegExp(`locked by "hold" \\(pid ${holder.pid} on `));
+      // The lock cannot be taken from a running holder: release says who and how.
+      const refused = await stack.run(["lock", "release"]);
+      assert.equal(refused.code, 4, output(refused));
+      assert.match(output(refused), new RegExp(`kill ${holder.pid}`));
 
-      // A holder that is gone: its lock is taken over with a warning.
-      const gone = new Deno.Command("true").spawn();
-      await gone.status;
-      await writeLock(gone.pid);
-      assert.match((await stack.run(["lock", "status"])).stdout, /stale/);
+      // The holder is killed: the kernel frees the lock at once; its record is reported.
+      holder.kill("SIGKILL");
+      await holder.status;
+      assert.match((await stack.run(["lock", "status"])).stdout, /ended without releasing/);
+      // A record naming a live, unrelated process (pid reuse) does not block either.
+      const text = await Deno.readTextFile(lockFile);
+      await Deno.writeTextFile(
+        lockFile,
+        text.replace(new RegExp(`"pid":${holder.pid}`), `"pid":${unrelated.pid}`),
+      );
       const r = await stack.run(["deploy"]);
-      assertOk(r, "deploy over a dead holder's lock");
+      assertOk(r, "deploy over a killed holder's record naming a live pid");
       assert.match(r.stderr, /warning: took over the lock/);
-      assert.match(r.stderr, new RegExp(`pid ${gone.pid}\\b`));
-      assert.ok(!(await exists(lockFile)), "the lock is released after deploy");
+      assert.match(r.stderr, new RegExp(`pid ${unrelated.pid}\\b`));
       const events = await history(stack);
       const taken = events.find((e) => e.event === "lock_taken_over");
       assert.ok(taken, JSON.stringify(events.map((e) => e.event)));
-      assert.equal((taken.data.previous as { pid: number }).pid, gone.pid);
+      assert.equal((taken.data.previous as { pid: number }).pid, unrelated.pid);
       assert.equal(events.at(-1)?.event, "deploy");
-
-      // The operator override.
-      await writeLock(holder.pid);
-      const release = await stack.run(["lock", "release"]);
-      assertOk(release, "lock release");
-      assert.match(
-        release.stdout,
-        new RegExp(`released the lock of "deploy" \\(pid ${holder.pid}`),
-      );
-      assert.ok(!(await exists(lockFile)));
       const after = await stack.run(["lock", "status"]);
       assert.equal(after.code, 0);
-      assert.match(after.stdout, /unlocked/);
+      assert.match(after.stdout, /^unlocked$/m, "deploy released the lock and its record");
+      assert.match((await stack.run(["lock", "release"])).stdout, /nothing to release/);
     } finally {
-      try {
-        holder.kill("SIGKILL");
-      } catch { /* already gone */ }
-      await holder.status;
+      for (const child of [holder, unrelated]) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        await child.status;
+      }
+      await holder.stdout.cancel().catch(() => {});
       await stack.cleanup();
     }
   },
@@ -744,7 +742,11 @@ Deno.test({
       const killed = await deploy.output();
       assert.ok(appeared, "the app container appeared");
       assert.equal(killed.signal, "SIGKILL");
-      assert.ok(await exists(lockFile), "the killed deploy left its lock");
+      assert.match(
+        await Deno.readTextFile(lockFile),
+        /"command":"deploy"/,
+        "the killed deploy left its record (not its lock: that ended with it)",
+      );
       console.log(
         `killed deploy left: ${
           (await containersOf(stack.project)).map((c) => `${c.name} (${c.state})`)
@@ -784,7 +786,7 @@ Deno.test({
       assert.doesNotMatch(output(third), /[Cc]onflict|already in use/);
       await assertConverged(stack, mode);
       assert.equal((await eventNames(stack)).filter((e) => e === "lock_taken_over").length, 2);
-      assert.ok(!(await exists(lockFile)));
+      assert.equal(await Deno.readTextFile(lockFile), "", "a finished deploy leaves no record");
 
       // A deploy killed after nginx was switched to the new app, before the old one was drained
       // (a new app port: a new app container, and only a reload for nginx).

@@ -24,16 +24,17 @@ async function withLock<T>(
 ): Promise<T> {
   const lock = await acquireLock(lockPath(ctx), command);
   try {
-    if (lock.takenOverFrom) {
+    if (lock.interrupted) {
+      // The kernel lock was free (it ends with its holder); the record says that change was cut short.
       ctx.term.err(
         `${ctx.term.yellow("warning:")} took over the lock of ${
-          describeHolder(lock.takenOverFrom)
-        }: that process is gone`,
+          describeHolder(lock.interrupted)
+        }: that change ended without releasing it (killed or crashed)`,
       );
-      const h = lock.takenOverFrom;
+      const h = lock.interrupted;
       await record(loaded, "lock_taken_over", {
         previous: { host: h.host, pid: h.pid, since: h.started_at },
-        reason: `holder "${h.command}" is gone; taken by "${command}"`,
+        reason: `holder "${h.command}" ended without releasing; taken by "${command}"`,
       });
     }
     return await fn(lock);
