@@ -1,23 +1,38 @@
 /**
- * `deno task bench`: the micro-benchmarks (`deno bench` on every
- * `*_bench.ts` of the repository), then one wrk load test side by side on
- * this machine: the service through nginx of a freshly deployed stack
- * against a bare nginx container answering `return 200`, reported as req/s,
- * P99 and the ratio service/nginx. Everything it starts is removed at the end.
+ * `deno task bench`: everything side by side in one run on this machine.
  *
- *   deno task bench [-- --duration 10s]
+ * 1. `deno bench` on every `*_bench.ts` (the policy bench prints the
+ *    in-process decision medians, allowed and denied, and the cold load
+ *    beside the real OPA sidecar container);
+ * 2. start-up: whole-process medians, launcher included, of
+ *    `./swiftdeploy --help`, `init` on a warm folder and `policy eval`,
+ *    beside `opa eval -d policies -d policy_data.json` on the same input
+ *    (rounds alternate the commands, so drift weighs on all alike);
+ * 3. throughput with wrk, on the host (no containers, as the issue measured):
+ *    the app alone, the app through nginx with the generated nginx.conf, and
+ *    a bare nginx `return 200` with the same access log; req/s and P99.
+ *
+ * Everything it starts is stopped and removed at the end.
+ *
+ *   deno task bench [-- --duration 10s] [--only startup|throughput|deno]
+ *   deno task bench -- --only throughput --nginx-variants   (where nginx spends its time)
  */
 import { join, relative } from "node:path";
-import { EngineClient } from "../cli/engine/mod.ts";
-import { LABEL_PROJECT } from "../cli/plan/mod.ts";
-import { freePort, HOME, makeStack, type TestStack } from "./_harness.ts";
+import { nginxTestCopy } from "../cli/render/mod.ts";
+import { freePort, HOME } from "./_harness.ts";
 
 const duration = (() => {
   const i = Deno.args.indexOf("--duration");
   return i >= 0 && Deno.args[i + 1] ? Deno.args[i + 1]! : "10s";
 })();
 const WRK_ARGS = ["-t2", "-c32", `-d${duration}`, "--latency"];
-const NGINX_IMAGE = "nginx:latest";
+const only = (() => {
+  const i = Deno.args.indexOf("--only");
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+})();
+const nginxVariants = Deno.args.includes("--nginx-variants");
+const LAUNCHER = join(HOME, "swiftdeploy");
+const OPA = join(HOME, ".tools", "bin", "opa");
 
 /** Every `*_bench.ts` under cli/, service/ and tests/, sorted. */
 async function benchFiles(): Promise<string[]> {
@@ -118,104 +133,356 @@ async function waitFor(url: string, ms = 20_000): Promise<void> {
   throw new Error(`${url} did not answer 200 within ${ms} ms`);
 }
 
-/**
- * A bare nginx:latest with its default conf (`return 200` on 8080), on
- * 127.0.0.1:`port`, labelled with the stack's project so the stack's
- * cleanup removes it too.
- */
-async function startBareNginx(engine: EngineClient, project: string, port: number) {
-  const res = await engine.request("POST", "/containers/create", {
-    query: { name: `${project}-bench-nginx` },
-    json: {
-      Image: NGINX_IMAGE,
-      Labels: { [LABEL_PROJECT]: project },
-      ExposedPorts: { "8080/tcp": {} },
-      HostConfig: { PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: `${port}` }] } },
-    },
-  });
-  const { Id } = (await res.json()) as { Id: string };
-  await engine.containerStart(Id);
-  return Id;
-}
-
 function fmt(n: number, digits = 2): string {
   return n.toFixed(digits);
 }
 
-async function loadTest(): Promise<number> {
-  console.log(`\n== wrk ${WRK_ARGS.join(" ")}: service through nginx vs nginx return 200`);
-  let stack: TestStack | undefined;
-  const engine = await EngineClient.connect({ dockerHost: Deno.env.get("DOCKER_HOST") });
+/** The median of `values` (the upper one of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/** Runs a command to completion with its output discarded; returns wall time in ms. */
+async function timeProcess(cmd: string, args: string[], env: Record<string, string>) {
+  const started = performance.now();
+  const { code } = await new Deno.Command(cmd, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  const ms = performance.now() - started;
+  if (code !== 0 && code !== 3) throw new Error(`${cmd} ${args.join(" ")} exited with ${code}`);
+  return ms;
+}
+
+/**
+ * Whole-process start-up medians (ms), launcher included, in rounds that
+ * alternate the commands; the first round only warms caches.
+ */
+async function startup(rounds = 15): Promise<number> {
+  console.log(`\n== start-up: whole process, median of ${rounds} alternating rounds`);
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-bench-startup-" });
   try {
-    stack = await makeStack();
-    console.log(`deploying ${stack.project} (nginx on 127.0.0.1:${stack.nginxPort})`);
-    const deploy = await stack.run(["deploy"]);
-    if (deploy.code !== 0) {
-      console.error(`error: Cannot deploy the bench stack (exit ${deploy.code}):`);
-      console.error(deploy.stdout + deploy.stderr);
-      return 1;
-    }
-    const barePort = freePort();
-    await startBareNginx(engine, stack.project, barePort);
-    const serviceUrl = stack.url("/");
-    const bareUrl = `http://127.0.0.1:${barePort}/`;
-    await waitFor(serviceUrl);
-    await waitFor(bareUrl);
-
-    // A short warm-up of each, then the measured runs.
-    await wrk(serviceUrl, ["-t2", "-c32", "-d2s"]).catch(() => undefined);
-    await wrk(bareUrl, ["-t2", "-c32", "-d2s"]).catch(() => undefined);
-    const service = await wrk(serviceUrl);
-    const bare = await wrk(bareUrl);
-
-    const rows: [string, WrkResult][] = [
-      ["service via nginx (GET /)", service],
-      ["nginx return 200", bare],
+    const manifest = join(dir, "manifest.yaml");
+    await Deno.copyFile(join(HOME, "manifest.yaml"), manifest);
+    const input = join(dir, "input.json");
+    await Deno.writeTextFile(
+      input,
+      JSON.stringify({
+        current_mode: "canary",
+        target_mode: "stable",
+        error_rate_percent: 0.42,
+        p99_latency_ms: 48.5,
+        request_count: 250,
+        window_seconds: 30,
+      }),
+    );
+    const env = { ...Deno.env.toObject(), NO_COLOR: "1" };
+    // Warm folder: the generated files exist and match.
+    await timeProcess(LAUNCHER, ["-f", manifest, "init"], env);
+    const policyData = await findFile(dir, "policy_data.json");
+    const cases: { name: string; target?: number; cmd: string; args: string[] }[] = [
+      { name: "./swiftdeploy --help", target: 100, cmd: LAUNCHER, args: ["--help"] },
+      {
+        name: "./swiftdeploy init (warm folder)",
+        target: 150,
+        cmd: LAUNCHER,
+        args: ["-f", manifest, "init"],
+      },
+      {
+        name: "./swiftdeploy policy eval canary",
+        cmd: LAUNCHER,
+        args: ["-f", manifest, "policy", "eval", "canary", "--input", input],
+      },
+      {
+        name: "opa eval (same input, compiles Rego)",
+        cmd: OPA,
+        args: [
+          "eval",
+          "-d",
+          join(HOME, "policies"),
+          "-d",
+          policyData,
+          "-i",
+          input,
+          "data.swiftdeploy.canary.decision",
+        ],
+      },
+      {
+        name: "build/bootstrap.sh --check (old launcher check)",
+        cmd: join(HOME, "build", "bootstrap.sh"),
+        args: ["--check"],
+      },
     ];
-    console.log("");
+    const times = cases.map(() => [] as number[]);
+    for (let round = 0; round <= rounds; round++) {
+      for (const [i, c] of cases.entries()) {
+        const ms = await timeProcess(c.cmd, c.args, env);
+        if (round > 0) times[i]!.push(ms);
+      }
+    }
+    const medians = times.map(median);
+    for (const [i, c] of cases.entries()) {
+      const verdict = c.target === undefined
+        ? ""
+        : medians[i]! <= c.target
+        ? `  (target <= ${c.target} ms: met)`
+        : `  (target <= ${c.target} ms: NOT met)`;
+      console.log(`${c.name.padEnd(50)}${fmt(medians[i]!, 1).padStart(8)} ms${verdict}`);
+    }
+    const [evalMs, opaMs] = [medians[2]!, medians[3]!];
     console.log(
-      `${"target".padEnd(28)}${"req/s".padStart(12)}${"P50 ms".padStart(10)}${
-        "P99 ms".padStart(10)
-      }${"requests".padStart(11)}${"non-2xx".padStart(9)}${"sock err".padStart(10)}`,
+      `policy eval / opa eval: ${fmt(evalMs / opaMs, 2)}x (target <= 1: ${
+        evalMs <= opaMs ? "met" : "NOT met"
+      })`,
     );
-    for (const [name, r] of rows) {
-      console.log(
-        `${name.padEnd(28)}${fmt(r.requestsPerSecond).padStart(12)}${fmt(r.p50Ms).padStart(10)}${
-          fmt(r.p99Ms).padStart(10)
-        }${String(r.requests).padStart(11)}${String(r.non2xx).padStart(9)}${
-          String(r.socketErrors).padStart(10)
-        }`,
+    return 0;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function findFile(dir: string, name: string): Promise<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isFile && e.name === name) return p;
+    if (e.isDirectory) {
+      try {
+        return await findFile(p, name);
+      } catch { /* not below here */ }
+    }
+  }
+  throw new Error(`No ${name} under ${dir}`);
+}
+
+/** A process this bench started, stopped at the end. */
+interface Started {
+  stop(): Promise<void>;
+}
+
+function startProcess(cmd: string, args: string[], env: Record<string, string> = {}): Started {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: { ...Deno.env.toObject(), ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  return {
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}
+
+/** What the throughput test varies in the generated nginx.conf. */
+export interface NginxVariant {
+  name: string;
+  /** Rewrites the host copy of the generated nginx.conf. */
+  edit(conf: string): string;
+}
+
+const AS_GENERATED: NginxVariant = { name: "as generated", edit: (c) => c };
+
+/** The experiments behind the recommendation in the report (--nginx-variants). */
+export const NGINX_VARIANTS: NginxVariant[] = [
+  AS_GENERATED,
+  {
+    name: "access_log buffer=64k flush=1s",
+    edit: (c) => c.replace(/(access_log\s+\S+\s+swiftdeploy)\s*;/, "$1 buffer=64k flush=1s;"),
+  },
+  {
+    name: "access_log off",
+    edit: (c) => c.replace(/access_log\s+\S+\s+swiftdeploy\s*;/, "access_log off;"),
+  },
+  {
+    name: "worker_processes 1",
+    edit: (c) => c.replace(/worker_processes\s+auto;/, "worker_processes 1;"),
+  },
+  { name: "no upstream keepalive", edit: (c) => c.replace(/^\s*keepalive\s+\d+;\n/m, "") },
+];
+
+/**
+ * The generated nginx.conf, made runnable on the host: the app at
+ * 127.0.0.1:`appPort`, listening on 127.0.0.1:`port`, every written path
+ * inside `dir` (nginxTestCopy), the health server on a free port.
+ */
+function hostNginxConf(generated: string, appPort: number, port: number): string {
+  return nginxTestCopy(generated)
+    .replace(/127\.0\.0\.1:3000\b/g, `127.0.0.1:${appPort}`)
+    .replace(/'[A-Za-z0-9.-]+:3000'/g, `'127.0.0.1:${appPort}'`)
+    .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
+    .replace(/listen 127\.0\.0\.1:8099;/, `listen 127.0.0.1:${freePort()};`);
+}
+
+/** A bare nginx answering `return 200` with the generated conf's workers and access log. */
+function bareNginxConf(hostConf: string, port: number): string {
+  const keep = (re: RegExp) => hostConf.match(re)?.[0] ?? "";
+  return [
+    keep(/^worker_processes[^;]*;/m),
+    keep(/^pid[^;]*;/m),
+    keep(/^error_log[^;]*;/m),
+    "events { worker_connections 1024; }",
+    "http {",
+    "  server_tokens off;",
+    "  default_type application/json;",
+    `  ${keep(/log_format[^;]*;/)}`,
+    `  ${keep(/access_log[^;]*;/)}`,
+    `  server { listen 127.0.0.1:${port}; location / { return 200 '{"status":"ok"}'; } }`,
+    "}",
+  ].join("\n") + "\n";
+}
+
+async function startNginx(dir: string, conf: string): Promise<Started> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "nginx.conf"), conf);
+  const prefix = `${dir}/`;
+  const test = await new Deno.Command("nginx", {
+    args: ["-t", "-q", "-p", prefix, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")],
+    stderr: "piped",
+  }).output();
+  if (!test.success) throw new Error(`nginx -t failed:\n${new TextDecoder().decode(test.stderr)}`);
+  return startProcess("nginx", [
+    "-p",
+    prefix,
+    "-c",
+    join(dir, "nginx.conf"),
+    "-e",
+    join(dir, "error.log"),
+    "-g",
+    "daemon off;",
+  ]);
+}
+
+function printRows(rows: [string, WrkResult][]): void {
+  console.log(
+    `${"target".padEnd(44)}${"req/s".padStart(11)}${"P50 ms".padStart(9)}${"P99 ms".padStart(9)}${
+      "non-2xx".padStart(9)
+    }${"sock err".padStart(10)}`,
+  );
+  for (const [name, r] of rows) {
+    console.log(
+      `${name.padEnd(44)}${fmt(r.requestsPerSecond, 0).padStart(11)}${fmt(r.p50Ms).padStart(9)}${
+        fmt(r.p99Ms).padStart(9)
+      }${String(r.non2xx).padStart(9)}${String(r.socketErrors).padStart(10)}`,
+    );
+  }
+}
+
+/**
+ * The app alone, the app through nginx and a bare nginx, each measured with
+ * wrk after a 2 s warm-up, on the host. With `variants`, the app through
+ * nginx again under each NGINX_VARIANTS edit.
+ */
+async function throughput(variants: boolean): Promise<number> {
+  console.log(`\n== throughput on the host: wrk ${WRK_ARGS.join(" ")}`);
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-bench-wrk-" });
+  const started: Started[] = [];
+  try {
+    await Deno.copyFile(join(HOME, "manifest.yaml"), join(dir, "manifest.yaml"));
+    const init = await new Deno.Command(LAUNCHER, {
+      args: ["-f", join(dir, "manifest.yaml"), "init"],
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    if (!init.success) throw new Error("init failed");
+    const generated = await Deno.readTextFile(await findFile(dir, "nginx.conf"));
+
+    const appPort = freePort();
+    started.push(startProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      "--quiet",
+      "--config",
+      join(HOME, "deno.json"),
+      join(HOME, "service", "main.ts"),
+    ], { APP_PORT: String(appPort), MODE: "stable", APP_VERSION: "bench" }));
+    const appUrl = `http://127.0.0.1:${appPort}/`;
+    await waitFor(appUrl);
+
+    const measure = async (url: string) => {
+      await wrk(url, ["-t2", "-c32", "-d2s"]).catch(() => undefined);
+      return await wrk(url);
+    };
+    const proxied = async (variant: NginxVariant, name: string) => {
+      const port = freePort();
+      const nginx = await startNginx(
+        join(dir, name),
+        variant.edit(hostNginxConf(generated, appPort, port)),
       );
+      try {
+        await waitFor(`http://127.0.0.1:${port}/`);
+        return await measure(`http://127.0.0.1:${port}/`);
+      } finally {
+        await nginx.stop();
+      }
+    };
+
+    const rows: [string, WrkResult][] = [];
+    rows.push(["app alone (deno, GET /)", await measure(appUrl)]);
+    rows.push(["app through nginx (generated nginx.conf)", await proxied(AS_GENERATED, "proxy")]);
+    const barePort = freePort();
+    const bare = await startNginx(
+      join(dir, "bare"),
+      bareNginxConf(hostNginxConf(generated, appPort, barePort), barePort),
+    );
+    try {
+      await waitFor(`http://127.0.0.1:${barePort}/`);
+      rows.push([
+        "nginx return 200 (same access log)",
+        await measure(`http://127.0.0.1:${barePort}/`),
+      ]);
+    } finally {
+      await bare.stop();
     }
     console.log("");
+    printRows(rows);
+    const [app, proxy, nginx] = rows.map(([, r]) => r.requestsPerSecond);
     console.log(
-      `ratio service/nginx: req/s ${fmt(service.requestsPerSecond / bare.requestsPerSecond, 3)}, ` +
-        `P99 ${fmt(service.p99Ms / bare.p99Ms, 2)}x`,
+      `\nthrough nginx / app alone: ${fmt(proxy! / app!, 2)}; app alone / nginx alone: ${
+        fmt(app! / nginx!, 2)
+      }`,
     );
-    const bad = service.non2xx + service.socketErrors + bare.non2xx + bare.socketErrors;
+    if (variants) {
+      console.log("\n== nginx variants (app through nginx)");
+      const variantRows: [string, WrkResult][] = [];
+      for (const [i, v] of NGINX_VARIANTS.entries()) {
+        variantRows.push([v.name, await proxied(v, `variant-${i}`)]);
+      }
+      printRows(variantRows);
+      rows.push(...variantRows);
+    }
+    const bad = rows.reduce((n, [, r]) => n + r.non2xx + r.socketErrors, 0);
     if (bad > 0) {
       console.error(`error: ${bad} request(s) failed or were not 2xx during the load test`);
       return 1;
     }
     return 0;
   } finally {
-    engine.close();
-    if (stack) {
-      await stack.cleanup();
-      console.log(`removed ${stack.project} and the bare nginx`);
-    }
+    for (const s of started.reverse()) await s.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 }
 
 if (import.meta.main) {
-  const files = await benchFiles();
-  const benchCode = await denoBench(files);
-  let loadCode = 1;
-  try {
-    loadCode = await loadTest();
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (benchCode !== 0) console.error(`error: deno bench exited ${benchCode}`);
-  Deno.exit(benchCode === 0 && loadCode === 0 ? 0 : 1);
+  const codes: number[] = [];
+  const section = async (name: string, run: () => Promise<number>) => {
+    if (only !== undefined && only !== name) return;
+    try {
+      codes.push(await run());
+    } catch (error) {
+      console.error(`error: ${name}: ${error instanceof Error ? error.message : String(error)}`);
+      codes.push(1);
+    }
+  };
+  await section("deno", async () => await denoBench(await benchFiles()));
+  await section("startup", () => startup());
+  await section("throughput", () => throughput(nginxVariants));
+  Deno.exit(codes.every((c) => c === 0) ? 0 : 1);
 }
