@@ -3,7 +3,7 @@
  * value back atomically. Parsing and editing themselves are pure.
  */
 
-import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { atomicWrite } from "../fsutil.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
@@ -43,8 +43,30 @@ export async function loadManifest(path: string): Promise<LoadedManifest> {
       cause: error,
     });
   }
-  const manifest = parseManifest(text, path);
+  const manifest = parseManifest(text, path, { canonical: resolvedIn(dirname(absolute)) });
   return { path: absolute, dir: dirname(absolute), text, hash: await sha256Hex(text), manifest };
+}
+
+/**
+ * Output-path comparison for `parseManifest`: `rel` (relative to `dir`) as
+ * an absolute path with the symlinks of its existing part resolved; the part
+ * that does not exist yet stays as written.
+ */
+export function resolvedIn(dir: string): (rel: string) => string {
+  return (rel) => {
+    const rest: string[] = [];
+    for (let head = join(dir, rel);; head = dirname(head)) {
+      try {
+        return join(Deno.realPathSync(head), ...rest);
+      } catch (error) {
+        const absent = error instanceof Deno.errors.NotFound ||
+          error instanceof Deno.errors.NotADirectory;
+        if (!absent) throw error;
+      }
+      if (dirname(head) === head) return join(dir, rel);
+      rest.unshift(basename(head));
+    }
+  };
 }
 
 /**
@@ -64,7 +86,7 @@ export async function setManifestValue(
   const fileName = displayName(loaded.path);
   await assertUnchanged(loaded, fileName);
   const text = editManifestText(loaded.text, keyPath, value, fileName);
-  const manifest = parseManifest(text, fileName);
+  const manifest = parseManifest(text, fileName, { canonical: resolvedIn(loaded.dir) });
   if (text === loaded.text) return { ...loaded, manifest };
   await writeAtomically(loaded, text, fileName);
   return { path: loaded.path, dir: loaded.dir, text, hash: await sha256Hex(text), manifest };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { ExitCode, ManifestError, SwiftDeployError } from "../errors.ts";
+import { ExitCode, formatFileIssue, ManifestError, SwiftDeployError } from "../errors.ts";
 import { loadManifest, setManifestValue } from "./mod.ts";
 
 const shipped = Deno.readTextFileSync(new URL("../../manifest.yaml", import.meta.url));
@@ -168,4 +168,59 @@ Deno.test("setManifestValue() leaves the file untouched when the value is alread
     assert.equal(same.hash, loaded.hash);
     assert.equal((await Deno.stat(path)).ino, before.ino);
   });
+});
+
+Deno.test("loadManifest() rejects output paths that meet only once symlinks are resolved", async () => {
+  const withAudit = (lines: string) =>
+    shipped.replace(
+      /\n {2}history_file: history\.jsonl\n(?:.*\n)*? {2}report_file: audit_report\.md\n/,
+      `\n${lines}`,
+    );
+  const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+    // a folder link back to the manifest folder: reports/manifest.yaml is the manifest
+    [
+      "  report_file: reports/manifest.yaml\n",
+      (dir) => Deno.symlink(".", join(dir, "reports")),
+      /audit\.report_file: must not be the same path as the manifest "manifest\.yaml" once symlinks are resolved/,
+    ],
+    // a file link: the report would be written through it over the history
+    [
+      "  report_file: latest.md\n",
+      async (dir) => {
+        await Deno.writeTextFile(join(dir, "history.jsonl"), "");
+        await Deno.symlink("history.jsonl", join(dir, "latest.md"));
+      },
+      /audit\.report_file: must not be the same path as the history "history\.jsonl" once symlinks/,
+    ],
+    // a link into the state folder: the history would live in the pruned scrapes folder
+    [
+      "  history_file: kept/h.jsonl\n",
+      async (dir) => {
+        await Deno.mkdir(join(dir, ".swiftdeploy", "scrapes"), { recursive: true });
+        await Deno.symlink(".swiftdeploy/scrapes", join(dir, "kept"));
+      },
+      /audit\.history_file: must not be inside the kept scrapes folder "\.swiftdeploy\/scrapes" once symlinks/,
+    ],
+  ];
+  for (const [lines, setUp, expected] of cases) {
+    const text = withAudit(lines);
+    assert.notEqual(text, shipped, "the audit section was replaced");
+    await withManifest(async (dir, path) => {
+      await setUp(dir);
+      const error = await rejection(loadManifest(path));
+      assert.ok(error instanceof ManifestError, String(error));
+      assert.equal(error.exitCode, ExitCode.invalid);
+      assert.equal(error.issues.length, 1, lines);
+      assert.match(formatFileIssue(error.issues[0]!), expected);
+      assert.ok(error.issues[0]!.line > 1, "points at the key's line");
+    }, text);
+  }
+  // The manifest itself a link: its target's name is taken too.
+  await withManifest(async (dir) => {
+    await Deno.rename(join(dir, "manifest.yaml"), join(dir, "real.yaml"));
+    await Deno.symlink("real.yaml", join(dir, "manifest.yaml"));
+    const error = await rejection(loadManifest(join(dir, "manifest.yaml")));
+    assert.ok(error instanceof ManifestError, String(error));
+    assert.match(error.issues[0]!.message, /must not be the same path as the manifest/);
+  }, withAudit("  report_file: real.yaml\n"));
 });

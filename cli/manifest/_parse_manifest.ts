@@ -10,10 +10,20 @@
 import { type Document, isAlias, isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { type FileIssue, ManifestError } from "../errors.ts";
 import { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
-import { insideFolder, MANIFEST_SCHEMA, schemaPaths, type SectionSpec } from "./_schema.ts";
+import { collisionMessage, findCollisions, outputPaths } from "./_output_paths.ts";
+import { MANIFEST_SCHEMA, schemaPaths, type SectionSpec } from "./_schema.ts";
 import { suggestKey } from "./_suggest.ts";
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
 import type { ResolvedManifest } from "./types.ts";
+
+export interface ParseOptions {
+  /**
+   * How output paths (relative to the manifest folder, normalised) are
+   * compared for collisions; the loader passes one that resolves symlinks.
+   * Default: as written.
+   */
+  canonical?: (path: string) => string;
+}
 
 /**
  * Parses and validates manifest text. `fileName` is how the file is named in
@@ -21,10 +31,14 @@ import type { ResolvedManifest } from "./types.ts";
  *
  * @throws ManifestError with every problem found, sorted by line and column
  */
-export function parseManifest(text: string, fileName: string): ResolvedManifest {
+export function parseManifest(
+  text: string,
+  fileName: string,
+  options: ParseOptions = {},
+): ResolvedManifest {
   const { doc, lineCounter, syntaxIssues } = parseYaml(text, fileName);
   if (syntaxIssues.length > 0) throw new ManifestError(syntaxIssues);
-  const check = new ManifestCheck(text, fileName, doc, lineCounter);
+  const check = new ManifestCheck(text, fileName, doc, lineCounter, options.canonical);
   const manifest = check.run();
   if (check.issues.length > 0 || manifest === undefined) {
     throw new ManifestError(
@@ -50,13 +64,16 @@ class ManifestCheck {
   readonly #file: string;
   readonly #doc: Document.Parsed;
   readonly #lines: { linePos(offset: number): { line: number; col: number } };
+  readonly #canonical: ((path: string) => string) | undefined;
 
   constructor(
     text: string,
     file: string,
     doc: Document.Parsed,
     lines: { linePos(offset: number): { line: number; col: number } },
+    canonical?: (path: string) => string,
   ) {
+    this.#canonical = canonical;
     this.#text = text;
     this.#file = file;
     this.#doc = doc;
@@ -248,6 +265,42 @@ class ManifestCheck {
     return this.#given.get(path)?.node.range?.[0] ?? 0;
   }
 
+  /**
+   * No two output paths (manifest, generated files, history and its head and
+   * lock, report and chart, state files) may be one file or nest. Each
+   * collision is reported on the key it comes from: the one the user wrote,
+   * the later one when both are written.
+   */
+  #outputCollisions(m: ResolvedManifest): void {
+    const outputs = outputPaths(m, this.#file).filter((o) =>
+      o.field === undefined || this.#clean(o.field)
+    );
+    /** One message per key: a report named like a folder may hold several outputs. */
+    const reported = new Set<string>();
+    for (const c of findCollisions(outputs, this.#canonical)) {
+      const keyed = [c.a, c.b].filter((o) => o.field !== undefined);
+      if (keyed.length === 0) {
+        this.#report(
+          0,
+          "",
+          `Manifest cannot be written beside itself: ${c.a.what} and ${c.b.what} are one path; rename the manifest`,
+        );
+        continue;
+      }
+      const written = keyed.filter((o) => this.#given.has(o.field!));
+      const own = (written.length > 0 ? written : keyed)
+        .toSorted((x, y) => this.#offsetOf(y.field!) - this.#offsetOf(x.field!))[0]!;
+      const field = own.field!;
+      if (reported.has(field)) continue;
+      reported.add(field);
+      this.#report(
+        this.#offsetOf(field),
+        field,
+        `${collisionMessage(c, own)} (got ${JSON.stringify(this.#get(field, ""))})`,
+      );
+    }
+  }
+
   /** Pass 2: rules between keys. */
   #crossField(m: ResolvedManifest): void {
     // Both are published on the host, so they cannot share a port.
@@ -267,21 +320,7 @@ class ManifestCheck {
       }
     }
 
-    const history = "audit.history_file";
-    const report = "audit.report_file";
-    if (
-      this.#clean(history) && this.#clean(report) &&
-      insideFolder(m.audit.history_file) === insideFolder(m.audit.report_file)
-    ) {
-      const [path, other, value] = this.#given.has(report)
-        ? [report, history, m.audit.report_file]
-        : [history, report, m.audit.history_file];
-      this.#report(
-        this.#offsetOf(path),
-        path,
-        `must differ from ${other} (got ${JSON.stringify(value)})`,
-      );
-    }
+    this.#outputCollisions(m);
 
     const legacy = this.#given.get("services.log_volume");
     if (legacy && this.#given.has("logs.volume_name")) {

@@ -221,15 +221,141 @@ Deno.test("parseManifest() keeps audit files inside the manifest folder", () => 
   }
 });
 
-Deno.test("parseManifest() rejects a history file and report file that are the same file", () => {
-  const text = `${BASE}audit:\n  history_file: out/h.md\n  report_file: out/./h.md\n`;
-  assert.deepEqual(problems(text), [
-    'manifest.yaml:9:16 audit.report_file: must differ from audit.history_file (got "out/./h.md")',
+/** BASE plus an audit section: `audit("history_file: x", "report_file: y")`. */
+const audit = (...lines: string[]) => `${BASE}audit:\n${lines.map((l) => `  ${l}\n`).join("")}`;
+
+Deno.test("parseManifest() rejects every kind of output path collision at the key that causes it", () => {
+  // [audit lines, expected problem] for each class of pair: a key's own path or
+  // one derived from it (head, lock, chart) against the manifest, a generated
+  // file, a state path, or the other key's paths; same path or nested.
+  const cases: [string[], string][] = [
+    // the issue's two examples
+    [
+      ["report_file: manifest.yaml"],
+      '8:16 audit.report_file: must not be the same path as the manifest "manifest.yaml" (got "manifest.yaml")',
+    ],
+    [
+      ["history_file: audit_report.svg"],
+      '8:17 audit.history_file: must not be the same path as the audit chart "audit_report.svg" (got "audit_report.svg")',
+    ],
+    // key vs manifest
+    [
+      ["history_file: ./manifest.yaml"],
+      '8:17 audit.history_file: must not be the same path as the manifest "manifest.yaml" (got "./manifest.yaml")',
+    ],
+    // key vs generated files
+    [
+      ["report_file: nginx.conf"],
+      '8:16 audit.report_file: must not be the same path as the generated "nginx.conf" (got "nginx.conf")',
+    ],
+    [
+      ["history_file: docker-compose.yml"],
+      '8:17 audit.history_file: must not be the same path as the generated "docker-compose.yml" (got "docker-compose.yml")',
+    ],
+    [
+      ["report_file: sub/../policy_data.json"],
+      '8:16 audit.report_file: must not be the same path as the generated "policy_data.json" (got "sub/../policy_data.json")',
+    ],
+    // key vs the other key: own paths, head, lock, chart
+    [
+      ["history_file: out/h.md", "report_file: out/./h.md"],
+      '9:16 audit.report_file: must not be the same path as the history "out/h.md" (got "out/./h.md")',
+    ],
+    [
+      ["report_file: history.jsonl"],
+      '8:16 audit.report_file: must not be the same path as the history "history.jsonl" (got "history.jsonl")',
+    ],
+    [
+      ["report_file: history.jsonl.head"],
+      '8:16 audit.report_file: must not be the same path as the history\'s head "history.jsonl.head" (got "history.jsonl.head")',
+    ],
+    [
+      ["report_file: history.jsonl.lock"],
+      '8:16 audit.report_file: must not be the same path as the history\'s lock "history.jsonl.lock" (got "history.jsonl.lock")',
+    ],
+    [
+      ["report_file: r.md", "history_file: r.svg"],
+      '9:17 audit.history_file: must not be the same path as the audit chart "r.svg" (got "r.svg")',
+    ],
+    // key vs state paths
+    [
+      ["history_file: .swiftdeploy/lock.json"],
+      '8:17 audit.history_file: must not be the same path as the change lock ".swiftdeploy/lock.json" (got ".swiftdeploy/lock.json")',
+    ],
+    [
+      ["report_file: .swiftdeploy/scrapes/r.md"],
+      '8:16 audit.report_file: must not be inside the kept scrapes folder ".swiftdeploy/scrapes" (got ".swiftdeploy/scrapes/r.md")',
+    ],
+    [
+      ["history_file: .swiftdeploy/nginx/h.jsonl"],
+      '8:17 audit.history_file: must not be inside nginx\'s live config folder ".swiftdeploy/nginx" (got ".swiftdeploy/nginx/h.jsonl")',
+    ],
+    [
+      ["report_file: .swiftdeploy/opa"],
+      '8:16 audit.report_file: must not be the same path as OPA\'s policy data folder ".swiftdeploy/opa" (got ".swiftdeploy/opa")',
+    ],
+    [
+      ["history_file: .swiftdeploy/last_chaos"],
+      '8:17 audit.history_file: must not be the same path as the chaos state ".swiftdeploy/last_chaos" (got ".swiftdeploy/last_chaos")',
+    ],
+    // nested: a key naming a folder that holds outputs, or a path inside a file
+    [
+      ["report_file: .swiftdeploy"],
+      '8:16 audit.report_file: must not be a folder holding the change lock ".swiftdeploy/lock.json" (got ".swiftdeploy")',
+    ],
+    [
+      ["history_file: nginx.conf/h.jsonl"],
+      '8:17 audit.history_file: must not be inside the generated "nginx.conf" (got "nginx.conf/h.jsonl")',
+    ],
+    [
+      ["history_file: a", "report_file: a/r.md"],
+      '9:16 audit.report_file: must not be inside the history "a" (got "a/r.md")',
+    ],
+  ];
+  for (const [lines, expected] of cases) {
+    assert.deepEqual(problems(audit(...lines)), [`manifest.yaml:${expected}`], lines.join(", "));
+  }
+  // Both keys wrong: each is reported once, at its own line.
+  assert.deepEqual(problems(audit("history_file: nginx.conf", "report_file: manifest.yaml")), [
+    'manifest.yaml:8:17 audit.history_file: must not be the same path as the generated "nginx.conf" (got "nginx.conf")',
+    'manifest.yaml:9:16 audit.report_file: must not be the same path as the manifest "manifest.yaml" (got "manifest.yaml")',
   ]);
-  const defaulted = `${BASE}audit:\n  report_file: history.jsonl\n`;
-  assert.deepEqual(problems(defaulted), [
-    'manifest.yaml:8:16 audit.report_file: must differ from audit.history_file (got "history.jsonl")',
+  // The manifest's own name counts, wherever it lives.
+  assert.deepEqual(problems(audit("report_file: deploy.yaml"), "ops/deploy.yaml"), [
+    'ops/deploy.yaml:8:16 audit.report_file: must not be the same path as the manifest "deploy.yaml" (got "deploy.yaml")',
   ]);
+  // A manifest named like a generated file would be overwritten by init.
+  assert.deepEqual(problems(BASE, "nginx.conf"), [
+    'nginx.conf:1:1 Manifest cannot be written beside itself: the manifest "nginx.conf" and the generated "nginx.conf" are one path; rename the manifest',
+  ]);
+  // Neighbours that only look alike are fine.
+  for (
+    const ok of [
+      ["history_file: logs/history.jsonl", "report_file: logs/report.md"],
+      ["report_file: manifest.md"],
+      ["history_file: nginx.conf.d/h.jsonl"],
+      ["report_file: .swiftdeploy/report.md"],
+      ["history_file: h.md", "report_file: h.jsonl"],
+    ]
+  ) {
+    assert.doesNotThrow(() => parseManifest(audit(...ok), "manifest.yaml"), ok.join(", "));
+  }
+});
+
+Deno.test("parseManifest() compares output paths through the canonical function it is given", () => {
+  // As if "reports" were a symlink to ".": reports/manifest.yaml is the manifest.
+  const canonical = (p: string) => p.replace(/^reports\//, "");
+  assert.throws(
+    () =>
+      parseManifest(audit("report_file: reports/manifest.yaml"), "manifest.yaml", { canonical }),
+    (e: ManifestError) => {
+      assert.deepEqual(e.issues.map(formatFileIssue), [
+        'manifest.yaml:8:16 audit.report_file: must not be the same path as the manifest "manifest.yaml" once symlinks are resolved ("manifest.yaml") (got "reports/manifest.yaml")',
+      ]);
+      return true;
+    },
+  );
+  assert.doesNotThrow(() => parseManifest(audit("report_file: reports/manifest.yaml"), "m.yaml"));
 });
 
 Deno.test("parseManifest() reports a port clash at nginx.port when opa.port is the default", () => {
