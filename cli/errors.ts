@@ -42,6 +42,7 @@ export type ErrorCode =
   | "PROMOTE_FAILED"
   | "LOCKED"
   | "HISTORY_TAMPERED"
+  | "HISTORY_KEY"
   | "METRICS_INVALID"
   | "METRICS_UNREACHABLE"
   | "INTERNAL";

@@ -62,12 +62,6 @@ function withTitle(name: string, attrs: Attrs, title: string): string {
 
 const f = (v: number) => v.toFixed(1);
 
-interface Point {
-  t: number;
-  error: number | null;
-  p99: number | null;
-}
-
 interface Span {
   from: number;
   to: number;
@@ -80,54 +74,218 @@ interface Marker {
   blocked: boolean;
 }
 
-/** Points from status_scrape events, in time order. */
-function points(events: readonly HistoryEvent[]): Point[] {
-  return events
-    .filter((e) => e.event === "status_scrape")
-    .map((e) => ({
-      t: Date.parse(e.ts),
-      error: num(e.data["error_rate_percent"]) ?? null,
-      p99: num(e.data["p99_latency_ms"]) ?? null,
-    }))
-    .filter((p) => !Number.isNaN(p.t))
-    .sort((a, b) => a.t - b.t);
+/** Up to this many status checks the chart draws every one. */
+export const MAX_RAW_POINTS = 1000;
+/**
+ * Beyond `MAX_RAW_POINTS` the time axis is cut into this many slices and
+ * each series shows its lowest and highest value per slice (min/max
+ * decimation, so a spike is never averaged away): at most 2 × SLICES points
+ * per series, whatever the history's length.
+ */
+export const SLICES = 400;
+
+/** One value of a series; `v: null` breaks the line (a check without that figure). */
+interface SeriesPoint {
+  t: number;
+  v: number | null;
 }
 
-/** Chaos spans: from an injection to the next chaos change, deploy, promote or teardown. */
-function chaosSpans(events: readonly HistoryEvent[], end: number): Span[] {
+interface Agg {
+  minT: number;
+  minV: number;
+  maxT: number;
+  maxV: number;
+}
+
+interface Slice {
+  error?: Agg;
+  p99?: Agg;
+  errorGap: boolean;
+  p99Gap: boolean;
+}
+
+/** What the chart draws, gathered by `chartBuilder`. */
+export interface ChartData {
+  /** Status checks seen. */
+  count: number;
+  /** Earliest and latest status check (ms since the epoch). */
+  first: number;
+  last: number;
+  /** Each series in time order. */
+  error: SeriesPoint[];
+  p99: SeriesPoint[];
+  /** Set when down-sampled: the most points a series can have. */
+  sampled?: number;
+  /** Closed chaos spans, and the one still open at the end. */
+  spans: Span[];
+  open?: { from: number; label: string };
+  markers: Marker[];
+}
+
+function aggregate(a: Agg | undefined, t: number, v: number): Agg {
+  if (!a) return { minT: t, minV: v, maxT: t, maxV: v };
+  if (v < a.minV) {
+    a.minV = v;
+    a.minT = t;
+  }
+  if (v > a.maxV) {
+    a.maxV = v;
+    a.maxT = t;
+  }
+  return a;
+}
+
+function mergeAgg(a: Agg | undefined, b: Agg | undefined): Agg | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    minT: a.minV <= b.minV ? a.minT : b.minT,
+    minV: Math.min(a.minV, b.minV),
+    maxT: a.maxV >= b.maxV ? a.maxT : b.maxT,
+    maxV: Math.max(a.maxV, b.maxV),
+  };
+}
+
+function sliceSeries(
+  slices: readonly (Slice | undefined)[],
+  key: "error" | "p99",
+  origin: number,
+  width: number,
+): SeriesPoint[] {
+  const out: SeriesPoint[] = [];
+  slices.forEach((slice, i) => {
+    if (!slice) return;
+    const a = slice[key];
+    if (a) {
+      const lo = { t: a.minT, v: a.minV };
+      const hi = { t: a.maxT, v: a.maxV };
+      if (lo.t === hi.t && lo.v === hi.v) out.push(lo);
+      else out.push(...(lo.t <= hi.t ? [lo, hi] : [hi, lo]));
+    } else if (key === "error" ? slice.errorGap : slice.p99Gap) {
+      out.push({ t: origin + (i + 0.5) * width, v: null });
+    }
+  });
+  return out;
+}
+
+/**
+ * Gathers what the chart needs one event at a time, in history order, in
+ * bounded memory: up to `MAX_RAW_POINTS` status checks are kept as they
+ * are; past that they go into `SLICES` time slices of equal width, the
+ * width doubling (neighbours merged) whenever a check falls past the last
+ * slice. Chaos spans and markers are kept (one per deploy, promotion,
+ * teardown, blocked attempt or chaos change).
+ */
+export function chartBuilder(): { add(e: HistoryEvent): void; data(): ChartData } {
+  let raw: { t: number; error: number | null; p99: number | null }[] | null = [];
+  let slices: (Slice | undefined)[] = [];
+  let origin = 0;
+  let width = 1;
+  let count = 0;
+  let first = Infinity;
+  let last = -Infinity;
   const spans: Span[] = [];
   let open: { from: number; label: string } | undefined;
-  for (const e of events) {
+  const marks: Marker[] = [];
+
+  const place = (t: number, error: number | null, p99: number | null) => {
+    let i = Math.max(0, Math.floor((t - origin) / width));
+    while (i >= SLICES) {
+      const merged: (Slice | undefined)[] = [];
+      for (let j = 0; j < SLICES / 2; j++) {
+        const a = slices[2 * j];
+        const b = slices[2 * j + 1];
+        merged.push(
+          a && b
+            ? {
+              error: mergeAgg(a.error, b.error),
+              p99: mergeAgg(a.p99, b.p99),
+              errorGap: a.errorGap || b.errorGap,
+              p99Gap: a.p99Gap || b.p99Gap,
+            } as Slice
+            : a ?? b,
+        );
+      }
+      slices = merged;
+      width *= 2;
+      i = Math.max(0, Math.floor((t - origin) / width));
+    }
+    const slice = slices[i] ?? (slices[i] = { errorGap: false, p99Gap: false });
+    if (error === null) slice.errorGap = true;
+    else slice.error = aggregate(slice.error, t, error);
+    if (p99 === null) slice.p99Gap = true;
+    else slice.p99 = aggregate(slice.p99, t, p99);
+  };
+
+  const add = (e: HistoryEvent): void => {
     const t = Date.parse(e.ts);
-    if (Number.isNaN(t)) continue;
+    if (Number.isNaN(t)) return;
     const ends = e.event === "chaos_change" || e.event === "deploy" || e.event === "promote" ||
       e.event === "teardown";
     if (ends && open) {
       spans.push({ from: open.from, to: t, label: open.label });
       open = undefined;
     }
-    if (e.event === "chaos_change") {
-      const mode = str(e.data["mode"]);
-      if (mode === "error" || mode === "slow") open = { from: t, label: mode };
+    const mark = (label: string, blocked = false): void => {
+      marks.push({ t, label, blocked });
+    };
+    switch (e.event) {
+      case "chaos_change": {
+        const mode = str(e.data["mode"]);
+        if (mode === "error" || mode === "slow") open = { from: t, label: mode };
+        return;
+      }
+      case "deploy":
+        return mark(`deploy ${str(e.data["mode"]) ?? ""}`.trim());
+      case "promote":
+        return mark(`→ ${str(e.data["to"]) ?? "?"}`);
+      case "teardown":
+        return mark("teardown");
+      case "promote_blocked":
+        return mark("blocked", true);
+      case "deploy_blocked":
+        return mark("deploy blocked", true);
+      case "status_scrape":
+        break;
+      default:
+        return;
     }
-  }
-  if (open) spans.push({ from: open.from, to: Math.max(end, open.from), label: open.label });
-  return spans;
-}
+    const error = num(e.data["error_rate_percent"]) ?? null;
+    const p99 = num(e.data["p99_latency_ms"]) ?? null;
+    count++;
+    if (t < first) first = t;
+    if (t > last) last = t;
+    if (raw) {
+      raw.push({ t, error, p99 });
+      if (raw.length <= MAX_RAW_POINTS) return;
+      // Too many to draw one by one: from here on, time slices.
+      origin = first;
+      width = Math.max(1, Math.ceil((last - first + 1) / SLICES));
+      const kept = raw;
+      raw = null;
+      for (const p of kept) place(p.t, p.error, p.p99);
+      return;
+    }
+    place(t, error, p99);
+  };
 
-function markers(events: readonly HistoryEvent[]): Marker[] {
-  const out: Marker[] = [];
-  for (const e of events) {
-    const t = Date.parse(e.ts);
-    if (Number.isNaN(t)) continue;
-    const mark = (label: string, blocked = false) => out.push({ t, label, blocked });
-    if (e.event === "deploy") mark(`deploy ${str(e.data["mode"]) ?? ""}`.trim());
-    if (e.event === "promote") mark(`→ ${str(e.data["to"]) ?? "?"}`);
-    if (e.event === "teardown") mark("teardown");
-    if (e.event === "promote_blocked") mark("blocked", true);
-    if (e.event === "deploy_blocked") mark("deploy blocked", true);
-  }
-  return out;
+  const data = (): ChartData => {
+    const base = { count, first, last, spans, markers: marks, ...(open ? { open } : {}) };
+    if (raw) {
+      const pts = [...raw].sort((a, b) => a.t - b.t);
+      return {
+        ...base,
+        error: pts.map((p) => ({ t: p.t, v: p.error })),
+        p99: pts.map((p) => ({ t: p.t, v: p.p99 })),
+      };
+    }
+    return {
+      ...base,
+      error: sliceSeries(slices, "error", origin, width),
+      p99: sliceSeries(slices, "p99", origin, width),
+      sampled: 2 * SLICES,
+    };
+  };
+  return { add, data };
 }
 
 /** A round step giving about `target` intervals up to `max`. */
@@ -139,8 +297,10 @@ function niceStep(max: number, target: number): number {
   return m * mag;
 }
 
-function yScale(values: number[]): { top: number; ticks: number[] } {
-  const max = Math.max(0, ...values);
+function yScale(values: readonly number[]): { top: number; ticks: number[] } {
+  // A loop, not Math.max(...values): a spread of many values overflows the call stack.
+  let max = 0;
+  for (const v of values) if (v > max) max = v;
   if (max === 0) return { top: 1, ticks: [0, 0.25, 0.5, 0.75, 1] };
   const step = niceStep(max, 4);
   const top = Math.ceil(max / step - 1e-9) * step;
@@ -227,9 +387,16 @@ function header(desc: string): string[] {
   ];
 }
 
+/** The chart of `events` (see `renderChart`). Pure and deterministic. */
 export function renderChartSvg(events: readonly HistoryEvent[]): string {
-  const pts = points(events);
-  if (pts.length === 0) {
+  const b = chartBuilder();
+  for (const e of events) b.add(e);
+  return renderChart(b.data());
+}
+
+/** The chart from what `chartBuilder` gathered. Pure and deterministic. */
+export function renderChart(data: ChartData): string {
+  if (data.count === 0) {
     return [
       ...header(NO_DATA),
       el(
@@ -249,14 +416,14 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
     ].join("\n");
   }
 
-  let t0 = pts[0]!.t;
-  let t1 = pts[pts.length - 1]!.t;
+  let t0 = data.first;
+  let t1 = data.last;
   if (t1 - t0 < 60_000) {
     const mid = (t0 + t1) / 2;
     t0 = mid - 30_000;
     t1 = mid + 30_000;
   }
-  const allMarks = markers(events);
+  const allMarks = data.markers;
   const reach = (t1 - t0) * MARKER_REACH;
   for (const m of allMarks) {
     if (m.t < t0 && m.t >= t0 - reach) t0 = m.t;
@@ -265,11 +432,17 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
   const x = (t: number) => LEFT + ((t - t0) / (t1 - t0)) * PLOT_W;
   const clampX = (t: number) => x(Math.min(t1, Math.max(t0, t)));
   const time = timeTicks(t0, t1);
-  const spans = chaosSpans(events, t1).filter((s) => s.to >= t0 && s.from <= t1);
+  const spans = [
+    ...data.spans,
+    ...(data.open ? [{ ...data.open, to: Math.max(t1, data.open.from) }] : []),
+  ].filter((s) => s.to >= t0 && s.from <= t1);
   const marks = allMarks.filter((m) => m.t >= t0 && m.t <= t1);
 
-  const desc = `Error rate (%) and P99 latency (ms) of ${pts.length} status checks from ` +
-    `${formatTime(pts[0]!.t)} to ${formatTime(pts[pts.length - 1]!.t)} UTC`;
+  const desc = `Error rate (%) and P99 latency (ms) of ${data.count} status checks from ` +
+    `${formatTime(data.first)} to ${formatTime(data.last)} UTC` +
+    (data.sampled === undefined
+      ? ""
+      : `; each series shows the lowest and highest value per time slice (at most ${data.sampled} points)`);
   const out = header(desc);
 
   const legend = [
@@ -307,7 +480,9 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
   ];
   series.forEach((s, i) => {
     const panel = PANELS[i]!;
-    const values = pts.map((p) => p[s.key]).filter((v): v is number => v !== null);
+    const pts = data[s.key];
+    const values: number[] = [];
+    for (const p of pts) if (p.v !== null) values.push(p.v);
     const scale = yScale(values);
     const y = (v: number) => panel.top + panel.height - (v / scale.top) * panel.height;
     const bottom = panel.top + panel.height;
@@ -399,20 +574,20 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
     }
 
     // Lines, broken where a check had no value.
-    const segments: Point[][] = [];
-    let segment: Point[] = [];
+    const segments: { t: number; v: number }[][] = [];
+    let segment: { t: number; v: number }[] = [];
     for (const p of pts) {
-      if (p[s.key] === null) {
+      if (p.v === null) {
         if (segment.length) segments.push(segment);
         segment = [];
-      } else segment.push(p);
+      } else segment.push({ t: p.t, v: p.v });
     }
     if (segment.length) segments.push(segment);
     const dotAll = values.length <= MAX_DOTS;
     for (const seg of segments) {
       if (seg.length > 1) {
         out.push(el("polyline", {
-          points: seg.map((p) => `${f(x(p.t))},${f(y(p[s.key]!))}`).join(" "),
+          points: seg.map((p) => `${f(x(p.t))},${f(y(p.v))}`).join(" "),
           fill: "none",
           stroke: s.color,
           "stroke-width": 2,
@@ -421,7 +596,7 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
       }
       if (dotAll || seg.length === 1) {
         for (const p of seg) {
-          const v = p[s.key]!;
+          const v = p.v;
           out.push(withTitle(
             "circle",
             { cx: f(x(p.t)), cy: f(y(v)), r: 3, fill: s.color },

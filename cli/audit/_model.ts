@@ -4,7 +4,13 @@
  * or hand-edited history, and the report must still render.
  */
 
-import type { HistoryEvent, VerifyResult } from "../history/mod.ts";
+import {
+  DETECTED,
+  type HistoryEvent,
+  NOT_DETECTED,
+  type SealStatus,
+  type VerifyResult,
+} from "../history/mod.ts";
 
 // ---- defensive readers -----------------------------------------------------
 
@@ -65,11 +71,24 @@ function reasonsText(reasons: string[]): string {
   return reasons.length === 0 ? "no reason given" : reasons.join("; ");
 }
 
+/** Builds the timeline one event at a time (`add`), in history order; `rows` grows as it goes. */
+export interface Builder<Row> {
+  add(e: HistoryEvent): void;
+  readonly rows: Row[];
+}
+
 /** Deploys, mode changes, chaos injections and the other actions, in order. */
 export function timeline(events: readonly HistoryEvent[]): TimelineRow[] {
+  const b = timelineBuilder();
+  for (const e of events) b.add(e);
+  return b.rows;
+}
+
+/** `timeline` one event at a time: memory grows with the rows, not with the events. */
+export function timelineBuilder(): Builder<TimelineRow> {
   const rows: TimelineRow[] = [];
   let mode: string | undefined;
-  for (const e of events) {
+  const add = (e: HistoryEvent): void => {
     const d = e.data;
     const current = mode ?? NONE;
     const row = (event: string, modeText: string, details: string[]) =>
@@ -181,8 +200,8 @@ export function timeline(events: readonly HistoryEvent[]): TimelineRow[] {
       case "policy_violation":
         break;
     }
-  }
-  return rows;
+  };
+  return { add, rows };
 }
 
 // ---- violations -----------------------------------------------------------
@@ -231,6 +250,13 @@ function sameReasons(a: string[], b: string[]): boolean {
  * the same kinds of reasons is one row: latest reasons, worst figures).
  */
 export function violations(events: readonly HistoryEvent[]): ViolationRow[] {
+  const b = violationsBuilder();
+  for (const e of events) b.add(e);
+  return b.rows;
+}
+
+/** `violations` one event at a time: memory grows with the rows, not with the events. */
+export function violationsBuilder(): Builder<ViolationRow> {
   const rows: ViolationRow[] = [];
   let run: ViolationRow | undefined; // the open run of failing status checks
 
@@ -253,7 +279,7 @@ export function violations(events: readonly HistoryEvent[]): ViolationRow[] {
     rows.push(row);
   };
 
-  for (const e of events) {
+  const add = (e: HistoryEvent): void => {
     const d = e.data;
     switch (e.event) {
       case "deploy_blocked":
@@ -311,8 +337,8 @@ export function violations(events: readonly HistoryEvent[]): ViolationRow[] {
       default:
         break;
     }
-  }
-  return rows;
+  };
+  return { add, rows };
 }
 
 /** Reasons alike but for their figures ("Error rate 38.10% …" and "Error rate 47.50% …"). */
@@ -344,18 +370,21 @@ export interface Summary {
 }
 
 export function summarize(events: readonly HistoryEvent[], violationRows: number): Summary {
-  const summary: Summary = {
-    events: events.length,
-    deploys: 0,
-    promotions: 0,
-    blocked: 0,
-    violations: violationRows,
-  };
-  const first = events[0];
-  const last = events[events.length - 1];
-  if (first) summary.first = first.ts;
-  if (last) summary.last = last.ts;
-  for (const e of events) {
+  const b = summaryBuilder();
+  for (const e of events) b.add(e);
+  return b.summary(violationRows);
+}
+
+/** `summarize` one event at a time, in constant memory. */
+export function summaryBuilder(): {
+  add(e: HistoryEvent): void;
+  summary(violations: number): Summary;
+} {
+  const summary: Summary = { events: 0, deploys: 0, promotions: 0, blocked: 0, violations: 0 };
+  const add = (e: HistoryEvent): void => {
+    summary.events++;
+    summary.first ??= e.ts;
+    summary.last = e.ts;
     if (e.event === "deploy") {
       summary.deploys++;
       const mode = str(e.data["mode"]);
@@ -371,23 +400,75 @@ export function summarize(events: readonly HistoryEvent[], violationRows: number
     } else if (e.event === "teardown" && summary.mode) {
       summary.tornDownAt = e.ts;
     }
-  }
-  return summary;
+  };
+  return { add, summary: (violations) => ({ ...summary, violations }) };
 }
 
-/** One line on the chain verification result. */
+/** One line on the chain verification result (the report's "History chain" cell). */
 export function verificationText(v: VerifyResult): string {
   if (!v.ok) return `FAILED: ${v.message}`;
-  if (v.lines === 0 && v.head === "missing") return "Nothing to verify yet: no history lines";
+  if (v.lines === 0) return "Nothing to verify yet: no history lines";
   const lines = `${v.lines} ${v.lines === 1 ? "line" : "lines"}`;
-  switch (v.head) {
-    case "match":
-      return `Verified: ${lines}, every link intact and the head file matches`;
-    case "behind":
-      return `Verified: ${lines}, every link intact (the head file was one line behind, as after an interrupted append)`;
-    case "missing":
-      return `Verified: ${lines}, every link intact; no head file, so removal of the last lines cannot be detected`;
-    case "invalid":
-      return `Verified: ${lines}, every link intact; the head file is unreadable, so removal of the last lines cannot be detected`;
+  const cp = v.seals.checkpoint !== "missing";
+  const head = {
+    match: "every link intact and the head file matches",
+    behind: "every link intact (the head file was one line behind, as after an interrupted append)",
+    missing: cp
+      ? "every link intact; no head file (the checkpoint beside the key still shows removed last lines)"
+      : "every link intact; no head file, so removal of the last lines cannot be detected",
+    invalid: cp
+      ? "every link intact; the head file is unreadable (the checkpoint beside the key still shows removed last lines)"
+      : "every link intact; the head file is unreadable, so removal of the last lines cannot be detected",
+  }[v.head];
+  return `Verified: ${lines}, ${head}; ${sealText(v.seals, v.lines)}`;
+}
+
+function sealText(seals: SealStatus, lines: number): string {
+  if (seals.sealed === 0) {
+    return "unsealed (written before sealing): anyone can rewrite it and recompute the chain";
   }
+  const sealed = seals.unsealed === 0
+    ? `sealed: all ${lines} with HMAC-SHA256 under a key kept outside the project`
+    : `sealed: ${seals.sealed} with HMAC-SHA256 under a key kept outside the project, ` +
+      `after ${seals.unsealed} unsealed from before sealing (covered by the first seal)`;
+  const checkpoint = {
+    match: "the checkpoint beside the key matches",
+    behind:
+      "the checkpoint beside the key is behind (an interrupted append; the lines after it are sealed)",
+    missing: "no checkpoint for this path, so removal of the newest lines is not detected",
+  }[seals.checkpoint];
+  return `${sealed}; ${checkpoint}`;
+}
+
+/**
+ * The lines `audit --verify` prints under its verdict: the seals, the
+ * checkpoint, and exactly what is and is not detected (see the history's
+ * `_verify.ts` for the construction). Never names the key itself, only its
+ * folder.
+ */
+export function verificationDetails(v: VerifyResult): string[] {
+  if (!v.ok) return [];
+  const s = v.seals;
+  const where = s.keyDir === undefined ? "no key folder set" : `key folder ${s.keyDir}`;
+  if (s.sealed === 0) {
+    return [
+      `Seals: none (${
+        v.lines === 0 ? "no lines yet" : "written before sealing"
+      }); the next append seals the history (${where})`,
+      "Detected: accidental damage only (edits, drops, reorders, a cut end while the head file is intact)",
+      "Not detected: a deliberate rewrite: anyone can recompute an unsealed chain and its head",
+    ];
+  }
+  const checkpoint = {
+    match: `matches line ${v.lines}`,
+    behind: "behind the last line (an interrupted append; the lines after it are sealed)",
+    missing: "none for this path (removal of the newest lines cannot be detected here)",
+  }[s.checkpoint];
+  return [
+    `Seals: ${s.sealed} sealed line(s) (HMAC-SHA256, ${where})` +
+    (s.unsealed ? `, ${s.unsealed} unsealed from before sealing, covered by the first seal` : ""),
+    `Checkpoint beside the key: ${checkpoint}`,
+    `Detected: ${DETECTED}`,
+    `Not detected: ${NOT_DETECTED}`,
+  ];
 }

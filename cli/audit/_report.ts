@@ -9,11 +9,49 @@ import {
   formatMs,
   formatPercent,
   formatTime,
-  summarize,
-  timeline,
+  type Summary,
+  summaryBuilder,
+  timelineBuilder,
+  type TimelineRow,
   verificationText,
-  violations,
+  type ViolationRow,
+  violationsBuilder,
 } from "./_model.ts";
+
+/** What the report shows, built from the events one at a time (see `reportBuilder`). */
+export interface ReportModel {
+  summary: Summary;
+  timeline: TimelineRow[];
+  violations: ViolationRow[];
+  /** Number of status_scrape events. */
+  scrapes: number;
+}
+
+/**
+ * Builds a `ReportModel` one event at a time, in history order: memory grows
+ * with the report's rows (timeline and violation runs), not with the
+ * events (status checks are counted, not kept).
+ */
+export function reportBuilder(): { add(e: HistoryEvent): void; model(): ReportModel } {
+  const tl = timelineBuilder();
+  const vi = violationsBuilder();
+  const su = summaryBuilder();
+  let scrapes = 0;
+  return {
+    add(e) {
+      tl.add(e);
+      vi.add(e);
+      su.add(e);
+      if (e.event === "status_scrape") scrapes++;
+    },
+    model: () => ({
+      summary: su.summary(vi.rows.length),
+      timeline: tl.rows,
+      violations: vi.rows,
+      scrapes,
+    }),
+  };
+}
 
 export interface AuditReportOptions {
   /** When the report was made (shown; pinned in tests). */
@@ -24,8 +62,12 @@ export interface AuditReportOptions {
   verification: VerifyResult;
   /** Shown as the source, e.g. `history.jsonl`. */
   historyFileName?: string;
-  /** Numbers of lines that could not be read (from `readHistory`). */
+  /** Numbers of lines that could not be read (from `readHistory`); the first 20 are enough. */
   malformedLines?: readonly number[];
+  /** How many lines could not be read, when more than `malformedLines` lists. */
+  malformedCount?: number;
+  /** Points per series the chart shows when it had to down-sample (see `renderChart`). */
+  chartSampled?: number;
 }
 
 export const NO_EVENTS = "No events recorded yet.";
@@ -42,14 +84,23 @@ function timeRange(from: string, to: string): string {
   return `${a} → ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`;
 }
 
+/** The report of `events` (see `renderReport`). Pure and deterministic. */
 export function renderAuditReport(
   events: readonly HistoryEvent[],
   options: AuditReportOptions,
 ): string {
+  const b = reportBuilder();
+  for (const e of events) b.add(e);
+  return renderReport(b.model(), options);
+}
+
+/** The report from a model built by `reportBuilder`. Pure and deterministic. */
+export function renderReport(model: ReportModel, options: AuditReportOptions): string {
   const out: string[] = [];
   const source = options.historyFileName ?? "history.jsonl";
-  const rows = violations(events);
-  const summary = summarize(events, rows.length);
+  const rows = model.violations;
+  const summary = model.summary;
+  const empty = summary.events === 0;
 
   out.push("# SwiftDeploy audit report", "");
   out.push(
@@ -57,7 +108,7 @@ export function renderAuditReport(
       "All times are UTC.",
     "",
   );
-  if (events.length === 0) out.push(`**${NO_EVENTS}**`, "");
+  if (empty) out.push(`**${NO_EVENTS}**`, "");
 
   out.push("## Summary", "");
   const modeText = summary.mode
@@ -65,6 +116,7 @@ export function renderAuditReport(
       (summary.tornDownAt ? `; torn down at ${formatTime(summary.tornDownAt)}` : "")
     : "unknown (no deploy or promotion recorded)";
   const malformed = options.malformedLines ?? [];
+  const malformedCount = Math.max(options.malformedCount ?? 0, malformed.length);
   out.push(
     table(["Item", "Value"], [
       [
@@ -80,11 +132,11 @@ export function renderAuditReport(
       ["Policy violations", String(summary.violations)],
       ["Current mode", modeText],
       ["History chain", verificationText(options.verification)],
-      ...(malformed.length
+      ...(malformedCount
         ? [[
           "Unreadable lines",
-          `${malformed.length} skipped: ${malformed.slice(0, 20).join(", ")}${
-            malformed.length > 20 ? ", …" : ""
+          `${malformedCount} skipped: ${malformed.slice(0, 20).join(", ")}${
+            malformedCount > 20 ? ", …" : ""
           }`,
         ]]
         : []),
@@ -93,10 +145,10 @@ export function renderAuditReport(
   );
 
   out.push("## Timeline", "");
-  const tl = timeline(events);
+  const tl = model.timeline;
   if (tl.length === 0) {
     out.push(
-      events.length === 0 ? NO_EVENTS : "No deploys, promotions or chaos injections recorded.",
+      empty ? NO_EVENTS : "No deploys, promotions or chaos injections recorded.",
       "",
     );
   } else {
@@ -111,7 +163,7 @@ export function renderAuditReport(
 
   out.push("## Policy violations", "");
   if (rows.length === 0) {
-    out.push(events.length === 0 ? NO_EVENTS : "No policy violations recorded.", "");
+    out.push(empty ? NO_EVENTS : "No policy violations recorded.", "");
   } else {
     out.push(
       table(
@@ -131,13 +183,17 @@ export function renderAuditReport(
   }
 
   out.push("## Error rate and P99 latency", "");
-  const scrapes = events.filter((e) => e.event === "status_scrape").length;
+  const scrapes = model.scrapes;
   out.push(
     scrapes === 0
       ? "No status checks recorded yet, so the chart is empty."
       : `From ${scrapes} status ${
         scrapes === 1 ? "check" : "checks"
-      } (\`swiftdeploy status\`); shaded spans had chaos injected.`,
+      } (\`swiftdeploy status\`); shaded spans had chaos injected.` +
+        (options.chartSampled === undefined
+          ? ""
+          : ` Too many to draw one by one: each series shows the lowest and highest value of ` +
+            `each time slice (${options.chartSampled} points at most).`),
     "",
   );
   out.push(`![Error rate and P99 latency over time](${linkTarget(options.chartFileName)})`, "");

@@ -5,9 +5,9 @@
 
 import { basename, dirname, relative } from "node:path";
 import { atomicWrite } from "../fsutil.ts";
-import { readHistory, verifyHistory, type VerifyResult } from "../history/mod.ts";
-import { renderChartSvg } from "./_chart.ts";
-import { renderAuditReport } from "./_report.ts";
+import { readHistoryLines, verifyHistory, type VerifyResult } from "../history/mod.ts";
+import { chartBuilder, renderChart } from "./_chart.ts";
+import { renderReport, reportBuilder } from "./_report.ts";
 
 export interface WriteAuditOptions {
   historyFile: string;
@@ -15,6 +15,8 @@ export interface WriteAuditOptions {
   /** Defaults to the report's path with `.svg` for `.md`. */
   chartFile?: string;
   now?: () => Date;
+  /** Folder of the sealing keys for verification (default: from the environment). */
+  keyDir?: string | undefined;
 }
 
 export interface WriteAuditResult {
@@ -23,6 +25,9 @@ export interface WriteAuditResult {
   events: number;
   verification: VerifyResult;
 }
+
+/** Unreadable lines listed by number in the report; the rest are only counted. */
+const MALFORMED_LISTED = 20;
 
 async function writeFile(path: string, text: string): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
@@ -33,20 +38,43 @@ export function defaultChartFile(reportFile: string): string {
   return reportFile.endsWith(".md") ? reportFile.slice(0, -3) + ".svg" : reportFile + ".svg";
 }
 
+/**
+ * Verifies the history, then streams it once (segments in order, one line
+ * at a time) into the report and chart builders, and writes both files.
+ * Time is linear in the history's length; memory grows with the report's
+ * rows and the chart's bounded points, not with the number of events.
+ */
 export async function writeAuditReport(options: WriteAuditOptions): Promise<WriteAuditResult> {
   const chartFile = options.chartFile ?? defaultChartFile(options.reportFile);
-  const [read, verification] = await Promise.all([
-    readHistory(options.historyFile),
-    verifyHistory(options.historyFile),
-  ]);
-  const report = renderAuditReport(read.events, {
+  const verification = await verifyHistory(
+    options.historyFile,
+    "keyDir" in options ? { keyDir: options.keyDir } : {},
+  );
+  const report = reportBuilder();
+  const chart = chartBuilder();
+  const malformed: number[] = [];
+  let malformedCount = 0;
+  let events = 0;
+  for await (const line of readHistoryLines(options.historyFile)) {
+    if (!line.ok) {
+      if (malformedCount++ < MALFORMED_LISTED) malformed.push(line.line);
+      continue;
+    }
+    events++;
+    report.add(line.event);
+    chart.add(line.event);
+  }
+  const chartData = chart.data();
+  const text = renderReport(report.model(), {
     generatedAt: (options.now ?? (() => new Date()))(),
     chartFileName: relative(dirname(options.reportFile), chartFile).replaceAll("\\", "/"),
     verification,
     historyFileName: basename(options.historyFile),
-    malformedLines: read.malformed,
+    malformedLines: malformed,
+    malformedCount,
+    ...(chartData.sampled === undefined ? {} : { chartSampled: chartData.sampled }),
   });
-  await writeFile(chartFile, renderChartSvg(read.events));
-  await writeFile(options.reportFile, report);
-  return { reportFile: options.reportFile, chartFile, events: read.events.length, verification };
+  await writeFile(chartFile, renderChart(chartData));
+  await writeFile(options.reportFile, text);
+  return { reportFile: options.reportFile, chartFile, events, verification };
 }

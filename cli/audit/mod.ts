@@ -6,8 +6,24 @@
  * @module
  */
 
-export { type AuditReportOptions, NO_EVENTS, renderAuditReport } from "./_report.ts";
-export { NO_DATA, renderChartSvg } from "./_chart.ts";
+export {
+  type AuditReportOptions,
+  NO_EVENTS,
+  renderAuditReport,
+  renderReport,
+  reportBuilder,
+  type ReportModel,
+} from "./_report.ts";
+export {
+  chartBuilder,
+  type ChartData,
+  MAX_RAW_POINTS,
+  NO_DATA,
+  renderChart,
+  renderChartSvg,
+  SLICES,
+} from "./_chart.ts";
+export { verificationDetails, verificationText } from "./_model.ts";
 export { escapeCell, escapeText, table } from "./_markdown.ts";
 export {
   defaultChartFile,

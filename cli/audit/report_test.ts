@@ -3,7 +3,13 @@ import type { VerifyResult } from "../history/mod.ts";
 import { escapeCell, NO_EVENTS, renderAuditReport } from "./mod.ts";
 import { ev, tables } from "./_test_util.ts";
 
-const OK: VerifyResult = { ok: true, lines: 3, head: "match" };
+const OK: VerifyResult = {
+  ok: true,
+  lines: 3,
+  head: "match",
+  files: 1,
+  seals: { sealed: 3, unsealed: 0, checkpoint: "match" },
+};
 const opts = {
   generatedAt: new Date("2026-11-21T13:00:00Z"),
   chartFileName: "audit_report.svg",
@@ -183,7 +189,13 @@ Deno.test("renderAuditReport() lists failing status checks, a run of them as one
 Deno.test("renderAuditReport() says no events recorded yet for an empty history", () => {
   const md = renderAuditReport([], {
     ...opts,
-    verification: { ok: true, lines: 0, head: "missing" },
+    verification: {
+      ok: true,
+      lines: 0,
+      head: "missing",
+      files: 1,
+      seals: { sealed: 0, unsealed: 0, checkpoint: "missing" },
+    },
   });
   assert.ok(md.includes(`**${NO_EVENTS}**`));
   assert.ok(md.includes("![Error rate and P99 latency over time](audit_report.svg)"));

@@ -6,14 +6,16 @@ import { xmlProblem } from "./_xml_check.ts";
 Deno.test("writeAuditReport() writes the report and the chart beside it, linked", async () => {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_audit_" });
   try {
-    const historyFile = `${dir}/history.jsonl`;
+    await Deno.mkdir(`${dir}/project`);
+    const keyDir = `${dir}/keys`;
+    const historyFile = `${dir}/project/history.jsonl`;
     await appendEvent(historyFile, "deploy", {
       mode: "stable",
       version: "1.0.0",
       image: "app:1",
       containers: ["app"],
       duration_ms: 10,
-    });
+    }, { keyDir });
     await appendEvent(historyFile, "status_scrape", {
       mode: "stable",
       chaos: "none",
@@ -24,15 +26,22 @@ Deno.test("writeAuditReport() writes the report and the chart beside it, linked"
       request_count: 30,
       window_seconds: 30,
       policy: { infrastructure: "PASS", canary: "PASS" },
-    });
+    }, { keyDir });
     const result = await writeAuditReport({
       historyFile,
       reportFile: `${dir}/audit_report.md`,
       now: () => new Date("2026-11-21T13:00:00Z"),
+      keyDir,
     });
     assert.equal(result.chartFile, `${dir}/audit_report.svg`);
     assert.equal(result.events, 2);
-    assert.deepEqual(result.verification, { ok: true, lines: 2, head: "match" });
+    assert.equal(result.verification.ok, true);
+    if (result.verification.ok) {
+      assert.deepEqual(
+        [result.verification.lines, result.verification.head, result.verification.seals.sealed],
+        [2, "match", 2],
+      );
+    }
     const md = await Deno.readTextFile(result.reportFile);
     assert.ok(md.includes("](audit_report.svg)"));
     assert.ok(md.includes("Generated 2026-11-21 13:00:00 UTC from history.jsonl"));

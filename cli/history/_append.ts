@@ -1,30 +1,45 @@
 /**
- * Appending one event to history.jsonl: the only writer of the file.
+ * Appending one event to history.jsonl: the only writer of the history.
  *
  * 1. Take an exclusive lock on `<file>.lock` (flock; waits for other
- *    appenders, in this or any other process).
- * 2. Read only the tail of the file to get the last line and hash it.
+ *    appenders, in this or any other process; released by the kernel when
+ *    the holder dies).
+ * 2. Read only the tail of the active file (or, when it is empty, of the
+ *    last archived segment) to get the last line and hash it.
  * 3. Check the last line against `<file>.head`; refuse to extend a history
  *    whose end was cut, edited or left incomplete (HISTORY_TAMPERED).
- * 4. Write the whole new line with one write call (O_APPEND), fsync.
- * 5. Rewrite `<file>.head` (temp file, fsync, rename), release the lock.
+ * 4. When the active file has reached the segment size, rename it to the
+ *    next segment (`history.<n>.jsonl`, see `_segments.ts`); the new line
+ *    then starts a new active file, chained to the segment's last line.
+ * 5. Seal the new line with the history's key (created on first use, kept
+ *    outside the project; see `_seal.ts`), write it with one write call
+ *    (O_APPEND), fsync.
+ * 6. Rewrite `<file>.head` (temp file, fsync, rename), then the checkpoint
+ *    beside the key; release the lock.
  *
- * A crash between 4 and 5 leaves the head one line behind; that state is
- * recognised (the head's hash is the last line's `prev`) and repaired by the
- * next append.
+ * A crash between 5 and 6 leaves the head (and the checkpoint) one line
+ * behind; that state is recognised (the head's hash is the last line's
+ * `prev`) and repaired by the next append.
  */
 
+import { dirname } from "node:path";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import type { Actor, EventDataMap, EventName, HistoryRecord } from "./_events.ts";
 import { type HistoryHead, readHead, writeHead } from "./_head.ts";
-import { formatLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
+import { formatSealedLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
 import { redact } from "./_redact.ts";
+import { keyDir, keyLocation, loadOrCreateKey, writeCheckpoint } from "./_seal.ts";
+import { readLines, SEGMENT_BYTES, segmentNumbers, segmentPath } from "./_segments.ts";
 
 export interface AppendOptions {
   /** Clock for `ts` (tests pin it). */
   now?: () => Date;
   /** Who is appending; defaults to $USER, the host name and this pid. */
   actor?: Actor;
+  /** Size in bytes from which the active file is archived as a segment (default `SEGMENT_BYTES`, 8 MiB). */
+  segmentBytes?: number;
+  /** Folder of the sealing key (default: `keyDir()` from the environment). */
+  keyDir?: string;
 }
 
 export interface AppendResult {
@@ -126,18 +141,17 @@ async function readTail(f: Deno.FsFile, size: number): Promise<Tail> {
   return { last, complete };
 }
 
-/** Counts lines of the whole file: only when the head file is missing. */
-async function countLines(file: string): Promise<number> {
-  const bytes = await Deno.readFile(file);
+/** Counts the lines of every file of the history, streamed: only when the head file is missing. */
+async function countLines(files: string[]): Promise<number> {
   let n = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === NEWLINE) n++;
+  for await (const _line of readLines(files)) n++;
   return n;
 }
 
 /** The line count before this append, cross-checked with the head file. */
 async function linesBefore(
   file: string,
-  size: number,
+  files: string[],
   tail: Tail,
   lastHash: string,
 ): Promise<number> {
@@ -145,7 +159,7 @@ async function linesBefore(
   if (state.status === "invalid") {
     throw tampered(file, `"${file}.head" is not valid: ${state.problem}`);
   }
-  if (state.status === "missing") return size === 0 ? 0 : await countLines(file);
+  if (state.status === "missing") return tail.last === null ? 0 : await countLines(files);
   const head: HistoryHead = state.head;
   if (tail.last === null) {
     if (head.lines === 0) return 0;
@@ -188,37 +202,82 @@ export async function appendEvent<E extends EventName>(
   const safeData = redact(data);
 
   return await withFileLock(`${file}.lock`, async () => {
-    const f = await Deno.open(file, { read: true, append: true, create: true });
+    const segments = await segmentNumbers(file);
+    const files = [...segments.map((n) => segmentPath(file, n)), file];
+    let f: Deno.FsFile | null = await Deno.open(file, { read: true, append: true, create: true });
     try {
       const size = (await f.stat()).size;
-      const tail = await readTail(f, size);
+      let tail = await readTail(f, size);
       if (!tail.complete) {
         throw tampered(file, "its last line is incomplete (no newline at the end)");
       }
+      const lastSegment = segments.at(-1);
+      if (tail.last === null && lastSegment !== undefined) {
+        // Just rotated (or a crash right after): the chain goes on from the last segment.
+        const seg = segmentPath(file, lastSegment);
+        const g = await Deno.open(seg, { read: true });
+        try {
+          tail = await readTail(g, (await g.stat()).size);
+        } finally {
+          g.close();
+        }
+        if (!tail.complete || tail.last === null) {
+          throw tampered(file, `its segment "${seg}" is empty or ends inside a line`);
+        }
+      }
       const prev = tail.last === null ? ZERO_HASH : sha256Hex(tail.last);
-      const before = await linesBefore(file, size, tail, prev);
+      const before = await linesBefore(file, files, tail, prev);
+      const lastParsed = tail.last === null ? undefined : parseLine(decoder.decode(tail.last));
+      const dir = options.keyDir ?? keyDir();
+      const key = await loadOrCreateKey(file, dir, {
+        lastKeyId: lastParsed?.ok ? lastParsed.seal?.key : undefined,
+      });
+
+      if (size > 0 && size >= (options.segmentBytes ?? SEGMENT_BYTES)) {
+        const old = f;
+        f = null;
+        old.close();
+        await Deno.rename(file, segmentPath(file, (lastSegment ?? 0) + 1));
+        await syncDir(dirname(file));
+        f = await Deno.open(file, { read: true, append: true, create: true });
+      }
 
       const record: HistoryRecord<E> = {
-        v: 1,
+        v: 2,
         ts: now().toISOString(),
         event,
         actor: { user: actor.user, host: actor.host, pid: actor.pid },
         data: safeData,
         prev,
       };
-      const line = formatLine(record);
+      const line = formatSealedLine(record, key);
       const bytes = encoder.encode(line + "\n");
       // One write call; a regular file takes it whole. Should the kernel take
       // less (disk full), finish it rather than leave half a line.
       let written = await f.write(bytes);
       while (written < bytes.length) written += await f.write(bytes.subarray(written));
       await f.sync();
+      f.close();
+      f = null;
 
       const hash = sha256Hex(line);
       await writeHead(file, { v: 1, lines: before + 1, last: hash });
+      await writeCheckpoint(keyLocation(dir!, key.id), { v: 1, lines: before + 1, last: hash });
       return { line: before + 1, hash, record: record as HistoryRecord };
     } finally {
-      f.close();
+      f?.close();
     }
   });
+}
+
+/** Makes a rename durable; a folder that cannot be opened for sync is fine. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch { /* best effort */ }
 }

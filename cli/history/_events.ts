@@ -171,7 +171,8 @@ export interface EventDataMap {
 
 /** One line of history.jsonl as written; keys in this order. */
 export interface HistoryRecord<E extends EventName = EventName> {
-  v: 1;
+  /** 2 for every line written now (sealed); 1 for lines written before sealing. */
+  v: 1 | 2;
   /** ISO 8601 UTC with milliseconds, e.g. `2026-11-21T12:00:00.000Z`. */
   ts: string;
   event: E;
@@ -186,7 +187,8 @@ export interface HistoryRecord<E extends EventName = EventName> {
  * (its fields may be missing or of another type in old or edited files).
  */
 export interface HistoryEvent {
-  v: 1;
+  /** 1: written before sealing; 2: sealed (see `_seal.ts`). */
+  v: 1 | 2;
   ts: string;
   event: EventName;
   actor: Actor;

@@ -1,10 +1,16 @@
 /**
  * One line of history.jsonl: its exact text, its hash, and its schema check.
  * Pure.
+ *
+ * Two line versions are read: `v: 1` (keys `v, ts, event, actor, data,
+ * prev`; written before sealing, "unsealed") and `v: 2`, which adds `key`
+ * (the sealing key's id) and `mac` (HMAC-SHA256 of the line without its
+ * `mac`; see `_seal.ts`). Only `v: 2` lines are written now.
  */
 
 import { createHash } from "node:crypto";
 import { type Actor, type EventName, type HistoryEvent, isEventName } from "./_events.ts";
+import { KEY_ID, sealBody, type SealKey, splitSeal } from "./_mac.ts";
 
 /** `prev` of the first line. */
 export const ZERO_HASH = "0".repeat(64);
@@ -40,11 +46,39 @@ export function formatLine(fields: LineFields): string {
   });
 }
 
+/**
+ * The sealed line text (no newline), `v: 2`: the keys of `formatLine`, then
+ * `key` (the key's id) and `mac` (HMAC-SHA256 hex of the text before it,
+ * closed with `}`).
+ */
+export function formatSealedLine(fields: LineFields, key: SealKey): string {
+  const body = JSON.stringify({
+    v: 2,
+    ts: fields.ts,
+    event: fields.event,
+    actor: { user: fields.actor.user, host: fields.actor.host, pid: fields.actor.pid },
+    data: fields.data,
+    prev: fields.prev,
+    key: key.id,
+  });
+  return sealBody(body, key);
+}
+
 const KEYS = ["v", "ts", "event", "actor", "data", "prev"];
+const SEALED_KEYS = [...KEYS, "key", "mac"];
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
-export type ParsedLine = { ok: true; event: HistoryEvent } | { ok: false; problem: string };
+/** A sealed line's seal: the key id, the MAC and the exact text the MAC covers. */
+export interface LineSeal {
+  key: string;
+  mac: string;
+  body: string;
+}
+
+export type ParsedLine =
+  | { ok: true; event: HistoryEvent; seal?: LineSeal }
+  | { ok: false; problem: string };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -59,15 +93,16 @@ export function parseLine(line: string): ParsedLine {
     return { ok: false, problem: `not valid JSON (${(error as Error).message})` };
   }
   if (!isPlainObject(value)) return { ok: false, problem: "not a JSON object" };
+  const { v, ts, event, actor, data, prev } = value;
+  if (v !== 1 && v !== 2) return { ok: false, problem: `unsupported version ${JSON.stringify(v)}` };
+  const expected = v === 1 ? KEYS : SEALED_KEYS;
   const keys = Object.keys(value);
-  if (keys.length !== KEYS.length || keys.some((k, i) => k !== KEYS[i])) {
+  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) {
     return {
       ok: false,
-      problem: `keys must be ${KEYS.join(", ")} in that order, got ${keys.join(", ")}`,
+      problem: `keys must be ${expected.join(", ")} in that order, got ${keys.join(", ")}`,
     };
   }
-  const { v, ts, event, actor, data, prev } = value;
-  if (v !== 1) return { ok: false, problem: `unsupported version ${JSON.stringify(v)}` };
   if (typeof ts !== "string" || !TS.test(ts) || Number.isNaN(Date.parse(ts))) {
     return { ok: false, problem: `invalid timestamp ${JSON.stringify(ts)}` };
   }
@@ -83,15 +118,28 @@ export function parseLine(line: string): ParsedLine {
   if (typeof prev !== "string" || !HEX64.test(prev)) {
     return { ok: false, problem: "prev must be 64 lowercase hex digits" };
   }
-  return {
-    ok: true,
-    event: {
-      v: 1,
-      ts,
-      event,
-      actor: { user: actor["user"], host: actor["host"], pid: actor["pid"] },
-      data,
-      prev,
-    },
+  let seal: LineSeal | undefined;
+  if (v === 2) {
+    const key = value["key"];
+    if (typeof key !== "string" || !KEY_ID.test(key)) {
+      return { ok: false, problem: "key must be 32 lowercase hex digits" };
+    }
+    const split = splitSeal(line);
+    if (!split || split.mac !== value["mac"]) {
+      return {
+        ok: false,
+        problem: "mac must be 64 lowercase hex digits, the last key, as written",
+      };
+    }
+    seal = { key, mac: split.mac, body: split.body };
+  }
+  const parsed: HistoryEvent = {
+    v,
+    ts,
+    event,
+    actor: { user: actor["user"], host: actor["host"], pid: actor["pid"] },
+    data,
+    prev,
   };
+  return seal ? { ok: true, event: parsed, seal } : { ok: true, event: parsed };
 }

@@ -1,26 +1,41 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createHmac } from "node:crypto";
 import { SwiftDeployError } from "../errors.ts";
 import {
   type Actor,
   appendEvent,
   headPath,
+  loadOrCreateKey,
   readHistory,
   redact,
   REDACTED,
   sha256Hex,
   verifyHistory,
+  type VerifyResult,
   ZERO_HASH,
 } from "./mod.ts";
 
 const ACTOR: Actor = { user: "root", host: "h", pid: 123 };
 const at = (iso: string) => () => new Date(iso);
 
-async function tempHistory(): Promise<{ file: string; [Symbol.asyncDispose](): Promise<void> }> {
+/** `project/history.jsonl` in a temp dir, its key folder `keys/` beside the project. */
+async function tempHistory(): Promise<
+  { file: string; keyDir: string; [Symbol.asyncDispose](): Promise<void> }
+> {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_history_" });
+  await Deno.mkdir(`${dir}/project`);
   return {
-    file: `${dir}/history.jsonl`,
+    file: `${dir}/project/history.jsonl`,
+    keyDir: `${dir}/keys`,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
+}
+
+/** Asserts a passing verification with this count and head status. */
+function assertVerified(result: VerifyResult, lines: number, head: string): void {
+  assert.equal(result.ok, true, result.ok ? "" : result.message);
+  if (result.ok) assert.deepEqual([result.lines, result.head], [lines, head]);
 }
 
 Deno.test("appendEvent() creates the file and writes the schema's keys in order, chained", async () => {
@@ -31,21 +46,29 @@ Deno.test("appendEvent() creates the file and writes the schema's keys in order,
     duration_ms: 812,
   }, {
     actor: ACTOR,
+    keyDir: h.keyDir,
     now: at("2026-11-21T12:00:00.000Z"),
   });
   const second = await appendEvent(h.file, "teardown", { clean: true, removed: ["a", "b"] }, {
     actor: ACTOR,
+    keyDir: h.keyDir,
     now: at("2026-11-21T12:00:05.250Z"),
   });
   const text = await Deno.readTextFile(h.file);
-  const line1 = '{"v":1,"ts":"2026-11-21T12:00:00.000Z","event":"promote",' +
+  const key = await loadOrCreateKey(h.file, h.keyDir); // the one the appends created
+  const keyText = (await Deno.readTextFile(`${h.keyDir}/${key.id}.key`)).trim();
+  const mac = (body: string) =>
+    createHmac("sha256", Buffer.from(keyText, "hex")).update(body).digest("hex");
+  const body1 = '{"v":2,"ts":"2026-11-21T12:00:00.000Z","event":"promote",' +
     '"actor":{"user":"root","host":"h","pid":123},' +
     '"data":{"from":"stable","to":"canary","duration_ms":812},' +
-    `"prev":"${ZERO_HASH}"}`;
-  const line2 = '{"v":1,"ts":"2026-11-21T12:00:05.250Z","event":"teardown",' +
+    `"prev":"${ZERO_HASH}","key":"${key.id}"`;
+  const line1 = `${body1},"mac":"${mac(body1 + "}")}"}`;
+  const body2 = '{"v":2,"ts":"2026-11-21T12:00:05.250Z","event":"teardown",' +
     '"actor":{"user":"root","host":"h","pid":123},' +
     '"data":{"clean":true,"removed":["a","b"]},' +
-    `"prev":"${sha256Hex(line1)}"}`;
+    `"prev":"${sha256Hex(line1)}","key":"${key.id}"`;
+  const line2 = `${body2},"mac":"${mac(body2 + "}")}"}`;
   assert.equal(text, line1 + "\n" + line2 + "\n");
   assert.equal(first.line, 1);
   assert.equal(first.hash, sha256Hex(line1));
@@ -55,12 +78,19 @@ Deno.test("appendEvent() creates the file and writes the schema's keys in order,
     await Deno.readTextFile(headPath(h.file)),
     `{"v":1,"lines":2,"last":"${sha256Hex(line2)}"}\n`,
   );
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 2, head: "match" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 2, "match");
 });
 
 Deno.test("appendEvent() fills the actor from the environment when none is given", async () => {
   await using h = await tempHistory();
-  const { record } = await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1.0.0" });
+  const { record } = await appendEvent(
+    h.file,
+    "deploy_noop",
+    { mode: "stable", version: "1.0.0" },
+    {
+      keyDir: h.keyDir,
+    },
+  );
   assert.equal(record.actor.pid, Deno.pid);
   assert.equal(record.actor.host, Deno.hostname());
   assert.ok(record.actor.user.length > 0);
@@ -76,7 +106,7 @@ Deno.test("appendEvent() redacts values of secret-looking keys before writing", 
     nested: { db_password: "hunter2", list: [{ clientSecret: "s" }, { API_KEY: "k", ok: 1 }] },
   };
   // deno-lint-ignore no-explicit-any
-  await appendEvent(h.file, "deploy_failed", data as any, { actor: ACTOR });
+  await appendEvent(h.file, "deploy_failed", data as any, { actor: ACTOR, keyDir: h.keyDir });
   const text = await Deno.readTextFile(h.file);
   for (const secret of ["t0k3n", "hunter2", '"s"', '"k"']) {
     assert.ok(!text.includes(secret), secret);
@@ -106,23 +136,36 @@ Deno.test("redact() goes through toJSON so a Secret wrapper never leaks", () => 
 Deno.test("appendEvent() chains correctly after a last line longer than one read chunk", async () => {
   await using h = await tempHistory();
   const long = "x".repeat(20_000);
-  await appendEvent(h.file, "deploy_failed", { reason: long }, { actor: ACTOR });
-  await appendEvent(h.file, "deploy_failed", { reason: "é ünïcödé 🚀" }, { actor: ACTOR });
+  await appendEvent(h.file, "deploy_failed", { reason: long }, { actor: ACTOR, keyDir: h.keyDir });
+  await appendEvent(h.file, "deploy_failed", { reason: "é ünïcödé 🚀" }, {
+    actor: ACTOR,
+    keyDir: h.keyDir,
+  });
   const third = await appendEvent(h.file, "deploy_failed", { reason: long + "y" }, {
     actor: ACTOR,
+    keyDir: h.keyDir,
   });
-  await appendEvent(h.file, "deploy_failed", { reason: "after" }, { actor: ACTOR });
+  await appendEvent(h.file, "deploy_failed", { reason: "after" }, {
+    actor: ACTOR,
+    keyDir: h.keyDir,
+  });
   assert.equal(third.line, 3);
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 4, head: "match" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 4, "match");
 });
 
 Deno.test("appendEvent() refuses to extend a file whose last line is incomplete", async () => {
   await using h = await tempHistory();
-  await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, { actor: ACTOR });
+  await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, {
+    actor: ACTOR,
+    keyDir: h.keyDir,
+  });
   await Deno.writeTextFile(h.file, '{"v":1,"ts":', { append: true });
   const before = await Deno.readTextFile(h.file);
   await assert.rejects(
-    appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, { actor: ACTOR }),
+    appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, {
+      actor: ACTOR,
+      keyDir: h.keyDir,
+    }),
     (error: unknown) => {
       assert.ok(error instanceof SwiftDeployError);
       assert.equal(error.code, "HISTORY_TAMPERED");
@@ -141,12 +184,16 @@ Deno.test("appendEvent() refuses when the last line no longer matches the head",
   for (let i = 0; i < 3; i++) {
     await appendEvent(h.file, "deploy_noop", { mode: "stable", version: String(i) }, {
       actor: ACTOR,
+      keyDir: h.keyDir,
     });
   }
   const lines = (await Deno.readTextFile(h.file)).split("\n");
   await Deno.writeTextFile(h.file, lines.slice(0, 2).join("\n") + "\n"); // last line removed
   await assert.rejects(
-    appendEvent(h.file, "deploy_noop", { mode: "stable", version: "x" }, { actor: ACTOR }),
+    appendEvent(h.file, "deploy_noop", { mode: "stable", version: "x" }, {
+      actor: ACTOR,
+      keyDir: h.keyDir,
+    }),
     /its last line does not match ".*history\.jsonl\.head" \(3 lines\)/,
   );
 });
@@ -155,17 +202,22 @@ Deno.test("appendEvent() repairs a head left one line behind by a crash", async 
   await using h = await tempHistory();
   const a = await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, {
     actor: ACTOR,
+    keyDir: h.keyDir,
   });
   const headAfterFirst = await Deno.readTextFile(headPath(h.file));
-  await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "2" }, { actor: ACTOR });
+  await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "2" }, {
+    actor: ACTOR,
+    keyDir: h.keyDir,
+  });
   await Deno.writeTextFile(headPath(h.file), headAfterFirst); // as if the crash hit before the head update
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 2, head: "behind" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 2, "behind");
   const c = await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "3" }, {
     actor: ACTOR,
+    keyDir: h.keyDir,
   });
   assert.equal(a.line, 1);
   assert.equal(c.line, 3);
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 3, head: "match" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 3, "match");
 });
 
 Deno.test("appendEvent() counts existing lines when the head file is missing", async () => {
@@ -173,15 +225,17 @@ Deno.test("appendEvent() counts existing lines when the head file is missing", a
   for (let i = 0; i < 3; i++) {
     await appendEvent(h.file, "deploy_noop", { mode: "stable", version: String(i) }, {
       actor: ACTOR,
+      keyDir: h.keyDir,
     });
   }
   await Deno.remove(headPath(h.file));
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 3, head: "missing" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 3, "missing");
   const d = await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "3" }, {
     actor: ACTOR,
+    keyDir: h.keyDir,
   });
   assert.equal(d.line, 4);
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 4, head: "match" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 4, "match");
 });
 
 Deno.test("appendEvent() serialises concurrent appends within one process", async () => {
@@ -190,20 +244,26 @@ Deno.test("appendEvent() serialises concurrent appends within one process", asyn
     Array.from(
       { length: 40 },
       (_, i) =>
-        appendEvent(h.file, "chaos_change", { mode: "error", rate: i / 100 }, { actor: ACTOR }),
+        appendEvent(h.file, "chaos_change", { mode: "error", rate: i / 100 }, {
+          actor: ACTOR,
+          keyDir: h.keyDir,
+        }),
     ),
   );
   assert.deepEqual(
     results.map((r) => r.line).sort((x, y) => x - y),
     Array.from({ length: 40 }, (_, i) => i + 1),
   );
-  assert.deepEqual(await verifyHistory(h.file), { ok: true, lines: 40, head: "match" });
+  assertVerified(await verifyHistory(h.file, { keyDir: h.keyDir }), 40, "match");
 });
 
 Deno.test("readHistory() gives an empty history for a missing file and lists bad lines", async () => {
   await using h = await tempHistory();
   assert.deepEqual(await readHistory(h.file), { events: [], malformed: [] });
-  await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, { actor: ACTOR });
+  await appendEvent(h.file, "deploy_noop", { mode: "stable", version: "1" }, {
+    actor: ACTOR,
+    keyDir: h.keyDir,
+  });
   await Deno.writeTextFile(h.file, "not json\n", { append: true });
   await Deno.writeTextFile(h.file, '{"v":1}\n', { append: true });
   const read = await readHistory(h.file);

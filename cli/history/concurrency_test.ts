@@ -6,7 +6,9 @@ const EACH = 500;
 
 Deno.test("appendEvent() from 8 processes x 500 events gives 4,000 whole lines in one intact chain", async () => {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_concurrency_" });
-  const file = `${dir}/history.jsonl`;
+  await Deno.mkdir(`${dir}/project`);
+  const file = `${dir}/project/history.jsonl`;
+  const keyDir = `${dir}/keys`;
   const script = new URL("./_append_many.ts", import.meta.url).pathname;
   try {
     const children = Array.from({ length: WORKERS }, (_, w) =>
@@ -22,6 +24,7 @@ Deno.test("appendEvent() from 8 processes x 500 events gives 4,000 whole lines i
           String(EACH),
           String(w),
         ],
+        env: { SWIFTDEPLOY_KEY_DIR: keyDir },
         stdout: "null",
         stderr: "piped",
       }).spawn());
@@ -48,7 +51,14 @@ Deno.test("appendEvent() from 8 processes x 500 events gives 4,000 whole lines i
     for (const [worker, seqs] of seen) {
       assert.deepEqual(seqs, Array.from({ length: EACH }, (_, i) => i), worker);
     }
-    assert.deepEqual(await verifyHistory(file), { ok: true, lines: WORKERS * EACH, head: "match" });
+    const verified = await verifyHistory(file, { keyDir });
+    assert.equal(verified.ok, true, verified.ok ? "" : verified.message);
+    if (verified.ok) {
+      assert.deepEqual(
+        [verified.lines, verified.head, verified.seals.sealed, verified.seals.checkpoint],
+        [WORKERS * EACH, "match", WORKERS * EACH, "match"],
+      );
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

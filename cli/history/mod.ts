@@ -1,12 +1,16 @@
 /**
- * history.jsonl: the append-only, hash-chained record of every action.
+ * history.jsonl: the append-only, hash-chained, sealed record of every action.
  *
- * Each line is `{"v":1,"ts":…,"event":…,"actor":{"user","host","pid"},
- * "data":{…},"prev":<sha256 hex of the previous line's bytes>}` (keys in that
- * order; 64 zeros for the first line). `<file>.head` holds the line count and
- * the last line's hash so that removing the last lines is seen too;
- * `<file>.lock` serialises appenders across processes. See `_verify.ts` for
- * what each verification problem means.
+ * Each line is `{"v":2,"ts":…,"event":…,"actor":{"user","host","pid"},
+ * "data":{…},"prev":<sha256 hex of the previous line's bytes>,"key":<key id>,
+ * "mac":<HMAC-SHA256 of the line before "mac">}` (keys in that order; 64
+ * zeros for the first line's prev; lines written before sealing are `v: 1`
+ * without key and mac). `<file>.head` holds the line count and the last
+ * line's hash so that removing the last lines is seen too; `<file>.lock`
+ * serialises appenders across processes. The history is segmented
+ * (`_segments.ts`), sealed with a key kept outside the project
+ * (`_seal.ts`); see `_verify.ts` for what verification detects and what
+ * each problem means.
  *
  * @module
  */
@@ -37,14 +41,26 @@ export {
   type TeardownData,
 } from "./_events.ts";
 export { appendEvent, type AppendOptions, type AppendResult, defaultActor } from "./_append.ts";
-export { formatLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
+export { formatLine, formatSealedLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
 export { headPath, type HistoryHead } from "./_head.ts";
-export { parseHistory, readHistory, type ReadHistoryResult } from "./_read.ts";
 export {
+  type HistoryLine,
+  parseHistory,
+  readHistory,
+  readHistoryLines,
+  type ReadHistoryResult,
+} from "./_read.ts";
+export { SealKey } from "./_mac.ts";
+export { keyDir, keyIdFor, keyLocation, loadOrCreateKey } from "./_seal.ts";
+export { historyFiles, SEGMENT_BYTES, segmentPath } from "./_segments.ts";
+export {
+  DETECTED,
   type HeadStatus,
   type HistoryProblem,
+  NOT_DETECTED,
+  type SealStatus,
   verifyHistory,
-  verifyHistoryBytes,
+  type VerifyOptions,
   type VerifyResult,
 } from "./_verify.ts";
 export { redact, REDACTED, SECRET_KEY } from "./_redact.ts";
