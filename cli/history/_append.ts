@@ -38,8 +38,8 @@ export interface AppendOptions {
   actor?: Actor;
   /** Size in bytes from which the active file is archived as a segment (default `SEGMENT_BYTES`, 8 MiB). */
   segmentBytes?: number;
-  /** Folder of the sealing key (default: `keyDir()` from the environment). */
-  keyDir?: string;
+  /** Folder of the sealing key (default: `keyDir()` from the environment; undefined: none). */
+  keyDir?: string | undefined;
 }
 
 export interface AppendResult {
@@ -228,7 +228,7 @@ export async function appendEvent<E extends EventName>(
       const prev = tail.last === null ? ZERO_HASH : sha256Hex(tail.last);
       const before = await linesBefore(file, files, tail, prev);
       const lastParsed = tail.last === null ? undefined : parseLine(decoder.decode(tail.last));
-      const dir = options.keyDir ?? keyDir();
+      const dir = "keyDir" in options ? options.keyDir : keyDir();
       const key = await loadOrCreateKey(file, dir, {
         lastKeyId: lastParsed?.ok ? lastParsed.seal?.key : undefined,
       });

@@ -143,7 +143,7 @@ export function assertOutside(dir: string, projectDir: string): void {
  */
 export async function loadOrCreateKey(
   file: string,
-  dir = keyDir(),
+  dir: string | undefined,
   opts: { lastKeyId?: string | undefined } = {},
 ): Promise<SealKey> {
   if (dir === undefined) {
