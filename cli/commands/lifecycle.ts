@@ -4,12 +4,12 @@ import type { Context } from "../context.ts";
 import { applyStack, removeStack } from "../deploy/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { atomicWrite, readIfExists } from "../fsutil.ts";
+import { atomicWrite, ensureDir, readIfExists } from "../fsutil.ts";
 import { generate, writeGenerated } from "../generate.ts";
 import { readHostFigures } from "../host/mod.ts";
 import { acquireLock, describeHolder, type Lock } from "../lock/mod.ts";
 import { type LoadedManifest, loadManifest, setManifestValue, sha256Hex } from "../manifest/mod.ts";
-import { describePlan } from "../plan/mod.ts";
+import { describePlan, type StackPlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 import { collectWindow, scrapesDir } from "../scrapes/mod.ts";
 import { mark } from "../term.ts";
@@ -41,6 +41,12 @@ async function withLock<T>(
   } finally {
     await lock.release();
   }
+}
+
+/** Creates the host folders the containers bind-mount, 0755 whatever the umask (issue 11 case 11). */
+async function ensureHostDirs(plan: StackPlan): Promise<void> {
+  await ensureDir(plan.hostDirs.nginxConfigDir, 0o755);
+  await ensureDir(plan.hostDirs.opaDataDir, 0o755);
 }
 
 /** Progress redrawn in place on a TTY; elsewhere a line at most every 5 s (and every final one). */
@@ -78,8 +84,9 @@ export async function runDeploy(
     return 0;
   }
   return await withLock(ctx, loaded, "deploy", async () => {
-    // 1. init
+    // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
     const written = await writeGenerated(loaded.dir, files);
+    await ensureHostDirs(plan);
     term.out(
       `${mark(term, true)} init: ${
         written.length ? `wrote ${written.join(", ")}` : "generated files up to date"
@@ -262,6 +269,7 @@ export async function runPromote(
       try {
         const { plan, files: newFiles } = await generate(ctx, edited);
         await writeGenerated(edited.dir, newFiles);
+        await ensureHostDirs(plan);
         term.out(
           `${mark(term, true)} manifest: services.mode ${from} → ${target}; files regenerated`,
         );

@@ -1,7 +1,8 @@
 /**
  * `validate`: the five checks of the original task (manifest parses, fields
  * present, images exist, nginx port free, `nginx -t` passes) plus the
- * policy bundle and generated files being up to date. One result per check;
+ * policy bundle and generated files being up to date, and each container's
+ * user being able to read what it bind-mounts. One result per check;
  * the command decides the exit code from them.
  */
 import { join } from "node:path";
@@ -10,10 +11,11 @@ import { EngineClient, type EngineClient as Engine } from "../engine/mod.ts";
 import { ManifestError, SwiftDeployError } from "../errors.ts";
 import { checkGenerated, generate } from "../generate.ts";
 import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
-import { LABEL_PROJECT, LABEL_ROLE } from "../plan/mod.ts";
+import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { hashPolicySources, readBundleManifest } from "../policy/mod.ts";
 import { readIfExists } from "../fsutil.ts";
 import { nginxTestArgs, nginxTestCopy } from "../render/mod.ts";
+import { findUnreadable, parseUser } from "./_readable.ts";
 
 export interface CheckResult {
   name: string;
@@ -55,6 +57,45 @@ async function policyBundleCheck(policiesDir: string, bundleDir: string): Promis
     return { name, ok: false, detail: `${bundle.wasm} is missing (run \`swiftdeploy build\`)` };
   }
   return { name, ok: true, detail: bundle.wasm };
+}
+
+/**
+ * Can each container's user read every host folder it bind-mounts (the
+ * policies, nginx's config folder, OPA's data folder)? One check per
+ * container with such a mount; a folder not created yet passes (deploy
+ * creates it 0755).
+ */
+async function mountReadabilityChecks(plan: StackPlan): Promise<CheckResult[]> {
+  const checks: CheckResult[] = [];
+  for (const container of plan.containers) {
+    const sources = (container.body.HostConfig?.Binds ?? [])
+      .map((bind) => bind.split(":")[0]!)
+      .filter((source) => source.startsWith("/"));
+    if (sources.length === 0) continue;
+    const user = parseUser(container.body.User);
+    const name = `${container.role} container (user ${container.body.User}) can read its mounts`;
+    if (!user) {
+      checks.push({ name, ok: true, detail: "runs as a named user: not checked" });
+      continue;
+    }
+    let problem: string | undefined;
+    for (const source of sources) {
+      const found = await findUnreadable(source, user);
+      if (found) {
+        problem = `"${found.path}" is not readable by user ${user.uid} (${found.detail}); ` +
+          `make it readable, e.g. chmod -R a+rX "${source}"`;
+        break;
+      }
+    }
+    checks.push(
+      problem ? { name, ok: false, detail: problem } : {
+        name,
+        ok: true,
+        detail: sources.join(", "),
+      },
+    );
+  }
+  return checks;
 }
 
 /** Is the port free on the host, or held by this project's running nginx? */
@@ -187,7 +228,8 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
     engine?.close();
   }
 
-  const { files } = await generate(ctx, loaded);
+  const { plan, files } = await generate(ctx, loaded);
+  checks.push(...await mountReadabilityChecks(plan));
   // The file on disk is what nginx will load: check it (hand edits included), else the rendering.
   const onDisk = await readIfExists(join(loaded.dir, "nginx.conf"));
   checks.push(await nginxSyntaxCheck(onDisk ?? files["nginx.conf"]));
