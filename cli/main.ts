@@ -177,7 +177,10 @@ program.command("status")
 
 program.command("audit")
   .description("write audit_report.md (and its SVG chart) from history.jsonl")
-  .option("--verify", "only verify the history's hash chain; exit 1 naming the first bad line")
+  .option(
+    "--verify",
+    "only verify the history's chain and seals, saying what they detect; exit 1 naming the first bad line",
+  )
   .action(
     action(async (ctx, o: { verify?: boolean }) =>
       (await commands.audit()).runAudit(ctx, { verifyOnly: Boolean(o.verify) })

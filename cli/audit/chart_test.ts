@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { NO_DATA, renderChartSvg } from "./mod.ts";
+import {
+  chartBuilder,
+  MAX_RAW_POINTS,
+  NO_DATA,
+  renderChart,
+  renderChartSvg,
+  SLICES,
+} from "./mod.ts";
 import { ev } from "./_test_util.ts";
 import { xmlProblem } from "./_xml_check.ts";
 
@@ -88,4 +95,52 @@ Deno.test("renderChartSvg() keeps a long history light and escapes odd data", ()
   assert.equal(svg.match(/<circle /g), null);
   assert.ok(svg.includes("→ x&quot;&lt;&amp;&gt;y"));
   assert.ok(svg.length < 120_000, `${svg.length} bytes`);
+});
+
+Deno.test("chartBuilder() draws every check up to MAX_RAW_POINTS and min/max per slice beyond, gaps kept", () => {
+  const at = (i: number) => new Date(Date.UTC(2026, 10, 21) + i * 5000).toISOString();
+  const build = (n: number, value: (i: number) => number | null) => {
+    const b = chartBuilder();
+    for (let i = 0; i < n; i++) b.add(scrape(at(i), value(i), 10));
+    return b.data();
+  };
+  const small = build(MAX_RAW_POINTS, () => 1);
+  assert.equal(small.sampled, undefined);
+  assert.equal(small.error.length, MAX_RAW_POINTS);
+
+  // 20,000 checks: 0.5 everywhere, one spike to 90 and one dip to 0; checks
+  // 12,000 to 12,999 had no error figure (a gap a line must not bridge).
+  const n = 20_000;
+  const data = build(
+    n,
+    (i) => i === 7_777 ? 90 : i === 15_000 ? 0 : i >= 12_000 && i < 13_000 ? null : 0.5,
+  );
+  assert.equal(data.count, n);
+  assert.equal(data.sampled, 2 * SLICES);
+  assert.ok(data.error.length <= 2 * SLICES && data.p99.length <= 2 * SLICES);
+  const values = data.error.map((p) => p.v);
+  assert.ok(values.includes(90), "the spike is kept");
+  assert.ok(values.includes(0), "the dip is kept");
+  assert.ok(values.includes(null), "the gap is kept");
+  assert.ok(data.error.every((p, i) => i === 0 || p.t >= data.error[i - 1]!.t), "in time order");
+  assert.deepEqual([data.first, data.last], [Date.parse(at(0)), Date.parse(at(n - 1))]);
+
+  const svg = renderChart(data);
+  assert.equal(xmlProblem(svg), undefined);
+  const lines = [...svg.matchAll(/id="error-rate-panel"[\s\S]*?<\/g>/g)][0]![0]
+    .match(/<polyline /g) ?? [];
+  assert.equal(lines.length, 2, "the error line is broken once, at the gap");
+  assert.ok(svg.includes("of 20000 status checks"));
+  assert.ok(svg.includes("lowest and highest value per time slice (at most 800 points)"));
+});
+
+Deno.test("renderChartSvg() of 150,000 checks does not overflow the call stack", () => {
+  const t0 = Date.UTC(2026, 10, 1);
+  const events = Array.from(
+    { length: 150_000 },
+    (_, i) => scrape(new Date(t0 + i * 5000).toISOString(), i % 100, 20),
+  );
+  const svg = renderChartSvg(events); // threw "Maximum call stack size exceeded" before
+  assert.equal(xmlProblem(svg), undefined);
+  assert.ok(svg.includes("of 150000 status checks"));
 });

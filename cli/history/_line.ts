@@ -15,12 +15,12 @@ import { KEY_ID, sealBody, type SealKey, splitSeal } from "./_mac.ts";
 /** `prev` of the first line. */
 export const ZERO_HASH = "0".repeat(64);
 
-const encoder = new TextEncoder();
-
 /** sha256 hex of a line's bytes (a string is hashed as UTF-8). */
 export function sha256Hex(line: string | Uint8Array): string {
-  return createHash("sha256").update(typeof line === "string" ? encoder.encode(line) : line)
-    .digest("hex");
+  // A string goes in as UTF-8 directly: the same bytes, without a TextEncoder round trip.
+  return (typeof line === "string"
+    ? createHash("sha256").update(line, "utf8")
+    : createHash("sha256").update(line)).digest("hex");
 }
 
 export interface LineFields {
