@@ -173,3 +173,18 @@ Deno.test("a history written before segments keeps verifying and goes on in segm
     1,
   ]);
 });
+
+Deno.test("appendEvent() after a crash between archiving and writing chains to the last segment", async () => {
+  await using h = await segmented(6);
+  const files = await historyFiles(h.file);
+  const lines = (await h.verify()).lines;
+  // As if the process died right after renaming the active file away.
+  await Deno.rename(h.file, segmentPath(h.file, files.length));
+  const next = await h.append(7);
+  assert.equal(next.line, lines + 1);
+  const last = (await linesOf(segmentPath(h.file, files.length))).at(-1)!;
+  assert.equal(next.record.prev, sha256Hex(last));
+  const result = await h.verify();
+  assert.ok(result.ok, result.ok ? "" : result.message);
+  assert.equal(result.lines, lines + 1);
+});
