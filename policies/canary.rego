@@ -2,8 +2,16 @@
 #
 # Input: {"current_mode": "stable"|"canary", "target_mode": "stable"|"canary",
 #         "error_rate_percent": number, "p99_latency_ms": number,
-#         "request_count": number, "window_seconds": number}
+#         "request_count": number, "window_seconds": number,
+#         "p99_above_ms": number (optional), "unknown_figures": object (optional)}
 # Metric fields may be absent or null when no metrics could be gathered.
+# p99_latency_ms is the P99 as the CLI proves it: the upper bound of the
+# latency bucket that holds it (at least 99 % of requests took at most this
+# long), not an interpolation. p99_above_ms is set instead when the P99 lies
+# beyond the highest finite bucket: a lower bound, so the latency check
+# cannot pass. unknown_figures maps a null figure's field to why it is
+# unknown although traffic was seen (a NaN, negative or decreasing counter):
+# the figure fails its check with that reason.
 # Data:  data.limits.canary.{max_error_rate_percent, max_p99_latency_ms,
 #        window_seconds, min_requests}, rendered from the manifest's
 #        policy_limits; no threshold is written here.
@@ -51,6 +59,12 @@ error_rate_percent := object.get(given, "error_rate_percent", null)
 p99_latency_ms := object.get(given, "p99_latency_ms", null)
 
 window_seconds := object.get(given, "window_seconds", null)
+
+p99_above_ms := object.get(given, "p99_above_ms", null)
+
+unknown_figures := object.get(given, "unknown_figures", {}) if {
+	is_object(object.get(given, "unknown_figures", {}))
+} else := {}
 
 min_requests := object.get(limits, "min_requests", null)
 
@@ -106,6 +120,7 @@ figures := [requests, errors, p99, max_errors, max_p99] if {
 	max_p99 := lim.max_p99_latency_ms
 	is_number(p99)
 	is_number(max_p99)
+	not is_number(p99_above_ms)
 }
 
 # --- modes ---------------------------------------------------------------
@@ -210,6 +225,25 @@ reasons contains text.above("P99 latency", p99_latency_ms, max_p99_latency_ms, "
 	not latency_ok
 }
 
+# A P99 beyond the highest finite bucket: only a lower bound is known.
+reasons contains p99_beyond_reason if {
+	metrics_apply
+	is_number(p99_above_ms)
+	is_number(max_p99_latency_ms)
+}
+
+p99_beyond_reason := concat("", [
+	"P99 latency is above ", text.fixed(p99_above_ms, 2),
+	" ms (beyond the highest latency bucket), it exceeds the maximum ",
+	text.fixed(max_p99_latency_ms, 2), " ms",
+]) if {
+	p99_above_ms >= max_p99_latency_ms
+} else := concat("", [
+	"P99 latency is above ", text.fixed(p99_above_ms, 2),
+	" ms (beyond the highest latency bucket), it cannot be shown within the maximum ",
+	text.fixed(max_p99_latency_ms, 2), " ms",
+])
+
 reasons contains field_problem(field, value) if {
 	metrics_apply
 	some field, value in {
@@ -218,7 +252,10 @@ reasons contains field_problem(field, value) if {
 		"p99_latency_ms": p99_latency_ms,
 	}
 	not is_number(value)
+	not beyond_buckets(field)
 }
+
+beyond_buckets("p99_latency_ms") if is_number(p99_above_ms)
 
 reasons contains limit_problem(name, value) if {
 	metrics_apply
@@ -249,7 +286,16 @@ window_text := concat("", [text.amount(window_seconds), "s window"]) if {
 	is_number(configured_window)
 } else := "window"
 
-field_problem(field, null) := text.missing(field)
+field_problem(field, null) := concat("", [figure_label[field], " is unknown: ", why]) if {
+	why := unknown_figures[field]
+	is_string(why)
+} else := text.missing(field)
+
+figure_label := {
+	"request_count": "request count",
+	"error_rate_percent": "error rate",
+	"p99_latency_ms": "P99 latency",
+}
 
 field_problem(field, value) := text.not_a_number(field, value) if value != null
 

@@ -396,3 +396,70 @@ test_a_denial_always_has_a_reason if {
 		count(d.reasons) > 0
 	}
 }
+
+# --- P99 beyond the highest finite bucket (issue 11 case 3) -------------------
+
+# The app saw every request above its 10 s bucket: only "P99 > 10000 ms" is known.
+test_p99_beyond_the_buckets_is_denied_even_below_the_limit if {
+	d := decide_with(
+		with_values({"p99_latency_ms": null, "p99_above_ms": 10000}),
+		{"canary": {"max_error_rate_percent": 1, "max_p99_latency_ms": 15000, "window_seconds": 30, "min_requests": 20}},
+	)
+	d.allow == false
+	d.reasons == ["P99 latency is above 10000.00 ms (beyond the highest latency bucket), it cannot be shown within the maximum 15000.00 ms"]
+	d.checked.outcome == "denied"
+}
+
+test_p99_beyond_the_buckets_above_the_limit_is_denied if {
+	d := decide(with_values({"p99_latency_ms": null, "p99_above_ms": 10000}))
+	d.allow == false
+	d.reasons == ["P99 latency is above 10000.00 ms (beyond the highest latency bucket), it exceeds the maximum 500.00 ms"]
+}
+
+# A figure beside the lower bound does not make the fast path allow.
+test_p99_above_wins_over_a_number if {
+	d := decide(with_values({"p99_latency_ms": 25, "p99_above_ms": 10000}))
+	d.allow == false
+	d.reasons == ["P99 latency is above 10000.00 ms (beyond the highest latency bucket), it exceeds the maximum 500.00 ms"]
+	not canary.promotable with input as with_values({"p99_latency_ms": 25, "p99_above_ms": 10000}) with data.limits as limits
+}
+
+test_p99_above_is_ignored_on_insufficient_traffic_and_to_canary if {
+	d := decide(with_values({"request_count": 5, "p99_latency_ms": null, "p99_above_ms": 10000}))
+	d.checked.outcome == "insufficient_traffic"
+	d.reasons == ["insufficient traffic: 5 requests in the 30s window, at least 20 required"]
+	decide(object.union(to_canary, {"p99_above_ms": 10000})).allow == true
+}
+
+# --- unknown figures (issue 11 case 5) -----------------------------------------
+
+test_unknown_figures_are_denied_with_their_reason if {
+	why := "http_requests_total{status_code=\"500\"} is NaN"
+	d := decide(with_values({
+		"request_count": null,
+		"error_rate_percent": null,
+		"unknown_figures": {"request_count": why, "error_rate_percent": why},
+	}))
+	d.allow == false
+	d.reasons == [
+		concat("", ["error rate is unknown: ", why]),
+		concat("", ["request count is unknown: ", why]),
+	]
+}
+
+test_unknown_latency_is_denied_with_its_reason if {
+	d := decide(with_values({
+		"p99_latency_ms": null,
+		"unknown_figures": {"p99_latency_ms": "a bucket went down without a restart of the app"},
+	}))
+	d.allow == false
+	d.reasons == ["P99 latency is unknown: a bucket went down without a restart of the app"]
+}
+
+# A reason for a figure that is a number does not turn it unknown; a
+# malformed unknown_figures is ignored (the plain "missing" reason stays).
+test_unknown_figures_only_explain_null_figures if {
+	decide(with_values({"unknown_figures": {"p99_latency_ms": "x"}})).allow == true
+	d := decide(with_values({"p99_latency_ms": null, "unknown_figures": "x"}))
+	d.reasons == ["input field \"p99_latency_ms\" is missing"]
+}

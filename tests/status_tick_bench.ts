@@ -4,7 +4,7 @@
  * in-process. Target: <= 10 ms. Run: `deno bench -A tests/status_tick_bench.ts`.
  */
 import { join } from "node:path";
-import { computeWindow, parsePrometheusText, type Scrape } from "../cli/metrics/mod.ts";
+import { computeWindow, type Scrape, scrapeFromText } from "../cli/metrics/mod.ts";
 import { generateScrapeText } from "../cli/metrics/_scrape_text_testing.ts";
 import { createWasmEvaluator } from "../cli/policy/mod.ts";
 
@@ -23,11 +23,11 @@ const evaluator = await createWasmEvaluator({
   policiesDir: join(home, "policies"),
   data: { limits },
 });
-const baseline: Scrape = { at: 0, series: parsePrometheusText(generateScrapeText(1)) };
+const baseline: Scrape = scrapeFromText(generateScrapeText(1), 0);
 const text = generateScrapeText(3);
 
 Deno.bench("status tick: parse 1,000 series + window + two policy decisions", async () => {
-  const newer: Scrape = { at: 30_000, series: parsePrometheusText(text) };
+  const newer: Scrape = scrapeFromText(text, 30_000);
   const w = computeWindow(baseline, newer);
   const infra = await evaluator.evaluate("infrastructure", {
     disk_free_gb: 50,

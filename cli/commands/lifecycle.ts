@@ -9,6 +9,7 @@ import { generate, writeGenerated } from "../generate.ts";
 import { readHostFigures } from "../host/mod.ts";
 import { acquireLock, describeHolder, type Lock } from "../lock/mod.ts";
 import { type LoadedManifest, loadManifest, setManifestValue, sha256Hex } from "../manifest/mod.ts";
+import { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "../metrics/mod.ts";
 import { describePlan, type StackPlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 import { collectWindow, scrapesDir } from "../scrapes/mod.ts";
@@ -206,11 +207,7 @@ export async function runPromote(
       const { files } = await generate(ctx, loaded);
       const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
       const progress = progressPrinter(ctx);
-      let figures: {
-        request_count: number | null;
-        error_rate_percent: number | null;
-        p99_latency_ms: number | null;
-      } = { request_count: null, error_rate_percent: null, p99_latency_ms: null };
+      let figures: CanaryMetricsInput = canaryMetricsInput(undefined);
       const input = () => ({
         current_mode: from,
         target_mode: target,
@@ -228,19 +225,8 @@ export async function runPromote(
             progress,
           );
           endProgress(ctx);
-          figures = {
-            request_count: w.figures.request_count,
-            error_rate_percent: w.figures.error_rate_percent,
-            p99_latency_ms: w.figures.p99_latency_ms,
-          };
-          term.out(
-            `  window ${
-              w.figures.seconds?.toFixed(0) ?? "?"
-            } s: ${w.figures.request_count} requests, ` +
-              `error rate ${w.figures.error_rate_percent?.toFixed(2) ?? "n/a"} %, ` +
-              `P99 ${w.figures.p99_latency_ms?.toFixed(2) ?? "n/a"} ms` +
-              (w.figures.reset ? " (the app restarted in the window)" : ""),
-          );
+          figures = canaryMetricsInput(w.figures);
+          term.out(`  ${windowSummary(w.figures)}`);
         } catch (error) {
           endProgress(ctx);
           // No metrics is not a pass: the policy gets nulls and decides.

@@ -23,7 +23,6 @@ import {
   BASELINE_MAX_AGE_RATIO,
   computeWindow,
   pickBaseline,
-  readAppState,
   type Scrape,
   snapshotFigures,
   type WindowFigures,
@@ -128,7 +127,7 @@ async function refresh(
     const baseline = pickBaseline(kept, scrape.at, windowSeconds) ?? previous;
     figures = baseline ? computeWindow(baseline, scrape) : snapshotFigures(scrape);
   }
-  const state = scrape ? readAppState(scrape.series) : undefined;
+  const state = scrape?.state;
 
   const decide = async (domain: Domain, input: () => Promise<unknown>): Promise<DomainStatus> => {
     if ("error" in evaluator) return complianceOf(evaluator);

@@ -8,13 +8,23 @@
  * | `app_uptime_seconds`            | gauge     |                            |
  * | `app_mode`                      | gauge     | 0 stable, 1 canary         |
  * | `chaos_active`                  | gauge     | 0 none, 1 slow, 2 error    |
+ * | `app_instance_info`             | gauge     | instance (one per process) |
  *
  * Application requests are those on any path other than /healthz, /metrics
  * and /chaos (the service labels unknown paths "other"; they count).
  */
 
-import { parseLe } from "./_parse.ts";
-import type { AppMode, AppState, ChaosState, MetricFamily, ParsedMetrics } from "./_types.ts";
+import { parseFloatGo } from "./_parse.ts";
+import type {
+  AppMode,
+  AppState,
+  BucketCounter,
+  ChaosState,
+  MetricFamily,
+  ParsedMetrics,
+  RequestCounter,
+  Scrape,
+} from "./_types.ts";
 
 export const METRIC_NAMES = {
   requests: "http_requests_total",
@@ -22,6 +32,7 @@ export const METRIC_NAMES = {
   uptime: "app_uptime_seconds",
   mode: "app_mode",
   chaos: "chaos_active",
+  instance: "app_instance_info",
 } as const;
 
 /** Paths whose requests are not application traffic. */
@@ -31,42 +42,18 @@ export const NON_APPLICATION_PATHS: readonly string[] = Object.freeze([
   "/chaos",
 ]);
 
+/** True for a path whose requests are application traffic. */
 export function isApplicationPath(path: string): boolean {
   return !NON_APPLICATION_PATHS.includes(path);
 }
 
-/** One counter series reduced to what the window arithmetic needs. */
-export interface CounterPoint {
-  readonly value: number;
-  /** True for application paths. */
-  readonly app: boolean;
-}
-
-export interface RequestPoint extends CounterPoint {
-  /** 5xx status code. */
-  readonly error: boolean;
-}
-
-export interface BucketPoint extends CounterPoint {
-  readonly le: number;
-}
-
-/** The counters of one scrape, keyed by a canonical series key. */
-export interface AppCounters {
-  readonly requests: ReadonlyMap<string, RequestPoint>;
-  readonly buckets: ReadonlyMap<string, BucketPoint>;
-  /** `_count` series of the duration histogram (used only to detect resets). */
-  readonly counts: ReadonlyMap<string, CounterPoint>;
-  readonly state: AppState;
-}
-
 /**
- * Series key: label names and values in the order the exposition wrote them
- * (a client library writes one series' labels in the same order every time).
+ * Series key: label names (sorted) and values, so one series has the same
+ * key in every scrape and in kept scrapes, whatever order a process wrote.
  */
 function key(labels: Readonly<Record<string, string>>): string {
   let k = "";
-  for (const n in labels) k += n + "\u0001" + labels[n] + "\u0000";
+  for (const n of Object.keys(labels).sort()) k += n + "\u0001" + labels[n] + "\u0000";
   return k;
 }
 
@@ -76,7 +63,7 @@ function gauge(family: MetricFamily | undefined): number | null {
   return sample.value;
 }
 
-/** Reads mode, chaos and uptime from the gauges. */
+/** Reads mode, chaos and uptime (seconds, finite and >= 0, else null) from the gauges. */
 export function readAppState(metrics: ParsedMetrics): AppState {
   const modeValue = gauge(metrics.families.get(METRIC_NAMES.mode));
   const chaosValue = gauge(metrics.families.get(METRIC_NAMES.chaos));
@@ -92,52 +79,66 @@ export function readAppState(metrics: ParsedMetrics): AppState {
   return {
     mode,
     chaos,
-    uptime_seconds: uptime !== null && Number.isFinite(uptime) ? uptime : null,
+    uptime_seconds: uptime !== null && Number.isFinite(uptime) && uptime >= 0 ? uptime : null,
   };
 }
 
-const cache = new WeakMap<ParsedMetrics, AppCounters>();
+/**
+ * The serving process's id: the `instance` label of the one
+ * `app_instance_info` sample whose value is 1; null when absent, empty or
+ * ambiguous (several samples at 1).
+ */
+export function readInstance(metrics: ParsedMetrics): string | null {
+  const ids = (metrics.families.get(METRIC_NAMES.instance)?.samples ?? [])
+    .filter((s) => s.value === 1 && (s.labels["instance"] ?? "") !== "")
+    .map((s) => s.labels["instance"]!);
+  return ids.length === 1 ? ids[0]! : null;
+}
 
-/** Extracts the contract's counters from one parse (memoised per parse). */
-export function readAppCounters(metrics: ParsedMetrics): AppCounters {
-  const cached = cache.get(metrics);
-  if (cached) return cached;
-
-  const requests = new Map<string, RequestPoint>();
+/**
+ * Reduces one parsed exposition to what a window needs (see `Scrape`):
+ * instance, gauges, request counters by class and duration buckets. Values
+ * are kept as served, valid or not; judging them is the window's business.
+ * `at` is the scrape time in epoch ms.
+ */
+export function scrapeFromMetrics(metrics: ParsedMetrics, at: number): Scrape {
+  const requests: RequestCounter[] = [];
   for (const s of metrics.families.get(METRIC_NAMES.requests)?.samples ?? []) {
     if (s.name !== METRIC_NAMES.requests) continue;
-    const path = s.labels["path"] ?? "";
     const status = Number(s.labels["status_code"]);
-    requests.set(key(s.labels), {
-      value: s.value,
-      app: isApplicationPath(path),
+    requests.push({
+      key: key(s.labels),
+      app: isApplicationPath(s.labels["path"] ?? ""),
       error: status >= 500 && status <= 599,
+      value: s.value,
     });
   }
 
-  const buckets = new Map<string, BucketPoint>();
-  const counts = new Map<string, CounterPoint>();
+  const buckets: BucketCounter[] = [];
   const bucketName = METRIC_NAMES.duration + "_bucket";
-  const countName = METRIC_NAMES.duration + "_count";
-  // With a TYPE line the samples sit in one family; without one, in families
-  // named after each sample name.
+  // With a TYPE line the samples sit in one family; without one, in a family
+  // named after the sample name.
   const durationSamples = [
     ...(metrics.families.get(METRIC_NAMES.duration)?.samples ?? []),
     ...(metrics.families.get(bucketName)?.samples ?? []),
-    ...(metrics.families.get(countName)?.samples ?? []),
   ];
   for (const s of durationSamples) {
-    const app = isApplicationPath(s.labels["path"] ?? "");
-    if (s.name === bucketName) {
-      const le = parseLe(s.labels["le"] ?? "");
-      if (le === undefined || Number.isNaN(le)) continue;
-      buckets.set(key(s.labels), { value: s.value, app, le });
-    } else if (s.name === countName) {
-      counts.set(key(s.labels), { value: s.value, app });
-    }
+    if (s.name !== bucketName) continue;
+    const le = parseFloatGo(s.labels["le"] ?? "");
+    if (le === undefined || Number.isNaN(le)) continue;
+    buckets.push({
+      key: key(s.labels),
+      app: isApplicationPath(s.labels["path"] ?? ""),
+      le,
+      value: s.value,
+    });
   }
 
-  const counters: AppCounters = { requests, buckets, counts, state: readAppState(metrics) };
-  cache.set(metrics, counters);
-  return counters;
+  return {
+    at,
+    instance: readInstance(metrics),
+    state: readAppState(metrics),
+    requests,
+    buckets,
+  };
 }

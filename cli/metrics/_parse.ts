@@ -115,16 +115,6 @@ function isDecimal(t: string): boolean {
   return i === n;
 }
 
-const leCache = new Map<string, number | undefined>();
-
-/** `parseFloatGo` of an `le` label value, memoised (a scrape repeats a few bounds). */
-export function parseLe(value: string): number | undefined {
-  if (leCache.has(value)) return leCache.get(value);
-  const parsed = parseFloatGo(value);
-  if (leCache.size < 4096) leCache.set(value, parsed);
-  return parsed;
-}
-
 /** Scans one sample line; positions index into `text`. */
 class LineScanner {
   pos = 0;
@@ -397,7 +387,7 @@ export function parsePrometheusText(text: string): ParsedMetrics {
     if (name === family.bucketName) {
       const le = labels["le"];
       if (le === undefined) scan.fail(`histogram bucket "${name}" without "le" label`);
-      if (parseLe(le) === undefined) scan.fail(`invalid "le" value "${le}" in "${name}"`);
+      if (parseFloatGo(le) === undefined) scan.fail(`invalid "le" value "${le}" in "${name}"`);
     }
     if (seen.has(key)) scan.fail(`duplicate series "${name}" with the same labels`);
     seen.add(key);

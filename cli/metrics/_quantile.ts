@@ -25,14 +25,11 @@ export interface Bucket {
 
 const PRECISION_TOLERANCE = 1e-12;
 
-export function bucketQuantile(q: number, input: readonly Bucket[]): number {
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
-  if (input.length === 0) return NaN;
-
+/** Sorted, merged, de-noised, monotonic buckets; undefined when PromQL gives NaN. */
+function normalise(input: readonly Bucket[]): { les: number[]; counts: number[] } | undefined {
+  if (input.length === 0) return undefined;
   const sorted = [...input].sort((a, b) => a.le - b.le);
-  if (sorted[sorted.length - 1]!.le !== Infinity) return NaN;
+  if (sorted[sorted.length - 1]!.le !== Infinity) return undefined;
 
   // Merge buckets with the same upper bound.
   const les: number[] = [];
@@ -62,15 +59,31 @@ export function bucketQuantile(q: number, input: readonly Bucket[]): number {
     else if (counts[i]! < max) counts[i] = max;
   }
 
-  const n = les.length;
-  if (n < 2) return NaN;
-  const observations = counts[n - 1]!;
-  if (observations === 0 || Number.isNaN(observations)) return NaN;
+  if (les.length < 2) return undefined;
+  const observations = counts[les.length - 1]!;
+  if (observations === 0 || Number.isNaN(observations)) return undefined;
+  return { les, counts };
+}
 
-  let rank = q * observations;
-  // First finite bucket (index < n-1) whose count reaches the rank, else n-1.
+/** Index of the first bucket whose cumulative count reaches `rank` (the last when none). */
+function holdingBucket(counts: readonly number[], rank: number): number {
+  const n = counts.length;
   let b = 0;
   while (b < n - 1 && !(counts[b]! >= rank)) b++;
+  return b;
+}
+
+/** PromQL's `histogram_quantile(q, …)` over cumulative buckets (see the module comment). */
+export function bucketQuantile(q: number, input: readonly Bucket[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const norm = normalise(input);
+  if (!norm) return NaN;
+  const { les, counts } = norm;
+  const n = les.length;
+  let rank = q * counts[n - 1]!;
+  const b = holdingBucket(counts, rank);
 
   if (b === n - 1) return les[n - 2]!;
   if (b === 0 && les[0]! <= 0) return les[0]!;
@@ -84,4 +97,35 @@ export function bucketQuantile(q: number, input: readonly Bucket[]): number {
     rank -= counts[b - 1]!;
   }
   return start + (end - start) * (rank / count);
+}
+
+/**
+ * Where the q-quantile lies, as facts rather than an estimate: the bucket
+ * holding rank `q * observations` (the same bucket `bucketQuantile`
+ * interpolates in), as `lower < quantile <= upper`.
+ *
+ * - first bucket: `lower` 0 (or that bound when it is <= 0), `upper` its bound;
+ * - interior: the previous and this bucket's bounds;
+ * - `+Inf` bucket: `lower` the highest finite bound, `upper` Infinity — the
+ *   quantile is above `lower` and nothing more is known.
+ *
+ * At least a share q of the observations is <= `upper`, so "quantile <=
+ * limit" is proven exactly when `upper <= limit` (and when the limit is a
+ * bucket bound, that is the same as the count test "share of observations
+ * with le <= limit >= q"). Returns undefined where `bucketQuantile` gives
+ * NaN (no `+Inf` bucket, fewer than 2 buckets, no observations) or q is
+ * outside [0, 1].
+ */
+export function bucketQuantileBounds(
+  q: number,
+  input: readonly Bucket[],
+): { lower: number; upper: number } | undefined {
+  if (!(q >= 0 && q <= 1)) return undefined;
+  const norm = normalise(input);
+  if (!norm) return undefined;
+  const { les, counts } = norm;
+  const b = holdingBucket(counts, q * counts[les.length - 1]!);
+  const upper = les[b]!;
+  const lower = b === 0 ? Math.min(0, upper) : les[b - 1]!;
+  return { lower, upper };
 }

@@ -1,14 +1,25 @@
 /**
- * The only I/O of this folder: one GET of a `/metrics` URL, parsed.
+ * The only I/O of this folder: one GET of a `/metrics` URL, parsed and
+ * reduced to the figures a window needs.
  */
 
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { parsePrometheusText } from "./_parse.ts";
+import { scrapeFromMetrics } from "./_app_metrics.ts";
 import type { Scrape } from "./_types.ts";
 
+/** Options of `scrape`. */
 export interface ScrapeOptions {
   /** Clock for `Scrape.at`, epoch ms (tests pin it). */
   now?: () => number;
+}
+
+/**
+ * One exposition text reduced to a `Scrape` taken at `at` (epoch ms).
+ * Throws PrometheusParseError (METRICS_INVALID, with the line number).
+ */
+export function scrapeFromText(text: string, at: number): Scrape {
+  return scrapeFromMetrics(parsePrometheusText(text), at);
 }
 
 /**
@@ -62,5 +73,5 @@ export async function scrape(
       { exitCode: ExitCode.failure, hint: "check that the stack is deployed and healthy" },
     );
   }
-  return { at, series: parsePrometheusText(text) };
+  return scrapeFromText(text, at);
 }

@@ -37,14 +37,6 @@ export interface ParsedMetrics {
   readonly sampleCount: number;
 }
 
-/** One scrape of the app's `/metrics`, kept in memory (never the raw text). */
-export interface Scrape {
-  /** When the scrape was taken, epoch milliseconds. */
-  readonly at: number;
-  readonly text?: never;
-  readonly series: ParsedMetrics;
-}
-
 /** Deployment mode reported by the `app_mode` gauge. */
 export type AppMode = "stable" | "canary";
 
@@ -59,28 +51,117 @@ export interface AppState {
 }
 
 /**
+ * One `http_requests_total` series of a scrape, reduced to its class.
+ * `value` is kept as served: NaN, ±Infinity or a negative number make the
+ * window's request figures unknown rather than being dropped here.
+ */
+export interface RequestCounter {
+  /** Canonical series key (label names and values), stable across scrapes of one process. */
+  readonly key: string;
+  /** True for application paths (not /healthz, /metrics, /chaos). */
+  readonly app: boolean;
+  /** True for a 5xx `status_code`. */
+  readonly error: boolean;
+  readonly value: number;
+}
+
+/** One cumulative `http_request_duration_seconds_bucket` series of a scrape. */
+export interface BucketCounter {
+  /** Canonical series key (label names and values, `le` included). */
+  readonly key: string;
+  /** True for application paths. */
+  readonly app: boolean;
+  /** Upper bound in seconds; `Infinity` for the `+Inf` bucket. */
+  readonly le: number;
+  /** Cumulative count, as served (may be invalid, see RequestCounter). */
+  readonly value: number;
+}
+
+/**
+ * One scrape of the app's `/metrics`, reduced to the figures a window needs
+ * (never the raw text): this is also what `.swiftdeploy/scrapes` keeps.
+ */
+export interface Scrape {
+  /** When the scrape was taken, epoch milliseconds. */
+  readonly at: number;
+  /**
+   * The serving process's id from `app_instance_info{instance="…"}`; null
+   * for an app that does not export it (then only the uptime tells a restart).
+   */
+  readonly instance: string | null;
+  /** The app's gauges (mode, chaos, uptime in seconds). */
+  readonly state: AppState;
+  readonly requests: readonly RequestCounter[];
+  readonly buckets: readonly BucketCounter[];
+}
+
+/**
+ * Request counts measured where clients receive the answers (nginx): one
+ * reading of the edge's cumulative counters. A series of these, oldest
+ * first, replaces the app's request counters in a window (see
+ * `computeWindow`), so errors the proxy produced itself (502, 504) count.
+ */
+export interface EdgeSample {
+  /** When the counters were read, epoch milliseconds. */
+  readonly atMs: number;
+  /**
+   * Identity of the counting process (e.g. the nginx container and its
+   * start); a different value from one sample to the next is a counter reset.
+   */
+  readonly instance: string;
+  /** Application requests answered to clients since `instance` started (cumulative). */
+  readonly requests: number;
+  /** Of those, answered with a 5xx status, whoever produced it (cumulative). */
+  readonly errors: number;
+}
+
+/**
  * Figures the policies and the dashboard read. Field names are snake_case
  * because they go as they are into policy input and history events.
  */
 export interface WindowFigures {
-  /** "window": the delta between two scrapes; "lifetime": one scrape's totals since start. */
+  /** "window": the increase between two scrapes; "lifetime": one scrape's totals since start. */
   readonly basis: "window" | "lifetime";
   /**
-   * Seconds the figures cover: the time between the scrapes (after a reset,
-   * at most the newer scrape's uptime); for "lifetime", the app's uptime,
-   * null when `app_uptime_seconds` is missing.
+   * Seconds the figures cover: the time between the scrapes (after a
+   * restart, at most the newer process's uptime); for "lifetime", the app's
+   * uptime, null when `app_uptime_seconds` is missing.
    */
   readonly seconds: number | null;
-  /** Application requests (paths other than /healthz, /metrics, /chaos). */
-  readonly request_count: number;
-  /** Application requests answered with a 5xx status. */
-  readonly error_count: number;
-  /** null when `seconds` is null or 0. */
+  /** Where request_count and the error figures were counted: the app, or the edge (nginx). */
+  readonly requests_source: "app" | "edge";
+  /** Application requests; null when unknown (see `unknown`). */
+  readonly request_count: number | null;
+  /** Application requests answered with a 5xx status; null when unknown. */
+  readonly error_count: number | null;
+  /** null when the count is unknown or `seconds` is null or 0. */
   readonly requests_per_second: number | null;
-  /** 5xx share of application requests in percent; null when there were no requests. */
+  /** 5xx share of application requests in percent; null when unknown or there were no requests. */
   readonly error_rate_percent: number | null;
-  /** PromQL-style interpolated 99th percentile in ms; null when no observations. */
+  /**
+   * PromQL's interpolated 99th percentile in ms (`histogram_quantile`), for
+   * display; null when unknown, when there were no observations, or when it
+   * lies beyond the highest finite bucket (see `p99_above_ms`).
+   */
   readonly p99_latency_ms: number | null;
-  /** True when the app restarted between the scrapes (counters were reset). */
+  /**
+   * Upper bound in ms of the latency bucket holding the 99th percentile: at
+   * least 99 % of the observations took at most this long. This is the
+   * figure the canary gate judges (exact when the limit is a bucket bound).
+   * null exactly when `p99_latency_ms` is.
+   */
+  readonly p99_bound_ms: number | null;
+  /**
+   * Set when the 99th percentile lies in the `+Inf` bucket: the highest
+   * finite bound in ms, which the P99 exceeds (a lower bound, not a value).
+   */
+  readonly p99_above_ms: number | null;
+  /**
+   * Why a figure is null although observations exist, per policy input
+   * field (`request_count`, `error_rate_percent`, `p99_latency_ms`): a NaN,
+   * infinite or negative counter, or one that went down without a restart.
+   */
+  readonly unknown: Readonly<Record<string, string>>;
+  /** True when the app (or the edge) restarted between the scrapes (counters were reset). */
   readonly reset: boolean;
 }

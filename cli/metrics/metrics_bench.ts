@@ -1,33 +1,34 @@
 /**
- * Cost of one status/promote tick: parse a 1,000-series scrape and compute
- * the window against a baseline. Run: `deno bench cli/metrics/metrics_bench.ts`.
+ * Cost of one status/promote tick: parse a 1,000-series scrape, reduce it to
+ * window figures and compute the window against a kept baseline (already
+ * figures: a kept scrape is never re-parsed). Run:
+ * `deno bench cli/metrics/metrics_bench.ts`.
  * Budget: the whole decision (this plus two policy evaluations) <= 10 ms.
  */
 
-import { computeWindow, parsePrometheusText, type Scrape } from "./mod.ts";
+import { computeWindow, parsePrometheusText, scrapeFromText } from "./mod.ts";
+import { decodeKept, encodeKept } from "../scrapes/mod.ts";
 import { generateScrapeText } from "./_scrape_text_testing.ts";
 
 const olderText = generateScrapeText(1);
 const newerText = generateScrapeText(2);
-const older: Scrape = { at: 0, series: parsePrometheusText(olderText) };
-if (older.series.sampleCount !== 1000) {
-  throw new Error(`expected 1000 series, got ${older.series.sampleCount}`);
+if (parsePrometheusText(olderText).sampleCount !== 1000) {
+  throw new Error(`expected 1000 series, got ${parsePrometheusText(olderText).sampleCount}`);
 }
+const older = scrapeFromText(olderText, 0);
+const keptText = encodeKept(older);
 
 Deno.bench("parsePrometheusText() of 1,000 series", { group: "tick" }, () => {
   parsePrometheusText(newerText);
 });
 
-Deno.bench("parse newer + computeWindow() against a kept baseline", {
+Deno.bench("scrape newer + computeWindow() against a kept baseline", {
   group: "tick",
   baseline: true,
 }, () => {
-  const newer: Scrape = { at: 30_000, series: parsePrometheusText(newerText) };
-  computeWindow(older, newer);
+  computeWindow(older, scrapeFromText(newerText, 30_000));
 });
 
-Deno.bench("parse both + computeWindow() (cold)", { group: "tick" }, () => {
-  const o: Scrape = { at: 0, series: parsePrometheusText(olderText) };
-  const n: Scrape = { at: 30_000, series: parsePrometheusText(newerText) };
-  computeWindow(o, n);
+Deno.bench("read the kept baseline + scrape newer + computeWindow()", { group: "tick" }, () => {
+  computeWindow(decodeKept(keptText)!, scrapeFromText(newerText, 30_000));
 });

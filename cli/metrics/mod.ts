@@ -9,27 +9,36 @@
 export type {
   AppMode,
   AppState,
+  BucketCounter,
   ChaosState,
+  EdgeSample,
   MetricFamily,
   MetricType,
   ParsedMetrics,
+  RequestCounter,
   Sample,
   Scrape,
   WindowFigures,
 } from "./_types.ts";
 export { parseFloatGo, parsePrometheusText, PrometheusParseError } from "./_parse.ts";
-export { type Bucket, bucketQuantile } from "./_quantile.ts";
+export { type Bucket, bucketQuantile, bucketQuantileBounds } from "./_quantile.ts";
 export {
   isApplicationPath,
   METRIC_NAMES,
   NON_APPLICATION_PATHS,
   readAppState,
+  readInstance,
+  scrapeFromMetrics,
 } from "./_app_metrics.ts";
 export {
   BASELINE_MAX_AGE_RATIO,
   BASELINE_MIN_AGE_RATIO,
   computeWindow,
   pickBaseline,
+  RESTART_TOLERANCE_SECONDS,
+  restartedBetween,
   snapshotFigures,
+  type WindowOptions,
 } from "./_window.ts";
-export { scrape, type ScrapeOptions } from "./_scrape.ts";
+export { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "./_canary_input.ts";
+export { scrape, scrapeFromText, type ScrapeOptions } from "./_scrape.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Bucket, bucketQuantile } from "./mod.ts";
+import { type Bucket, bucketQuantile, bucketQuantileBounds } from "./mod.ts";
 
 const b = (pairs: Array<[number, number]>): Bucket[] => pairs.map(([le, count]) => ({ le, count }));
 
@@ -57,4 +57,56 @@ Deno.test("bucketQuantile() maps q outside [0, 1] to -Inf/+Inf and NaN to NaN", 
   assert.equal(bucketQuantile(-0.1, buckets), -Infinity);
   assert.equal(bucketQuantile(1.1, buckets), Infinity);
   assert.ok(Number.isNaN(bucketQuantile(NaN, buckets)));
+});
+
+Deno.test("bucketQuantileBounds() places the P99 in the first bucket, an interior one and +Inf", () => {
+  // first bucket: 100 of 100 <= 0.1 -> (0, 0.1]
+  assert.deepEqual(bucketQuantileBounds(0.99, b([[0.1, 100], [0.2, 100], [Infinity, 100]])), {
+    lower: 0,
+    upper: 0.1,
+  });
+  // interior (issue 11 case 4): 98 <= 0.25, 100 <= 0.5 -> rank 99 in (0.25, 0.5]; the
+  // interpolated 0.375 is below a limit of 0.4 although up to 1 % may have taken 0.5.
+  const inside = b([[0.25, 98], [0.5, 100], [Infinity, 100]]);
+  assert.deepEqual(bucketQuantileBounds(0.99, inside), { lower: 0.25, upper: 0.5 });
+  near(bucketQuantile(0.99, inside), 0.375);
+  // +Inf (issue 11 case 3): nothing <= 10 of 25 -> above 10, nothing more known
+  assert.deepEqual(bucketQuantileBounds(0.99, b([[10, 0], [Infinity, 25]])), {
+    lower: 10,
+    upper: Infinity,
+  });
+});
+
+Deno.test("bucketQuantileBounds() is exact on a bound: 99 % at or below it holds the P99", () => {
+  // exactly 99 of 100 at or below 0.25: the P99 is at most 0.25
+  assert.deepEqual(bucketQuantileBounds(0.99, b([[0.25, 99], [0.5, 100], [Infinity, 100]])), {
+    lower: 0,
+    upper: 0.25,
+  });
+  // 98.99 % is not enough
+  assert.equal(
+    bucketQuantileBounds(0.99, b([[0.25, 9899], [0.5, 10000], [Infinity, 10000]]))?.upper,
+    0.5,
+  );
+});
+
+Deno.test("bucketQuantileBounds() is undefined where bucketQuantile is NaN or q is out of range", () => {
+  for (
+    const [q, buckets] of [
+      [0.99, b([])],
+      [0.99, b([[Infinity, 5]])],
+      [0.99, b([[0.1, 5], [0.2, 5]])], // no +Inf
+      [0.99, b([[0.1, 0], [Infinity, 0]])],
+      [NaN, b([[0.1, 5], [Infinity, 5]])],
+      [1.5, b([[0.1, 5], [Infinity, 5]])],
+      [-0.1, b([[0.1, 5], [Infinity, 5]])],
+    ] as Array<[number, Bucket[]]>
+  ) {
+    assert.equal(bucketQuantileBounds(q, buckets), undefined, `q ${q}`);
+  }
+  // a bound <= 0 holding the rank is its own lower bound
+  assert.deepEqual(bucketQuantileBounds(0.99, b([[-1, 100], [Infinity, 100]])), {
+    lower: -1,
+    upper: -1,
+  });
 });

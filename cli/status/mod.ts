@@ -7,7 +7,7 @@
  * @module
  */
 import type { StatusScrapeData } from "../history/mod.ts";
-import type { AppState, WindowFigures } from "../metrics/mod.ts";
+import { type AppState, canaryMetricsInput, type WindowFigures } from "../metrics/mod.ts";
 import type { Decision } from "../policy/mod.ts";
 
 export type Compliance = "PASS" | "FAIL" | "UNKNOWN";
@@ -62,9 +62,7 @@ export function canaryInput(
     current_mode: state.mode,
     target_mode: state.mode === "canary" ? "stable" : "canary",
     window_seconds: windowSeconds,
-    request_count: figures?.request_count ?? null,
-    error_rate_percent: figures?.error_rate_percent ?? null,
-    p99_latency_ms: figures?.p99_latency_ms ?? null,
+    ...canaryMetricsInput(figures),
   };
 }
 

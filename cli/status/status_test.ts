@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createTerminal } from "../term.ts";
 import type { Scrape, WindowFigures } from "../metrics/mod.ts";
-import { computeWindow, parsePrometheusText, readAppState } from "../metrics/mod.ts";
+import { type AppState, computeWindow, scrapeFromText } from "../metrics/mod.ts";
 import {
   canaryInput,
   CLEAR_LINE_END,
@@ -83,15 +83,15 @@ function metricsText(o: {
   ].join("\n");
 }
 
-const scrapeOf = (at: number, text: string): Scrape => ({ at, series: parsePrometheusText(text) });
+const scrapeOf = (at: number, text: string): Scrape => scrapeFromText(text, at);
 
 function windowOf(
   before: Parameters<typeof metricsText>[0],
   after: Parameters<typeof metricsText>[0],
-): { figures: WindowFigures; state: ReturnType<typeof readAppState> } {
+): { figures: WindowFigures; state: AppState } {
   const older = scrapeOf(now.getTime() - 30_000, metricsText(before));
   const newer = scrapeOf(now.getTime(), metricsText(after));
-  return { figures: computeWindow(older, newer), state: readAppState(newer.series) };
+  return { figures: computeWindow(older, newer), state: newer.state };
 }
 
 const PASS = complianceOf({ allow: true, reasons: [], domain: "infrastructure", checked: {} });
@@ -331,7 +331,8 @@ Deno.test("canaryInput() asks about the other mode, and nothing when the mode is
     window_seconds: 30,
     request_count: 20,
     error_rate_percent: 0,
-    p99_latency_ms: figures.p99_latency_ms,
+    // the policy judges the bucket bound that holds the P99, not the estimate
+    p99_latency_ms: figures.p99_bound_ms,
   });
   assert.equal(canaryInput({ ...state, mode: "stable" }, undefined, 30)?.["target_mode"], "canary");
   assert.equal(canaryInput({ ...state, mode: "stable" }, undefined, 30)?.["request_count"], null);
