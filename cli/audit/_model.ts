@@ -4,13 +4,7 @@
  * or hand-edited history, and the report must still render.
  */
 
-import {
-  DETECTED,
-  type HistoryEvent,
-  NOT_DETECTED,
-  type SealStatus,
-  type VerifyResult,
-} from "../history/mod.ts";
+import type { HistoryEvent, SealStatus, VerifyResult } from "../history/mod.ts";
 
 // ---- defensive readers -----------------------------------------------------
 
@@ -438,37 +432,4 @@ function sealText(seals: SealStatus, lines: number): string {
     missing: "no checkpoint for this path, so removal of the newest lines is not detected",
   }[seals.checkpoint];
   return `${sealed}; ${checkpoint}`;
-}
-
-/**
- * The lines `audit --verify` prints under its verdict: the seals, the
- * checkpoint, and exactly what is and is not detected (see the history's
- * `_verify.ts` for the construction). Never names the key itself, only its
- * folder.
- */
-export function verificationDetails(v: VerifyResult): string[] {
-  if (!v.ok) return [];
-  const s = v.seals;
-  const where = s.keyDir === undefined ? "no key folder set" : `key folder ${s.keyDir}`;
-  if (s.sealed === 0) {
-    return [
-      `Seals: none (${
-        v.lines === 0 ? "no lines yet" : "written before sealing"
-      }); the next append seals the history (${where})`,
-      "Detected: accidental damage only (edits, drops, reorders, a cut end while the head file is intact)",
-      "Not detected: a deliberate rewrite: anyone can recompute an unsealed chain and its head",
-    ];
-  }
-  const checkpoint = {
-    match: `matches line ${v.lines}`,
-    behind: "behind the last line (an interrupted append; the lines after it are sealed)",
-    missing: "none for this path (removal of the newest lines cannot be detected here)",
-  }[s.checkpoint];
-  return [
-    `Seals: ${s.sealed} sealed line(s) (HMAC-SHA256, ${where})` +
-    (s.unsealed ? `, ${s.unsealed} unsealed from before sealing, covered by the first seal` : ""),
-    `Checkpoint beside the key: ${checkpoint}`,
-    `Detected: ${DETECTED}`,
-    `Not detected: ${NOT_DETECTED}`,
-  ];
 }

@@ -23,7 +23,7 @@ export {
   renderChartSvg,
   SLICES,
 } from "./_chart.ts";
-export { verificationDetails, verificationText } from "./_model.ts";
+export { verificationText } from "./_model.ts";
 export { escapeCell, escapeText, table } from "./_markdown.ts";
 export {
   defaultChartFile,

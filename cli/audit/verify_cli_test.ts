@@ -1,12 +1,12 @@
 /**
- * `swiftdeploy audit --verify` through the real CLI: what it prints for a
- * sealed history, an unsealed (pre-upgrade) one, a rewrite and a lost key.
- * No engine is contacted.
+ * `swiftdeploy audit --verify` through the real CLI (`cli/main.ts` in a
+ * child process, the repository's manifest copied to a temp folder): what it
+ * prints for a sealed history, an unsealed (pre-upgrade) one, a rewrite and
+ * a lost key. No root, engine or network.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeStack, type RunResult } from "../../tests/_harness.ts";
 import {
   appendEvent,
   formatLine,
@@ -16,7 +16,46 @@ import {
   ZERO_HASH,
 } from "../history/mod.ts";
 
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 const show = (r: RunResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+
+/** A temp folder holding a copy of the repository's manifest; `run` runs the CLI on it. */
+async function makeStack() {
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_audit_cli_" });
+  const manifest = join(dir, "manifest.yaml");
+  await Deno.copyFile(join(ROOT, "manifest.yaml"), manifest);
+  return {
+    dir,
+    async run(args: string[], env: Record<string, string>): Promise<RunResult> {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          "--config",
+          join(ROOT, "deno.json"),
+          join(ROOT, "cli/main.ts"),
+          "-f",
+          manifest,
+          ...args,
+        ],
+        env: { NO_COLOR: "1", TZ: "UTC", SWIFTDEPLOY_HOME: ROOT, ...env },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    },
+  };
+}
 
 Deno.test("audit --verify says what the seals detect, and fails on a rewrite or a lost key", async () => {
   const stack = await makeStack();

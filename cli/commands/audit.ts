@@ -1,8 +1,14 @@
 /** `swiftdeploy audit [--verify]`. */
 import { join } from "node:path";
-import { verificationDetails, writeAuditReport } from "../audit/mod.ts";
+import { writeAuditReport } from "../audit/mod.ts";
 import type { Context } from "../context.ts";
-import { historyFiles, verifyHistory } from "../history/mod.ts";
+import {
+  DETECTED,
+  historyFiles,
+  NOT_DETECTED,
+  verifyHistory,
+  type VerifyResult,
+} from "../history/mod.ts";
 import { loadManifest } from "../manifest/mod.ts";
 import { mark } from "../term.ts";
 import { historyPath } from "./_shared.ts";
@@ -47,4 +53,37 @@ export async function runAudit(ctx: Context, opts: { verifyOnly: boolean }): Pro
     return 1;
   }
   return 0;
+}
+
+/**
+ * The lines `audit --verify` prints under its verdict: the seals, the
+ * checkpoint, and exactly what is and is not detected (see the history's
+ * `_verify.ts` for the construction). Never names the key itself, only its
+ * folder.
+ */
+function verificationDetails(v: VerifyResult): string[] {
+  if (!v.ok) return [];
+  const s = v.seals;
+  const where = s.keyDir === undefined ? "no key folder set" : `key folder ${s.keyDir}`;
+  if (s.sealed === 0) {
+    return [
+      `Seals: none (${
+        v.lines === 0 ? "no lines yet" : "written before sealing"
+      }); the next append seals the history (${where})`,
+      "Detected: accidental damage only (edits, drops, reorders, a cut end while the head file is intact)",
+      "Not detected: a deliberate rewrite: anyone can recompute an unsealed chain and its head",
+    ];
+  }
+  const checkpoint = {
+    match: `matches line ${v.lines}`,
+    behind: "behind the last line (an interrupted append; the lines after it are sealed)",
+    missing: "none for this path (removal of the newest lines cannot be detected here)",
+  }[s.checkpoint];
+  return [
+    `Seals: ${s.sealed} sealed line(s) (HMAC-SHA256, ${where})` +
+    (s.unsealed ? `, ${s.unsealed} unsealed from before sealing, covered by the first seal` : ""),
+    `Checkpoint beside the key: ${checkpoint}`,
+    `Detected: ${DETECTED}`,
+    `Not detected: ${NOT_DETECTED}`,
+  ];
 }
