@@ -55,6 +55,14 @@ export interface MetricsSources {
   uptimeSeconds: () => number;
   /** The current chaos state as a gauge value, read at each scrape. */
   chaosActive: () => ChaosActiveCode;
+  /**
+   * This process's id for `app_instance_info{instance="…"} 1`; a fresh
+   * random UUID when not given. It must differ between two processes (a
+   * container restarted by the engine keeps its hostname, so the hostname
+   * is not enough): a window whose scrapes name two instances counts the
+   * newer one's counters from zero.
+   */
+  instance?: string;
 }
 
 export interface ServiceMetrics {
@@ -64,11 +72,19 @@ export interface ServiceMetrics {
   render(): Promise<string>;
   /** The Content-Type of `render()`'s text. */
   readonly contentType: string;
+  /** The id exported as `app_instance_info{instance}`. */
+  readonly instance: string;
 }
 
+/**
+ * The service's metrics on their own Registry: the contract read by
+ * cli/metrics (`http_requests_total`, `http_request_duration_seconds`,
+ * `app_uptime_seconds`, `app_mode`, `chaos_active`, `app_instance_info`).
+ */
 export function createMetrics(sources: MetricsSources): ServiceMetrics {
   const registry = new Registry();
   const registers = [registry];
+  const instance = sources.instance || crypto.randomUUID();
 
   const requests = new Counter({
     name: "http_requests_total",
@@ -105,7 +121,15 @@ export function createMetrics(sources: MetricsSources): ServiceMetrics {
     },
   });
 
+  new Gauge({
+    name: "app_instance_info",
+    help: "Always 1; the instance label identifies this process (it changes on every start)",
+    labelNames: ["instance"] as const,
+    registers,
+  }).set({ instance }, 1);
+
   return {
+    instance,
     observe(method, pathname, status, seconds) {
       const labels = { method: methodLabel(method), path: pathLabel(pathname) };
       requests.inc({ ...labels, status_code: String(status) });

@@ -125,3 +125,21 @@ Deno.test("promtool check metrics reports a problem when a counter lacks _total 
   const printed = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
   assert.match(printed, /_total/);
 });
+
+Deno.test("createMetrics() exports app_instance_info with an id that differs for every start", async () => {
+  const sources = {
+    mode: "stable" as const,
+    uptimeSeconds: () => 1,
+    chaosActive: () => 0 as const,
+  };
+  const a = createMetrics(sources);
+  const b = createMetrics(sources);
+  assert.notEqual(a.instance, b.instance);
+  assert.match(a.instance, /^[0-9a-f-]{36}$/);
+  const text = await a.render();
+  assert.equal(sampleValue(text, "app_instance_info", { instance: a.instance }), 1);
+  assert.equal(sampleValue(text, "app_instance_info", { instance: b.instance }), undefined);
+  const named = createMetrics({ ...sources, instance: "pid-42" });
+  assert.equal(named.instance, "pid-42");
+  assert.equal(sampleValue(await named.render(), "app_instance_info", { instance: "pid-42" }), 1);
+});

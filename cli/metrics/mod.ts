@@ -40,5 +40,5 @@ export {
   snapshotFigures,
   type WindowOptions,
 } from "./_window.ts";
-export { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "./_canary_input.ts";
+export { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "./policy_input.ts";
 export { scrape, scrapeFromText, type ScrapeOptions } from "./_scrape.ts";

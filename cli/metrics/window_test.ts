@@ -599,3 +599,24 @@ Deno.test("pickBaseline() accepts ages from half a window to two windows only", 
   assert.equal(pickBaseline([], now, 30), undefined);
   assert.throws(() => pickBaseline([half], now, 0), /window must be positive/);
 });
+
+Deno.test("the service's own exposition carries what the window needs to prove a restart", async () => {
+  const { createMetrics } = await import("../../service/metrics.ts");
+  const start = (instance: string, uptime: number) =>
+    createMetrics({ mode: "canary", uptimeSeconds: () => uptime, chaosActive: () => 0, instance });
+  const old = start("first", 6);
+  for (let i = 0; i < 10; i++) old.observe("GET", "/", 200, 0.004);
+  for (let i = 0; i < 40; i++) old.observe("GET", "/", 500, 0.004);
+  const fresh = start("second", 24);
+  for (let i = 0; i < 30; i++) fresh.observe("GET", "/", 200, 0.004);
+  for (let i = 0; i < 40; i++) fresh.observe("GET", "/", 500, 0.004);
+  const older = scrapeFromText(await old.render(), T0);
+  const newer = scrapeFromText(await fresh.render(), T0 + 30_000);
+  assert.equal(older.instance, "first");
+  assert.equal(newer.instance, "second");
+  assert.equal(newer.state.uptime_seconds, 24);
+  const w = computeWindow(older, newer);
+  assert.equal(w.reset, true);
+  assert.equal(w.request_count, 70);
+  assert.equal(w.error_count, 40);
+});

@@ -7,7 +7,8 @@
  * @module
  */
 import type { StatusScrapeData } from "../history/mod.ts";
-import { type AppState, canaryMetricsInput, type WindowFigures } from "../metrics/mod.ts";
+import type { AppState, WindowFigures } from "../metrics/mod.ts";
+import { canaryMetricsInput } from "../metrics/policy_input.ts";
 import type { Decision } from "../policy/mod.ts";
 
 export type Compliance = "PASS" | "FAIL" | "UNKNOWN";

@@ -1,5 +1,9 @@
 /**
- * The metric fields of the canary policy's input, from window figures.
+ * The metric fields of the canary policy's input, and their one-line
+ * summary, from window figures. Pure; public (not only through mod.ts) so
+ * pure modules elsewhere can import it without the scrape's I/O.
+ *
+ * @module
  */
 
 import type { WindowFigures } from "./_types.ts";
