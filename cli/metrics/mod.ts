@@ -41,4 +41,9 @@ export {
   type WindowOptions,
 } from "./_window.ts";
 export { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "./policy_input.ts";
+export {
+  APP_LATENCY_BUCKETS_SECONDS,
+  judgeLatencyLimit,
+  type LatencyLimitJudgement,
+} from "./latency_limit.ts";
 export { scrape, scrapeFromText, type ScrapeOptions } from "./_scrape.ts";

@@ -2,7 +2,9 @@
  * `validate`: the five checks of the original task (manifest parses, fields
  * present, images exist, nginx port free, `nginx -t` passes) plus the
  * policy bundle and generated files being up to date, and each container's
- * user being able to read what it bind-mounts. One result per check;
+ * user being able to read what it bind-mounts, and how the canary gate
+ * judges the P99 limit with the app's latency buckets (refused above the
+ * highest finite bucket or below the smallest). One result per check;
  * the command decides the exit code from them.
  */
 import { join } from "node:path";
@@ -11,6 +13,7 @@ import { EngineClient, type EngineClient as Engine } from "../engine/mod.ts";
 import { ManifestError, SwiftDeployError } from "../errors.ts";
 import { checkGenerated, generate } from "../generate.ts";
 import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
+import { judgeLatencyLimit } from "../metrics/latency_limit.ts";
 import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { hashPolicySources, readBundleManifest } from "../policy/mod.ts";
 import { readIfExists } from "../fsutil.ts";
@@ -247,6 +250,13 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
       : drift.map((d) => `${d.name} ${d.problem === "missing" ? "missing" : "stale or edited"}`)
         .join(", ") +
         " (run `swiftdeploy init`)",
+  });
+  // How the canary gate can judge the P99 limit with the app's latency buckets.
+  const latency = judgeLatencyLimit(m.policy_limits.canary.max_p99_latency_ms);
+  checks.push({
+    name: "P99 latency limit fits the app's latency buckets",
+    ok: latency.ok,
+    detail: latency.detail,
   });
   return engineError ? { loaded, checks, engineError } : { loaded, checks };
 }
