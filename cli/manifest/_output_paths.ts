@@ -30,6 +30,11 @@ export interface OutputPath {
   field?: OutputField;
   /** True for the path the key names itself (not one derived from it). */
   primary?: boolean;
+  /**
+   * True for a family of paths: `path` holds `<n>` standing for any
+   * number (the history's archived segments `history.<n>.jsonl`).
+   */
+  family?: boolean;
 }
 
 /** A pair of outputs that would be the same file, or one inside the other. */
@@ -56,6 +61,28 @@ function normal(path: string): string {
   return insideFolder(path) ?? path;
 }
 
+/** `<n>` in a family's path: any whole number. */
+const FAMILY_N = "<n>";
+
+/** A matcher for the canonical form of a family's path (`<n>` = digits). */
+function familyMatcher(canonical: string): (path: string) => boolean {
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const re = new RegExp(`^${canonical.split(FAMILY_N).map(escape).join("[0-9]+")}$`);
+  return (path) => re.test(path);
+}
+
+/**
+ * The history's archived segments, as cli/history's `segmentPath`:
+ * `dir/history.jsonl` → `dir/history.<n>.jsonl` for n = 1, 2, …
+ */
+function segmentsPattern(history: string): string {
+  const slash = history.lastIndexOf("/");
+  const name = history.slice(slash + 1);
+  const dot = name.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  return `${history.slice(0, slash + 1)}${stem}.${FAMILY_N}${ext}`;
+}
+
 /**
  * Every output path of `m` whose manifest file is named `manifestFileName`
  * (only its base name counts: outputs live in the manifest's folder).
@@ -73,6 +100,12 @@ export function outputPaths(m: ResolvedManifest, manifestFileName: string): Outp
     { what: `the history ${q(history)}`, path: history, field: h, primary: true },
     { what: `the history's head ${q(`${history}.head`)}`, path: `${history}.head`, field: h },
     { what: `the history's lock ${q(`${history}.lock`)}`, path: `${history}.lock`, field: h },
+    {
+      what: `the history's segments ${q(segmentsPattern(history))}`,
+      path: segmentsPattern(history),
+      field: h,
+      family: true,
+    },
     { what: `the audit report ${q(report)}`, path: report, field: r, primary: true },
     { what: `the audit chart ${q(chartOf(report))}`, path: chartOf(report), field: r },
     ...[
@@ -98,6 +131,7 @@ export function findCollisions(
   canonical: (path: string) => string = (p) => p,
 ): OutputCollision[] {
   const forms = outputs.map((o) => canonical(o.path));
+  const families = outputs.map((o, i) => o.family ? familyMatcher(forms[i]!) : undefined);
   const found: OutputCollision[] = [];
   for (let i = 0; i < outputs.length; i++) {
     for (let j = i + 1; j < outputs.length; j++) {
@@ -106,7 +140,7 @@ export function findCollisions(
       if (a.field !== undefined && a.field === b.field) continue;
       const ca = forms[i]!;
       const cb = forms[j]!;
-      const relation = ca === cb
+      const relation = ca === cb || families[i]?.(cb) || families[j]?.(ca)
         ? "same"
         : ca.startsWith(`${cb}/`)
         ? "inside"
@@ -130,7 +164,7 @@ export function findCollisions(
 export function collisionMessage(c: OutputCollision, own: OutputPath): string {
   const other = own === c.a ? c.b : c.a;
   const relation = c.relation === "same"
-    ? "the same path as"
+    ? other.family ? "one of" : "the same path as"
     : (c.relation === "inside") === (own === c.a)
     ? "inside"
     : "a folder holding";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defaultChartFile } from "../audit/mod.ts";
-import { headPath } from "../history/mod.ts";
+import { headPath, segmentPath } from "../history/mod.ts";
 import { STATE_DIR_NAME } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 import { scrapesDir } from "../scrapes/mod.ts";
@@ -24,6 +24,12 @@ Deno.test("outputPaths() names the paths the writers use", () => {
   assert.ok(paths.includes(scrapesDir(STATE_DIR)));
   assert.ok(paths.includes(join(STATE_DIR, "lock.json")));
   assert.ok(paths.includes("m.yaml"), "the manifest by its base name");
+  const family = outputPaths(manifest("h/x.jsonl", segmentPath("h/x.jsonl", 7)), "m.yaml");
+  assert.deepEqual(
+    findCollisions(family).map((c) => [c.a.path, c.b.path]),
+    [["h/x.<n>.jsonl", segmentPath("h/x.jsonl", 7)]],
+    "the history's segments, as cli/history names them",
+  );
 });
 
 Deno.test("findCollisions() finds none among the defaults and fixed names", () => {

@@ -270,6 +270,14 @@ Deno.test("parseManifest() rejects every kind of output path collision at the ke
       '8:16 audit.report_file: must not be the same path as the history\'s head "history.jsonl.head" (got "history.jsonl.head")',
     ],
     [
+      ["report_file: history.12.jsonl"],
+      '8:16 audit.report_file: must not be one of the history\'s segments "history.<n>.jsonl" (got "history.12.jsonl")',
+    ],
+    [
+      ["history_file: out/h", "report_file: out/h.3"],
+      '9:16 audit.report_file: must not be one of the history\'s segments "out/h.<n>" (got "out/h.3")',
+    ],
+    [
       ["report_file: history.jsonl.lock"],
       '8:16 audit.report_file: must not be the same path as the history\'s lock "history.jsonl.lock" (got "history.jsonl.lock")',
     ],
