@@ -127,6 +127,32 @@ export async function tryLockFile(
 }
 
 /**
+ * Runs `fn` while holding an exclusive kernel lock on `path` (created with
+ * `mode` when missing), waiting as long as another holder has it
+ * (`flock(LOCK_EX)`). Released when `fn` settles, or when the process dies.
+ * For short critical sections that must not fail (the history's appends);
+ * a change that must give up at once uses `tryLockFile`.
+ */
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  opts: { mode?: number } = {},
+): Promise<T> {
+  const file = await Deno.open(path, {
+    read: true,
+    write: true,
+    create: true,
+    mode: opts.mode ?? 0o644,
+  });
+  try {
+    await file.lock(true);
+    return await fn();
+  } finally {
+    file.close(); // closing releases the lock
+  }
+}
+
+/**
  * Whether some process holds an exclusive kernel lock on `path`, found by
  * taking a shared lock for an instant (never blocks, never creates the file).
  *

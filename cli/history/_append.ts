@@ -28,6 +28,7 @@ import type { Actor, EventDataMap, EventName, HistoryRecord } from "./_events.ts
 import { type HistoryHead, readHead, writeHead } from "./_head.ts";
 import { formatSealedLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
 import { redact } from "./_redact.ts";
+import { withFileLock } from "../fsutil.ts";
 import { keyDir, keyLocation, loadOrCreateKey, writeCheckpoint } from "./_seal.ts";
 import { readLines, SEGMENT_BYTES, segmentNumbers, segmentPath } from "./_segments.ts";
 
@@ -173,16 +174,6 @@ async function linesBefore(
     file,
     `its last line does not match "${file}.head" (${head.lines} lines): lines were removed or edited`,
   );
-}
-
-async function withFileLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
-  const lock = await Deno.open(lockFile, { read: true, write: true, create: true });
-  try {
-    await lock.lock(true);
-    return await fn();
-  } finally {
-    lock.close(); // closing releases the lock
-  }
 }
 
 /**
