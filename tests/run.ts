@@ -23,6 +23,11 @@ const env: Record<string, string> = {
   SWIFTDEPLOY_HOME: home,
   TZ: "UTC",
 };
+// The history's sealing keys of every test deployment go to a folder of this
+// run, never to the user's own key folder (~/.local/state/swiftdeploy/keys).
+const keyDir = Deno.makeTempDirSync({ prefix: "swiftdeploy-test-keys-" });
+env.SWIFTDEPLOY_KEY_DIR = keyDir;
+const removeKeys = () => Deno.removeSync(keyDir, { recursive: true });
 env.PATH = `${join(home, ".tools", "bin")}:${join(home, ".tools", "npm", "node_modules", ".bin")}:${
   env.PATH ?? ""
 }`;
@@ -46,6 +51,7 @@ async function step(label: string, args: string[]): Promise<void> {
   if (code !== 0) {
     console.log(`setup step "${label}" failed with exit code ${code}`);
     console.log("0 passed, 1 failed");
+    removeKeys();
     Deno.exit(1);
   }
 }
@@ -86,4 +92,5 @@ let failed = Number(summary?.[3] ?? 0);
 const ignored = Number(summary?.[4] ?? 0);
 if (!summary || (status.code !== 0 && failed === 0)) failed += 1; // a crash or a compile error is a failure
 console.log(`${passed} passed, ${failed} failed${ignored ? `, ${ignored} skipped` : ""}`);
+removeKeys();
 Deno.exit(status.code === 0 && failed === 0 ? 0 : 1);
