@@ -120,7 +120,10 @@ export interface StatusScrapeData {
   requests_per_second: number | null;
   error_rate_percent: number | null;
   p99_latency_ms: number | null;
-  request_count: number;
+  /** Set when the P99 lay beyond the highest finite bucket: the bound (ms) it exceeded. */
+  p99_above_ms?: number;
+  /** null when the count was unknown (no figures, or an untrustworthy counter). */
+  request_count: number | null;
   window_seconds: number | null;
   policy: {
     infrastructure: PolicyResult;

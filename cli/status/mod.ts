@@ -30,10 +30,13 @@ export interface StatusDocument {
   window: {
     basis: "window" | "lifetime" | null;
     seconds: number | null;
-    request_count: number;
+    /** null when unknown: no figures, or a counter that cannot be trusted. */
+    request_count: number | null;
     requests_per_second: number | null;
     error_rate_percent: number | null;
     p99_latency_ms: number | null;
+    /** Set when the P99 lies beyond the highest finite bucket: the bound (ms) it exceeds. */
+    p99_above_ms: number | null;
     reset: boolean;
   };
   policy: { infrastructure: DomainStatus; canary: DomainStatus };
@@ -101,10 +104,11 @@ export function statusDocument(o: Observation): StatusDocument {
     window: {
       basis: f?.basis ?? null,
       seconds: f?.seconds ?? null,
-      request_count: f?.request_count ?? 0,
+      request_count: f?.request_count ?? null,
       requests_per_second: f?.requests_per_second ?? null,
       error_rate_percent: f?.error_rate_percent ?? null,
       p99_latency_ms: f?.p99_latency_ms ?? null,
+      p99_above_ms: f?.p99_above_ms ?? null,
       reset: f?.reset ?? false,
     },
     policy: o.policy,
@@ -124,6 +128,7 @@ export function statusScrapeData(doc: StatusDocument): StatusScrapeData {
     requests_per_second: doc.window.requests_per_second,
     error_rate_percent: doc.window.error_rate_percent,
     p99_latency_ms: doc.window.p99_latency_ms,
+    ...(doc.window.p99_above_ms === null ? {} : { p99_above_ms: doc.window.p99_above_ms }),
     request_count: doc.window.request_count,
     window_seconds: doc.window.seconds,
     policy: {
@@ -173,7 +178,12 @@ export function renderDashboard(
 ): string[] {
   const w = doc.window;
   const errBad = w.error_rate_percent !== null && w.error_rate_percent > opts.limits.maxErrorRate;
-  const p99Bad = w.p99_latency_ms !== null && w.p99_latency_ms > opts.limits.maxP99;
+  const p99Bad = w.p99_above_ms !== null ||
+    (w.p99_latency_ms !== null && w.p99_latency_ms > opts.limits.maxP99);
+  const p99 = w.p99_above_ms !== null
+    ? `above ${num(w.p99_above_ms, 0, " ms")}`
+    : num(w.p99_latency_ms, 2, " ms");
+  const count = w.request_count === null ? "requests unknown" : `${w.request_count} requests`;
   const over = w.basis === "window"
     ? `last ${num(w.seconds, 0, " s")}`
     : w.basis === "lifetime"
@@ -183,9 +193,9 @@ export function renderDashboard(
     `${paint.bold(`SwiftDeploy Status Dashboard — ${doc.project}`)}  ${doc.timestamp}`,
     "─".repeat(WIDTH),
     rule(`Throughput (${over})`),
-    `  req/s       : ${num(w.requests_per_second, 2, "")}   (${w.request_count} requests)`,
+    `  req/s       : ${num(w.requests_per_second, 2, "")}   (${count})`,
     `  error rate  : ${(errBad ? paint.red : same)(num(w.error_rate_percent, 2, "%"))}`,
-    `  P99 latency : ${(p99Bad ? paint.red : same)(num(w.p99_latency_ms, 2, " ms"))}`,
+    `  P99 latency : ${(p99Bad ? paint.red : same)(p99)}`,
   ];
   if (w.reset) {
     lines.push(paint.yellow("  ! the app restarted during the window: counters were reset"));

@@ -369,7 +369,7 @@ Deno.test("statusScrapeData() records UNKNOWN and no chaos state when the app is
     requests_per_second: null,
     error_rate_percent: null,
     p99_latency_ms: null,
-    request_count: 0,
+    request_count: null,
     window_seconds: null,
     policy: { infrastructure: "PASS", canary: "UNKNOWN" },
     reasons: [UNKNOWN_MODE_REASON],
@@ -392,4 +392,33 @@ Deno.test("complianceOf() maps allow to PASS, deny to FAIL and an error to UNKNO
     result: "UNKNOWN",
     reasons: ["OPA timed out"],
   });
+});
+
+Deno.test("renderDashboard() shows an untrustworthy count as unknown and a P99 beyond the buckets as a lower bound", () => {
+  const base = stablePassing();
+  const figures = {
+    ...base.figures!,
+    request_count: null,
+    error_count: null,
+    requests_per_second: null,
+    error_rate_percent: null,
+    p99_latency_ms: null,
+    p99_bound_ms: null,
+    p99_above_ms: 10000,
+  };
+  const doc = statusDocument({ ...base, figures });
+  assert.equal(doc.window.request_count, null, "unknown is never reported as 0");
+  assert.equal(doc.window.p99_above_ms, 10000);
+  const same = (s: string) => s;
+  const lines = renderDashboard(doc, options, {
+    green: same,
+    yellow: same,
+    dim: same,
+    bold: same,
+    red: (s: string) => `<red>${s}</red>`,
+  });
+  assert.ok(lines.includes("  req/s       : n/a   (requests unknown)"), lines.join("\n"));
+  assert.ok(lines.includes("  P99 latency : <red>above 10000 ms</red>"), lines.join("\n"));
+  assert.equal(statusScrapeData(doc).p99_above_ms, 10000);
+  assert.equal(statusScrapeData(doc).request_count, null);
 });
