@@ -1,13 +1,14 @@
 /**
  * The layering, checked over the real module graph (`deno info --json` of
- * every module in cli/, service/, tests/ and build/), not described:
+ * every module in cli/, service/, tests/, build/ and testing/), not described:
  *
  * 1. a pure module (the folders ARCHITECTURE.md marks pure, minus their
  *    named shell files) does no I/O itself and imports, at run time, no
  *    module that does: type-only imports are free, they vanish;
- * 2. product code never imports tests/, and the unit tests beside it never
- *    import the integration harness (it starts engines; `deno task
- *    test:unit` must not);
+ * 2. product code never imports tests/ or testing/ (test support shared by
+ *    unit and integration tests), and the unit tests beside it never import
+ *    the integration harness (it starts engines; `deno task test:unit` must
+ *    not);
  * 3. a private file (`_name.ts`) is imported only from its own folder: every
  *    other folder goes through the public door (`mod.ts`).
  *
@@ -21,7 +22,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SCANNED = ["cli", "service", "tests", "build"];
+const SCANNED = ["cli", "service", "tests", "build", "testing"];
 
 /**
  * The pure folders of ARCHITECTURE.md's table, each with the files that are
@@ -99,11 +100,14 @@ interface GraphModule {
   }[];
 }
 
+/** Folders under SCANNED that hold data or build output, not code (by path: cli/policy/ is code). */
+const NOT_CODE = ["tests/fixtures", "tests/golden", "build/policy", "build/tools"];
+
 async function listTs(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const entry of Deno.readDir(join(ROOT, dir))) {
     const path = `${dir}/${entry.name}`;
-    if (entry.isDirectory && !["fixtures", "golden", "policy", "tools"].includes(entry.name)) {
+    if (entry.isDirectory && !NOT_CODE.includes(path)) {
       out.push(...await listTs(path));
     } else if (entry.isFile && entry.name.endsWith(".ts")) out.push(path);
   }
@@ -149,10 +153,22 @@ const local = [...graph.values()].filter((m) => {
   return SCANNED.some((d) => path.startsWith(`${d}/`));
 });
 
-Deno.test("the module graph covers every folder that holds code", () => {
+Deno.test("the module graph covers every folder that holds code", async () => {
   const paths = local.map((m) => rel(m.specifier));
   for (const d of SCANNED) assert.ok(paths.some((p) => p.startsWith(`${d}/`)), d);
   assert.ok(paths.filter(isPure).length >= 20, `pure modules: ${paths.filter(isPure)}`);
+  // Every tracked .ts file is in it (a folder skipped by mistake would hide its imports).
+  const out = await new Deno.Command("git", {
+    args: ["ls-files", "--", ...SCANNED.map((d) => `${d}/*.ts`)],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  assert.equal(out.code, 0, "git ls-files");
+  const tracked = new TextDecoder().decode(out.stdout).split("\n")
+    .filter((p) => p && !NOT_CODE.some((d) => p.startsWith(`${d}/`)));
+  const inGraph = new Set(paths);
+  assert.ok(tracked.length > 100, `tracked .ts files: ${tracked.length}`);
+  assert.deepEqual(tracked.filter((p) => !inGraph.has(p)), [], "tracked but not scanned");
 });
 
 Deno.test("pure modules neither do I/O nor import, at run time, a module that does", async () => {
@@ -204,9 +220,6 @@ Deno.test("pure modules neither do I/O nor import, at run time, a module that do
  * here.
  */
 const KNOWN_PRIVATE_IMPORTS = [
-  // freePort() belongs in a public test-support module, e.g. tests/free_port.ts
-  "cli/render/nginx_conf_test.ts imports tests/_free_port.ts",
-  "service/_testing.ts imports tests/_free_port.ts",
   // the sample scrape text should be exported from cli/metrics/mod.ts or made public
   "tests/status_tick_bench.ts imports cli/metrics/_scrape_text_testing.ts",
 ];
@@ -220,11 +233,16 @@ function edges(): [string, string][] {
   );
 }
 
-Deno.test("product code never imports tests/, and unit tests never the engine harness", () => {
-  const violations = edges().filter(([from, to]) =>
-    !from.startsWith("tests/") && to.startsWith("tests/") &&
-    (!isTestFile(from) || to === "tests/_harness.ts")
-  ).map(([from, to]) => `${from} imports ${to}`);
+/** True when the import `from` → `to` (paths from the root) breaks rule 2. */
+export function breaksTestRule(from: string, to: string): boolean {
+  if (from.startsWith("tests/")) return false;
+  if (to === "tests/_harness.ts") return true;
+  return !isTestFile(from) && (to.startsWith("tests/") || to.startsWith("testing/"));
+}
+
+Deno.test("product code never imports tests/ or testing/, unit tests never the engine harness", () => {
+  const violations = edges().filter(([from, to]) => breaksTestRule(from, to))
+    .map(([from, to]) => `${from} imports ${to}`);
   assert.deepEqual(violations, []);
 });
 
@@ -249,4 +267,10 @@ Deno.test("the checks catch what they are for", () => {
   assert.ok(!isPure("cli/plan/plan_stack_test.ts"));
   assert.ok(isPure("cli/policy/decision.ts") && !isPure("cli/policy/wasm_evaluator.ts"));
   assert.ok(isPure("cli/diff.ts") && !isPure("cli/fsutil.ts"));
+  assert.ok(breaksTestRule("cli/render/mod.ts", "testing/free_port.ts"));
+  assert.ok(breaksTestRule("service/main.ts", "tests/_free_port.ts"));
+  assert.ok(breaksTestRule("cli/render/nginx_conf_test.ts", "tests/_harness.ts"));
+  assert.ok(!breaksTestRule("cli/render/nginx_conf_test.ts", "testing/free_port.ts"));
+  assert.ok(!breaksTestRule("service/_testing.ts", "testing/free_port.ts"));
+  assert.ok(!breaksTestRule("tests/_harness.ts", "tests/_free_port.ts"));
 });

@@ -1,7 +1,7 @@
 /** Helpers shared by the service's tests (not part of the service). */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { freePort } from "../tests/_free_port.ts";
+import { freePort } from "../testing/free_port.ts";
 
 export { freePort };
 

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { buildPolicyBundle, type BuiltPolicyBundle } from "./build_policy_bundle.ts";
 import { DEFAULT_POLICIES_DIR, defaultOpaBin } from "./_opa.ts";
-import { freePort } from "../../tests/_free_port.ts";
+import { freePort } from "../../testing/free_port.ts";
 
 export { freePort };
 

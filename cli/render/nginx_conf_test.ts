@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { nginxTestArgs, nginxTestCopy } from "./mod.ts";
 import { loadVariant, requireProgram, run, VARIANTS } from "./_testing.ts";
-import { freePort } from "../../tests/_free_port.ts";
+import { freePort } from "../../testing/free_port.ts";
 
 const NGINX = requireProgram("nginx");
 
