@@ -11,10 +11,10 @@
  * about 85x faster than the sidecar).
  * Run: `deno bench -A tests/policy_bench.ts` (the stack is removed at the end).
  */
+import { canonicalJson } from "../cli/digest/mod.ts";
 import { join } from "node:path";
 import { loadManifest } from "../cli/manifest/mod.ts";
 import {
-  canonicalJson,
   createSidecarEvaluator,
   createWasmEvaluator,
   type PolicyEvaluator,

@@ -5,6 +5,7 @@
  * sidecar` is honoured, and every way the sidecar can fail blocks with its
  * own message, within the manifest's decision timeout, changing nothing.
  */
+import { canonicalJson } from "../cli/digest/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EngineClient } from "../cli/engine/mod.ts";
@@ -12,7 +13,6 @@ import { SwiftDeployError } from "../cli/errors.ts";
 import { loadManifest } from "../cli/manifest/mod.ts";
 import { LABEL_PROJECT, OPA_POLICIES_DIR, planStack } from "../cli/plan/mod.ts";
 import {
-  canonicalJson,
   compareEngines,
   createSidecarEvaluator,
   createWasmEvaluator,

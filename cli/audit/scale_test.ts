@@ -8,6 +8,7 @@
  * loose enough for a busy 2-core machine.
  */
 
+import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import {
   appendEvent,
@@ -18,7 +19,6 @@ import {
   loadOrCreateKey,
   SEGMENT_BYTES,
   segmentPath,
-  sha256Hex,
   type StatusScrapeData,
   ZERO_HASH,
 } from "../history/mod.ts";

@@ -5,16 +5,10 @@
  * a lost key. No root, engine or network.
  */
 
+import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  appendEvent,
-  formatLine,
-  headPath,
-  keyIdFor,
-  sha256Hex,
-  ZERO_HASH,
-} from "../history/mod.ts";
+import { appendEvent, formatLine, headPath, keyIdFor, ZERO_HASH } from "../history/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

@@ -8,20 +8,11 @@
  * `mac`; see `_seal.ts`). Only `v: 2` lines are written now.
  */
 
-import { createHash } from "node:crypto";
 import { type Actor, type EventName, type HistoryEvent, isEventName } from "./_events.ts";
 import { KEY_ID, sealBody, type SealKey, splitSeal } from "./_mac.ts";
 
 /** `prev` of the first line. */
 export const ZERO_HASH = "0".repeat(64);
-
-/** sha256 hex of a line's bytes (a string is hashed as UTF-8). */
-export function sha256Hex(line: string | Uint8Array): string {
-  // A string goes in as UTF-8 directly: the same bytes, without a TextEncoder round trip.
-  return (typeof line === "string"
-    ? createHash("sha256").update(line, "utf8")
-    : createHash("sha256").update(line)).digest("hex");
-}
 
 export interface LineFields {
   ts: string;

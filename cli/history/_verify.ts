@@ -47,7 +47,8 @@
  */
 
 import { type HeadState, readHead } from "./_head.ts";
-import { type ParsedLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
+import { sha256Hex } from "../digest/mod.ts";
+import { type ParsedLine, parseLine, ZERO_HASH } from "./_line.ts";
 import type { SealKey } from "./_mac.ts";
 import {
   type CheckpointState,

@@ -1,3 +1,4 @@
+import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
@@ -10,7 +11,6 @@ import {
   readHistory,
   redact,
   REDACTED,
-  sha256Hex,
   verifyHistory,
   type VerifyResult,
   ZERO_HASH,

@@ -41,7 +41,7 @@ export {
   type TeardownData,
 } from "./_events.ts";
 export { appendEvent, type AppendOptions, type AppendResult, defaultActor } from "./_append.ts";
-export { formatLine, formatSealedLine, parseLine, sha256Hex, ZERO_HASH } from "./_line.ts";
+export { formatLine, formatSealedLine, parseLine, ZERO_HASH } from "./_line.ts";
 export { headPath, type HistoryHead } from "./_head.ts";
 export {
   type HistoryLine,

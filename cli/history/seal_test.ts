@@ -5,6 +5,7 @@
  * project folder (not to the key folder) would.
  */
 
+import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import { SwiftDeployError } from "../errors.ts";
 import {
@@ -13,7 +14,6 @@ import {
   headPath,
   type HistoryProblem,
   keyIdFor,
-  sha256Hex,
   verifyHistory,
   type VerifyResult,
   ZERO_HASH,

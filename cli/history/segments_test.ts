@@ -3,6 +3,7 @@
  * chain runs through all files, and tampering at a boundary is detected.
  */
 
+import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import {
   appendEvent,
@@ -13,7 +14,6 @@ import {
   parseLine,
   readHistory,
   segmentPath,
-  sha256Hex,
   verifyHistory,
   type VerifyResult,
   ZERO_HASH,

@@ -5,6 +5,7 @@
  * hash of the last context, and an image tagged with that hash is reused.
  */
 import { dirname, join, relative } from "node:path";
+import { sha256Hex } from "../digest/mod.ts";
 import { SwiftDeployError } from "../errors.ts";
 import { atomicWrite } from "../fsutil.ts";
 import type { EngineClient } from "../engine/mod.ts";
@@ -18,12 +19,6 @@ export interface BuiltImage {
   contentHash: string;
   size: number;
   rebuilt: boolean;
-}
-
-async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function sharedLibraries(binary: string): Promise<string[]> {
@@ -82,7 +77,7 @@ async function fingerprint(recipe: ImageRecipe, files: ResolvedFile[]): Promise<
     const st = await Deno.stat(f.src);
     stats.push([f.src, f.dest, st.size, st.mtime?.getTime() ?? 0, st.ino ?? 0]);
   }
-  return await sha256Hex(JSON.stringify({
+  return sha256Hex(JSON.stringify({
     v: 1,
     stats,
     text: recipe.textFiles,
@@ -190,7 +185,7 @@ export async function buildImage(
   }
 
   const context = await buildContext(recipe, files);
-  const contentHash = await sha256Hex(context);
+  const contentHash = sha256Hex(context);
   const hashTag = `${repo}:sd-${contentHash.slice(0, 12)}`;
   let image = await engine.imageInspect(hashTag);
   let rebuilt = false;
@@ -250,7 +245,7 @@ export async function bundleService(
     inputs.push([f, st.size, st.mtime?.getTime() ?? 0]);
   }
   inputs.sort((a, b) => a[0] < b[0] ? -1 : 1);
-  const fp = await sha256Hex(JSON.stringify({ deno: Deno.version.deno, inputs }));
+  const fp = sha256Hex(JSON.stringify({ deno: Deno.version.deno, inputs }));
   const fpFile = `${outFile}.fingerprint`;
   try {
     if ((await Deno.readTextFile(fpFile)) === fp && (await Deno.stat(outFile)).isFile) return;

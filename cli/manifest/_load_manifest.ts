@@ -4,17 +4,12 @@
  */
 
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { sha256Hex } from "../digest/mod.ts";
 import { atomicWrite } from "../fsutil.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
 import { parseManifest } from "./_parse_manifest.ts";
 import type { LoadedManifest } from "./types.ts";
-
-/** sha256 of the UTF-8 bytes of `text`, as lowercase hex. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * Reads, parses and validates the manifest at `path` (relative to the current
@@ -44,7 +39,7 @@ export async function loadManifest(path: string): Promise<LoadedManifest> {
     });
   }
   const manifest = parseManifest(text, path, { canonical: resolvedIn(dirname(absolute)) });
-  return { path: absolute, dir: dirname(absolute), text, hash: await sha256Hex(text), manifest };
+  return { path: absolute, dir: dirname(absolute), text, hash: sha256Hex(text), manifest };
 }
 
 /**
@@ -89,7 +84,7 @@ export async function setManifestValue(
   const manifest = parseManifest(text, fileName, { canonical: resolvedIn(loaded.dir) });
   if (text === loaded.text) return { ...loaded, manifest };
   await writeAtomically(loaded, text, fileName);
-  return { path: loaded.path, dir: loaded.dir, text, hash: await sha256Hex(text), manifest };
+  return { path: loaded.path, dir: loaded.dir, text, hash: sha256Hex(text), manifest };
 }
 
 /** The manifest path as messages show it: relative to the current directory when inside it. */
@@ -105,7 +100,7 @@ async function assertUnchanged(loaded: LoadedManifest, fileName: string): Promis
   } catch (error) {
     throw changed(fileName, "it can no longer be read", error);
   }
-  if (await sha256Hex(current) !== loaded.hash) {
+  if (sha256Hex(current) !== loaded.hash) {
     throw changed(fileName, "it changed on disk after it was read");
   }
 }

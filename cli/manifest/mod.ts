@@ -8,7 +8,7 @@
 
 export { parseManifest } from "./_parse_manifest.ts";
 export { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
-export { loadManifest, setManifestValue, sha256Hex } from "./_load_manifest.ts";
+export { loadManifest, setManifestValue } from "./_load_manifest.ts";
 export { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
 export type {
   LoadedManifest,

@@ -33,7 +33,6 @@ export {
 export { createWasmEvaluator, type WasmEvaluatorOptions } from "./wasm_evaluator.ts";
 export { createSidecarEvaluator, type SidecarEvaluatorOptions } from "./sidecar_evaluator.ts";
 export {
-  canonicalJson,
   compareEngines,
   type EngineOutcome,
   generateParitySamples,

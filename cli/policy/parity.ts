@@ -6,6 +6,7 @@
  * huge values, numbers JSON writes with exponents, rounding ties, missing and
  * null fields, wrong types, both promotion directions and the same mode.
  */
+import { canonicalJson } from "../digest/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import type { Decision, Domain, PolicyEvaluator } from "./decision.ts";
 
@@ -230,19 +231,6 @@ export function generateParitySamples(
     }
   }
   return samples.slice(0, n);
-}
-
-/** JSON with object keys sorted, so equal decisions print equal. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort((
-      [a],
-      [b],
-    ) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 async function outcomeOf(engine: PolicyEvaluator, sample: ParitySample): Promise<EngineOutcome> {
