@@ -7,7 +7,10 @@
  * 2. start-up: whole-process medians, launcher included, of
  *    `./swiftdeploy --help`, `init` on a warm folder and `policy eval`,
  *    beside `opa eval -d policies -d policy_data.json` on the same input
- *    (rounds alternate the commands, so drift weighs on all alike);
+ *    (rounds alternate the commands, so drift weighs on all alike); also
+ *    `--help` without the launcher (the launcher's cost is the difference)
+ *    and `policy eval` with its freshness stamp removed before each run
+ *    (what rendering the policy data costs);
  * 3. throughput with wrk, on the host (no containers, as the issue measured):
  *    the app alone, the app through nginx with the generated nginx.conf, and
  *    a bare nginx `return 200` with the same access log; req/s and P99.
@@ -32,6 +35,7 @@ const only = (() => {
 })();
 const nginxVariants = Deno.args.includes("--nginx-variants");
 const LAUNCHER = join(HOME, "swiftdeploy");
+const MAIN = join(HOME, "cli", "main.ts");
 const OPA = join(HOME, ".tools", "bin", "opa");
 
 /** Every `*_bench.ts` under cli/, service/ and tests/, sorted. */
@@ -184,8 +188,20 @@ async function startup(rounds = 15): Promise<number> {
     // Warm folder: the generated files exist and match.
     await timeProcess(LAUNCHER, ["-f", manifest, "init"], env);
     const policyData = await findFile(dir, "policy_data.json");
-    const cases: { name: string; target?: number; cmd: string; args: string[] }[] = [
+    const stamp = join(dir, ".swiftdeploy", "policy_data.stamp.json");
+    const cases: {
+      name: string;
+      target?: number;
+      cmd: string;
+      args: string[];
+      before?: () => Promise<void>;
+    }[] = [
       { name: "./swiftdeploy --help", target: 100, cmd: LAUNCHER, args: ["--help"] },
+      {
+        name: "deno run cli/main.ts --help (no launcher)",
+        cmd: Deno.execPath(),
+        args: ["run", "-A", "--quiet", "--config", join(HOME, "deno.json"), MAIN, "--help"],
+      },
       {
         name: "./swiftdeploy init (warm folder)",
         target: 150,
@@ -196,6 +212,12 @@ async function startup(rounds = 15): Promise<number> {
         name: "./swiftdeploy policy eval canary",
         cmd: LAUNCHER,
         args: ["-f", manifest, "policy", "eval", "canary", "--input", input],
+      },
+      {
+        name: "./swiftdeploy policy eval (no stamp, renders)",
+        cmd: LAUNCHER,
+        args: ["-f", manifest, "policy", "eval", "canary", "--input", input],
+        before: () => Deno.remove(stamp).catch(() => {}),
       },
       {
         name: "opa eval (same input, compiles Rego)",
@@ -220,6 +242,7 @@ async function startup(rounds = 15): Promise<number> {
     const times = cases.map(() => [] as number[]);
     for (let round = 0; round <= rounds; round++) {
       for (const [i, c] of cases.entries()) {
+        await c.before?.();
         const ms = await timeProcess(c.cmd, c.args, env);
         if (round > 0) times[i]!.push(ms);
       }
@@ -233,7 +256,11 @@ async function startup(rounds = 15): Promise<number> {
         : `  (target <= ${c.target} ms: NOT met)`;
       console.log(`${c.name.padEnd(50)}${fmt(medians[i]!, 1).padStart(8)} ms${verdict}`);
     }
-    const [evalMs, opaMs] = [medians[2]!, medians[3]!];
+    const byName = (prefix: string) => medians[cases.findIndex((c) => c.name.startsWith(prefix))]!;
+    const [evalMs, opaMs] = [byName("./swiftdeploy policy eval"), byName("opa eval")];
+    console.log(
+      `launcher's own cost: ${fmt(byName("./swiftdeploy --help") - byName("deno run"), 1)} ms`,
+    );
     console.log(
       `policy eval / opa eval: ${fmt(evalMs / opaMs, 2)}x (target <= 1: ${
         evalMs <= opaMs ? "met" : "NOT met"
