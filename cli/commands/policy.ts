@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { atomicWrite, ensureDir, readIfExists } from "../fsutil.ts";
-import { sha256Hex, sortKeys } from "../plan/mod.ts";
+import { sha256Hex, sortKeys } from "../digest/mod.ts";
 import {
   compareEngines,
   createSidecarEvaluator,

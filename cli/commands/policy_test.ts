@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type Context, createContext } from "../context.ts";
 import { generate, writeGenerated } from "../generate.ts";
 import { loadManifest } from "../manifest/mod.ts";
-import { POLICIES_DIR, sharedBundle } from "../policy/_testing.ts";
+import { buildPolicyBundle, DEFAULT_POLICIES_DIR, defaultOpaBin } from "../policy/mod.ts";
 import type { Terminal } from "../term.ts";
 import { freshPolicyData, POLICY_DATA_STAMP, rendererIdentity, runPolicyEval } from "./policy.ts";
 
@@ -38,13 +38,30 @@ interface Fixture {
   cleanup(): Promise<void>;
 }
 
+let bundleDir: Promise<string> | undefined;
+
+/** policies/ built once per test process with the real opa, into a temp folder. */
+function sharedBundleDir(): Promise<string> {
+  bundleDir ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-policy-eval-bundle-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    await buildPolicyBundle({
+      policiesDir: DEFAULT_POLICIES_DIR,
+      outDir: dir,
+      opaBin: defaultOpaBin(),
+    });
+    return dir;
+  })();
+  return bundleDir;
+}
+
 /** An installation (real bundle, policies, templates) and an init-ed folder with the shipped manifest. */
 async function fixture(): Promise<Fixture> {
-  const bundle = await sharedBundle();
+  const bundle = await sharedBundleDir();
   const home = await Deno.makeTempDir({ prefix: "swiftdeploy-policy-eval-home-" });
   await Deno.mkdir(join(home, "build"));
-  await Deno.symlink(bundle.bundleDir, join(home, "build", "policy"));
-  await Deno.symlink(POLICIES_DIR, join(home, "policies"));
+  await Deno.symlink(bundle, join(home, "build", "policy"));
+  await Deno.symlink(DEFAULT_POLICIES_DIR, join(home, "policies"));
   await Deno.symlink(join(REPO, "templates"), join(home, "templates"));
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-policy-eval-" });
   await Deno.copyFile(join(REPO, "manifest.yaml"), join(dir, "manifest.yaml"));
