@@ -1,0 +1,48 @@
+/**
+ * What the engine and the host folders hold for one project, as plain data
+ * read once (by cli/deploy's observer) before anything is decided.
+ */
+
+/** One container of the project, as `GET /containers/json` and `…/json` describe it. */
+export interface ObservedContainer {
+  id: string;
+  /** Without the leading "/". */
+  name: string;
+  /** The `io.swiftdeploy.role` label ("app", "nginx", "opa"; "" if missing). */
+  role: string;
+  /** Engine state: "running", "paused", "exited", "created", "restarting", "dead". */
+  state: string;
+  /** Healthcheck status: "healthy", "unhealthy", "starting", or "none" without a check. */
+  health: string;
+  /** The `io.swiftdeploy.config-hash` label. */
+  configHash: string | undefined;
+  /** Image id (`sha256:…`) the container runs. */
+  imageId: string;
+  /** Network name → the container's IPv4 address on it ("" while it has none). */
+  networks: Record<string, string>;
+}
+
+/** A network or volume found under the plan's name. */
+export interface ObservedObject {
+  name: string;
+  /** Its `io.swiftdeploy.project` label; undefined when it has none. */
+  project: string | undefined;
+  /** Networks only: the IPv4 subnet of its IPAM config, when it has one. */
+  subnet?: string;
+}
+
+export interface ObservedState {
+  network: ObservedObject | undefined;
+  volume: ObservedObject | undefined;
+  /** Every container labelled with the project, in any state. */
+  containers: ObservedContainer[];
+  /** Image reference (as the plan names it) → local image id; undefined when absent. */
+  imageIds: Record<string, string | undefined>;
+  /** Absolute path → content of the files the containers read; undefined when absent. */
+  files: Record<string, string | undefined>;
+}
+
+/** Running, not paused, and not failing its healthcheck: a container that can serve. */
+export function canServe(c: ObservedContainer): boolean {
+  return c.state === "running" && c.health !== "unhealthy";
+}

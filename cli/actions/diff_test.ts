@@ -1,0 +1,413 @@
+/**
+ * diffStack() for every situation the integration tests exercise, without
+ * Docker: the observed state is data. Steps are compared as short
+ * `kind target` strings, the way Kamal tests its commands as exact strings.
+ */
+import assert from "node:assert/strict";
+import type { ResolvedManifest } from "../manifest/types.ts";
+import { planStack, type StackPlan } from "../plan/mod.ts";
+import {
+  type Action,
+  changesSomething,
+  describeSteps,
+  type DesiredStack,
+  diffStack,
+  nginxConfPath,
+  type ObservedContainer,
+  type ObservedState,
+  policyDataPath,
+  type Step,
+} from "./mod.ts";
+
+function manifest(over: { version?: string; mode?: string; nginxPort?: number } = {}) {
+  return {
+    project: "demo",
+    services: {
+      image: "app:latest",
+      port: 3000,
+      mode: over.mode ?? "stable",
+      version: over.version ?? "1.0.0",
+      restart_policy: "unless-stopped",
+    },
+    nginx: {
+      image: "nginx:latest",
+      port: over.nginxPort ?? 8080,
+      proxy_timeout: 30,
+      contact: "a@b.c",
+    },
+    opa: { image: "opa:latest", port: 8181, decision_timeout_seconds: 5 },
+    network: { name: "demo-net", driver_type: "bridge" },
+    logs: { volume_name: "demo-logs" },
+    policy_limits: {
+      infrastructure: { min_disk_free_gb: 10, max_cpu_load: 8, min_mem_free_percent: 10 },
+      canary: {
+        max_error_rate_percent: 1,
+        max_p99_latency_ms: 500,
+        window_seconds: 30,
+        min_requests: 20,
+      },
+    },
+    audit: { history_file: "history.jsonl", report_file: "audit_report.md" },
+  } as ResolvedManifest;
+}
+
+const CTX = { manifestDir: "/srv/demo", installDir: "/opt/sd" };
+const IMAGES = {
+  "app:latest": "sha256:app1",
+  "nginx:latest": "sha256:ngx1",
+  "opa:latest": "sha256:opa1",
+};
+
+/** The desired stack for a manifest; the rendered files are stand-ins that name the app. */
+function desired(m = manifest(), data = '{"limits":1}'): DesiredStack {
+  const plan = planStack(m, CTX);
+  const app = plan.containers.find((c) => c.role === "app")!;
+  return {
+    plan,
+    nginxConf: `# manifest hash ${m.services.version}\nupstream ${app.name};\n`,
+    policyData: data,
+    expect: { mode: m.services.mode, version: m.services.version },
+  };
+}
+
+/** The engine after `d` was applied: everything running, healthy, on its networks. */
+function runningAs(d: DesiredStack, images: Record<string, string> = IMAGES): ObservedState {
+  const { plan } = d;
+  const containers: ObservedContainer[] = plan.containers.map((c, i) => ({
+    id: `id${i}${c.name}`,
+    name: c.name,
+    role: c.role,
+    state: "running",
+    health: "healthy",
+    configHash: c.configHash,
+    imageId: images[c.body.Image]!,
+    networks: c.role === "opa" ? { bridge: "172.17.0.2" } : { [plan.network.name]: `10.0.0.${i}` },
+  }));
+  return {
+    network: { name: plan.network.name, project: plan.project },
+    volume: { name: plan.volume.name, project: plan.project },
+    containers,
+    imageIds: { ...images },
+    files: { [nginxConfPath(plan)]: d.nginxConf, [policyDataPath(plan)]: d.policyData },
+  };
+}
+
+function empty(): ObservedState {
+  return {
+    network: undefined,
+    volume: undefined,
+    containers: [],
+    imageIds: { ...IMAGES },
+    files: {},
+  };
+}
+
+/** `kind target` per step, `(undo: kind target)` beside. */
+function brief(steps: Step[]): string[] {
+  const target = (a: Action) =>
+    "container" in a ? a.container : "name" in a ? a.name : "path" in a ? a.path : "";
+  return steps.map((s) =>
+    `${s.action.kind} ${target(s.action)}`.trimEnd() +
+    (s.undo ? ` (undo: ${s.undo.kind} ${target(s.undo)})` : "")
+  );
+}
+
+function nameOf(plan: StackPlan, role: string): string {
+  return plan.containers.find((c) => c.role === role)!.name;
+}
+
+Deno.test("diffStack() creates everything, in dependency order, with undos, on a first deploy", () => {
+  const d = desired();
+  const app = nameOf(d.plan, "app");
+  const steps = diffStack(d, empty());
+  assert.deepEqual(brief(steps), [
+    "create-network demo-net (undo: remove-network demo-net)",
+    "create-volume demo-logs (undo: remove-volume demo-logs)",
+    "write-file /srv/demo/.swiftdeploy/opa/policy_data.json (undo: write-file /srv/demo/.swiftdeploy/opa/policy_data.json)",
+    "create demo-opa (undo: remove demo-opa)",
+    "start demo-opa",
+    "wait-healthy demo-opa",
+    `create ${app} (undo: remove ${app})`,
+    `start ${app}`,
+    `wait-healthy ${app}`,
+    `join-network ${app}`,
+    "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
+    "create demo-nginx (undo: remove demo-nginx)",
+    "start demo-nginx",
+    "wait-healthy demo-nginx",
+    "confirm",
+    "commit",
+  ]);
+  // The app warms up on the default bridge only: nothing routes to it before it is healthy.
+  const create = steps.find((s) => s.action.kind === "create" && s.action.container === app)!;
+  assert.ok(create.action.kind === "create");
+  assert.equal(create.action.body.HostConfig.NetworkMode, "bridge");
+  assert.equal(create.action.body.NetworkingConfig, undefined);
+  // Undoing the first file write deletes it: there was none before.
+  const write = steps[2]!;
+  assert.ok(write.undo?.kind === "write-file");
+  assert.equal(write.undo.content, undefined);
+  assert.ok(changesSomething(steps));
+});
+
+Deno.test("diffStack() only keeps, waits and confirms when the stack already matches", () => {
+  const d = desired();
+  const steps = diffStack(d, runningAs(d));
+  const app = nameOf(d.plan, "app");
+  assert.deepEqual(brief(steps), [
+    "keep demo-opa",
+    "wait-healthy demo-opa",
+    `keep ${app}`,
+    `wait-healthy ${app}`,
+    "keep demo-nginx",
+    "confirm",
+    "commit",
+  ]);
+  assert.equal(changesSomething(steps), false);
+  assert.match(describeSteps(steps), /^Nothing to do/);
+});
+
+Deno.test("diffStack() starts a changed app beside the old one, reloads nginx, then drains the old", () => {
+  const before = desired();
+  const d = desired(manifest({ version: "1.1.0" }));
+  const oldApp = nameOf(before.plan, "app");
+  const app = nameOf(d.plan, "app");
+  assert.notEqual(app, oldApp);
+  const steps = diffStack(d, runningAs(before));
+  assert.deepEqual(brief(steps), [
+    "keep demo-opa",
+    "wait-healthy demo-opa",
+    `create ${app} (undo: remove ${app})`,
+    `start ${app}`,
+    `wait-healthy ${app}`,
+    `join-network ${app}`,
+    "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
+    "keep demo-nginx",
+    "reload demo-nginx",
+    "confirm",
+    "commit",
+    "settle",
+    `drain ${oldApp}`,
+  ]);
+  const confirm = steps.find((s) => s.action.kind === "confirm")!.action;
+  assert.deepEqual(confirm, { kind: "confirm", mode: "stable", version: "1.1.0", instanceOf: app });
+  // Restoring the old nginx.conf on undo reloads nginx, so traffic goes back.
+  const write = steps.find((s) =>
+    s.action.kind === "write-file" && s.action.path.endsWith("nginx.conf")
+  )!;
+  assert.deepEqual(write.undo, {
+    kind: "write-file",
+    path: "/srv/demo/.swiftdeploy/nginx/nginx.conf",
+    content: before.nginxConf,
+    notify: { container: "demo-nginx", how: "hup" },
+  });
+});
+
+Deno.test("diffStack() warms a same-named app up as -next when only its image was rebuilt", () => {
+  const d = desired();
+  const app = nameOf(d.plan, "app");
+  const observed = runningAs(d, { ...IMAGES, "app:latest": "sha256:app0" });
+  observed.imageIds["app:latest"] = "sha256:app1";
+  const steps = diffStack(d, observed);
+  assert.deepEqual(brief(steps).slice(2), [
+    `create ${app}-next (undo: remove ${app}-next)`,
+    `start ${app}-next`,
+    `wait-healthy ${app}-next`,
+    `join-network ${app}-next`,
+    "keep demo-nginx",
+    "confirm",
+    "commit",
+    `drain ${app}`,
+    `rename ${app}-next`,
+  ]);
+});
+
+Deno.test("diffStack() replaces a changed nginx by stopping it and setting it aside, with an undo that starts it again", () => {
+  const before = desired();
+  const d = desired(manifest({ nginxPort: 9090 }));
+  const app = nameOf(d.plan, "app");
+  const steps = diffStack(d, runningAs(before));
+  assert.deepEqual(brief(steps), [
+    "keep demo-opa",
+    "wait-healthy demo-opa",
+    `keep ${app}`,
+    `wait-healthy ${app}`,
+    "stop demo-nginx (undo: start demo-nginx)",
+    "rename demo-nginx (undo: rename demo-nginx-old)",
+    "create demo-nginx (undo: remove demo-nginx)",
+    "start demo-nginx",
+    "wait-healthy demo-nginx",
+    "confirm",
+    "commit",
+    "remove demo-nginx-old",
+  ]);
+  // The undos, newest first, give the old nginx back under its name, running.
+  const undos = steps.flatMap((s) => (s.undo ? [s.undo] : [])).reverse();
+  assert.deepEqual(undos.map((u) => `${u.kind} ${"container" in u ? u.container : ""}`), [
+    "remove demo-nginx",
+    "rename demo-nginx-old",
+    "start demo-nginx",
+  ]);
+  assert.deepEqual(undos[1], { kind: "rename", container: "demo-nginx-old", to: "demo-nginx" });
+});
+
+Deno.test("diffStack() replaces a changed OPA the same way, and restarts a kept one whose policy data changed", () => {
+  const before = desired();
+  const changed = runningAs(before);
+  changed.containers.find((c) => c.role === "opa")!.configHash = "other";
+  assert.deepEqual(brief(diffStack(before, changed)).slice(0, 6), [
+    "stop demo-opa (undo: start demo-opa)",
+    "rename demo-opa (undo: rename demo-opa-old)",
+    "create demo-opa (undo: remove demo-opa)",
+    "start demo-opa",
+    "wait-healthy demo-opa",
+    `keep ${nameOf(before.plan, "app")}`,
+  ]);
+  assert.deepEqual(brief(diffStack(before, changed)).at(-1), "remove demo-opa-old");
+
+  // Only the policy data changed: write it, restart OPA; undo writes it back and restarts again.
+  const d = desired(manifest(), '{"limits":2}');
+  const steps = diffStack(d, runningAs(before));
+  assert.deepEqual(brief(steps).slice(0, 4), [
+    "write-file /srv/demo/.swiftdeploy/opa/policy_data.json (undo: write-file /srv/demo/.swiftdeploy/opa/policy_data.json)",
+    "keep demo-opa",
+    "restart demo-opa",
+    "wait-healthy demo-opa",
+  ]);
+  assert.deepEqual(steps[0]!.undo, {
+    kind: "write-file",
+    path: "/srv/demo/.swiftdeploy/opa/policy_data.json",
+    content: '{"limits":1}',
+    notify: { container: "demo-opa", how: "restart" },
+  });
+  // The `_generated` note alone (a new manifest hash) is written but needs no restart.
+  const noted = desired(manifest(), '{"_generated":"x","limits":1}');
+  assert.ok(!brief(diffStack(noted, runningAs(before))).includes("restart demo-opa"));
+});
+
+Deno.test("diffStack() converges from what a killed run left: a switch without drain, a -next app, an -old nginx", () => {
+  const old = desired();
+  const d = desired(manifest({ version: "1.1.0" }));
+  const app = nameOf(d.plan, "app");
+  const oldApp = nameOf(old.plan, "app");
+
+  // Killed after the switch: both apps run, nginx.conf already names the new one.
+  const switched = runningAs(d);
+  switched.containers.push({ ...runningAs(old).containers[1]!, id: "old" });
+  assert.deepEqual(brief(diffStack(d, switched)), [
+    "keep demo-opa",
+    "wait-healthy demo-opa",
+    `keep ${app}`,
+    `wait-healthy ${app}`,
+    "keep demo-nginx",
+    "confirm",
+    "commit",
+    `drain ${oldApp}`,
+  ]);
+
+  // Killed while the new app warmed up off the network: it is reused, joined, switched to.
+  const warming = runningAs(old);
+  warming.containers.push({
+    ...runningAs(d).containers[1]!,
+    health: "starting",
+    networks: { bridge: "172.17.0.9" },
+  });
+  assert.deepEqual(brief(diffStack(d, warming)).slice(2, 6), [
+    `keep ${app}`,
+    `wait-healthy ${app}`,
+    `join-network ${app}`,
+    "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
+  ]);
+
+  // Killed on the same-name path: a healthy -next is taken over, not started again.
+  const sameName = runningAs(old);
+  sameName.containers.push({ ...sameName.containers[1]!, id: "next", name: `${oldApp}-next` });
+  sameName.containers[1]!.imageId = "sha256:app0";
+  assert.deepEqual(brief(diffStack(old, sameName)).slice(2), [
+    `keep ${oldApp}-next`,
+    `wait-healthy ${oldApp}-next`,
+    "keep demo-nginx",
+    "confirm",
+    "commit",
+    `drain ${oldApp}`,
+    `rename ${oldApp}-next`,
+  ]);
+
+  // Killed after nginx was set aside: the -old one is removed, a new nginx created.
+  const aside = runningAs(old);
+  const ngx = aside.containers.find((c) => c.role === "nginx")!;
+  ngx.name = "demo-nginx-old";
+  ngx.state = "exited";
+  assert.deepEqual(brief(diffStack(old, aside)).slice(4), [
+    "remove demo-nginx-old",
+    "create demo-nginx (undo: remove demo-nginx)",
+    "start demo-nginx",
+    "wait-healthy demo-nginx",
+    "confirm",
+    "commit",
+  ]);
+});
+
+Deno.test("diffStack() replaces an unhealthy, paused or stopped app with an unchanged spec by the zero-downtime path", () => {
+  const d = desired();
+  const app = nameOf(d.plan, "app");
+  for (const [state, health] of [["running", "unhealthy"], ["paused", "healthy"]]) {
+    const observed = runningAs(d);
+    Object.assign(observed.containers[1]!, { state, health });
+    assert.deepEqual(brief(diffStack(d, observed)).slice(2), [
+      `create ${app}-next (undo: remove ${app}-next)`,
+      `start ${app}-next`,
+      `wait-healthy ${app}-next`,
+      `join-network ${app}-next`,
+      "keep demo-nginx",
+      "confirm",
+      "commit",
+      `drain ${app}`,
+      `rename ${app}-next`,
+    ], `${state}/${health}`);
+    const drain = diffStack(d, observed).find((s) => s.action.kind === "drain")!.action;
+    assert.ok(drain.kind === "drain" && drain.graceSeconds === 1, "nothing in flight to wait for");
+  }
+  // Stopped: it serves nothing, so it is removed at once and the new one takes its name.
+  const stopped = runningAs(d);
+  Object.assign(stopped.containers[1]!, { state: "exited", health: "unhealthy" });
+  assert.deepEqual(brief(diffStack(d, stopped)).slice(2, 7), [
+    `remove ${app}`,
+    `create ${app} (undo: remove ${app})`,
+    `start ${app}`,
+    `wait-healthy ${app}`,
+    `join-network ${app}`,
+  ]);
+  // An unhealthy nginx is replaced as well.
+  const sick = runningAs(d);
+  sick.containers[2]!.health = "unhealthy";
+  assert.ok(brief(diffStack(d, sick)).includes("stop demo-nginx (undo: start demo-nginx)"));
+});
+
+Deno.test("diffStack() refuses another project's network or volume and a missing image", () => {
+  const d = desired();
+  const foreign = runningAs(d);
+  foreign.network = { name: "demo-net", project: "other" };
+  assert.throws(() => diffStack(d, foreign), {
+    code: "ENGINE_CONFLICT",
+    message: /network "demo-net"/,
+  });
+  const noVolumeOwner = runningAs(d);
+  noVolumeOwner.volume = { name: "demo-logs", project: undefined };
+  assert.throws(() => diffStack(d, noVolumeOwner), { code: "ENGINE_CONFLICT" });
+  const missing = empty();
+  missing.imageIds["nginx:latest"] = undefined;
+  assert.throws(() => diffStack(d, missing), {
+    code: "DEPLOY_FAILED",
+    message: /image "nginx:latest" does not exist locally/,
+  });
+});
+
+Deno.test("describeSteps() numbers every action and prints its undo beside it", () => {
+  const text = describeSteps(diffStack(desired(), empty()));
+  assert.match(text, /^16 actions, in order \(undone in reverse on failure\):\n/);
+  assert.match(text, /\n {3}1\. create network "demo-net"\n {6}undo: remove network "demo-net"\n/);
+  assert.match(text, /wait until "demo-opa" is healthy/);
+  assert.match(text, /join ".*" to network "demo-net" as ".*", leave the default bridge/);
+  assert.ok(text.endsWith("commit: the new stack serves, nothing below is undone\n"));
+});
