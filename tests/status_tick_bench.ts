@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { computeWindow, type Scrape, scrapeFromText } from "../cli/metrics/mod.ts";
-import { generateScrapeText } from "../cli/metrics/_scrape_text_testing.ts";
+import { generateScrapeText } from "../testing/scrape_text.ts";
 import { createWasmEvaluator } from "../cli/policy/mod.ts";
 
 const home = new URL("..", import.meta.url).pathname;

@@ -8,7 +8,7 @@
 
 import { computeWindow, parsePrometheusText, scrapeFromText } from "./mod.ts";
 import { decodeKept, encodeKept } from "../scrapes/mod.ts";
-import { generateScrapeText } from "./_scrape_text_testing.ts";
+import { generateScrapeText } from "../../testing/scrape_text.ts";
 
 const olderText = generateScrapeText(1);
 const newerText = generateScrapeText(2);
