@@ -3,6 +3,7 @@
  * own project name and free ports, the real CLI run as a subprocess, and a
  * cleanup that removes everything the project owns even when a test failed.
  */
+import { cliArgs as selfArgs } from "../cli/commands/self.ts";
 import { join } from "node:path";
 import { EngineClient } from "../cli/engine/mod.ts";
 import { LABEL_PROJECT } from "../cli/plan/mod.ts";
@@ -27,15 +28,7 @@ export const CLI_ENV: Readonly<Record<string, string>> = {
 
 /** Arguments of `deno` that run the real CLI (`cli/main.ts`) with `args`. */
 export function cliArgs(args: string[]): string[] {
-  return [
-    "run",
-    "-A",
-    "--quiet",
-    "--config",
-    join(HOME, "deno.json"),
-    join(HOME, "cli", "main.ts"),
-    ...args,
-  ];
+  return selfArgs(HOME, args);
 }
 
 /** The CLI as a child process a test can signal or read as it goes. */

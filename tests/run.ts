@@ -13,6 +13,7 @@
  * builds nothing and runs cli/ and service/ only. tests/layering_test.ts
  * checks that no unit test imports tests/.
  */
+import { cliArgs } from "../cli/commands/self.ts";
 import { join } from "node:path";
 
 const home = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -35,15 +36,7 @@ env.PATH = `${join(home, ".tools", "bin")}:${join(home, ".tools", "npm", "node_m
 async function step(label: string, args: string[]): Promise<void> {
   console.log(`== ${label}`);
   const { code } = await new Deno.Command(deno, {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      "--config",
-      join(home, "deno.json"),
-      join(home, "cli", "main.ts"),
-      ...args,
-    ],
+    args: cliArgs(home, args),
     env,
     stdout: "inherit",
     stderr: "inherit",

@@ -5,6 +5,7 @@
  * a lost key. No root, engine or network.
  */
 
+import { cliArgs } from "../commands/self.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -29,17 +30,7 @@ async function makeStack() {
     dir,
     async run(args: string[], env: Record<string, string>): Promise<RunResult> {
       const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--quiet",
-          "--config",
-          join(ROOT, "deno.json"),
-          join(ROOT, "cli/main.ts"),
-          "-f",
-          manifest,
-          ...args,
-        ],
+        args: cliArgs(ROOT, ["-f", manifest, ...args]),
         env: { NO_COLOR: "1", TZ: "UTC", SWIFTDEPLOY_HOME: ROOT, ...env },
         stdin: "null",
         stdout: "piped",

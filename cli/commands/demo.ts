@@ -5,6 +5,7 @@
  * failing) → promote stable blocked → recover + clean traffic → promote
  * stable allowed → audit → teardown.
  */
+import { cliArgs } from "./self.ts";
 import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { SwiftDeployError } from "../errors.ts";
@@ -54,18 +55,12 @@ export async function runDemo(ctx: Context, opts: { keep: boolean }): Promise<nu
     term.out("");
     term.out(term.bold(`── step ${step}: ${label} ── swiftdeploy ${args.join(" ")}`));
     const { code } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        "--config",
-        join(ctx.home, "deno.json"),
-        join(ctx.home, "cli", "main.ts"),
+      args: cliArgs(ctx.home, [
         "-f",
         ctx.manifestPath,
         ...(ctx.term.color ? [] : ["--no-color"]),
         ...args,
-      ],
+      ]),
       env: { SWIFTDEPLOY_HOME: ctx.home },
       stdout: "inherit",
       stderr: "inherit",
