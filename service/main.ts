@@ -2,18 +2,16 @@
  * The service process: the only place that listens, handles signals and
  * exits. Everything it serves comes from `createHandler` (handler.ts).
  *
- *   deno run --allow-net --allow-env service/main.ts                serve
- *   deno run --allow-net --allow-env service/main.ts --healthcheck  check a running one
+ *   deno run --allow-net --allow-env service/main.ts
  *
- * Exit codes: 0 clean shutdown (or healthy); 1 shutdown timed out, cannot
- * listen, or unhealthy; 2 invalid environment (one line on stderr naming the
- * variable). `HEALTHCHECK=1` also selects the healthcheck: set it on the
- * check's command only, never on the service's own environment.
+ * Exit codes: 0 clean shutdown; 1 shutdown timed out or cannot listen;
+ * 2 invalid environment (one line on stderr naming the variable). The
+ * container's healthcheck is busybox `wget` on `/healthz` (cli/image,
+ * cli/plan): no second Deno runtime starts for it.
  */
 
 import { ConfigError, parseConfig, type ServiceConfig } from "./config.ts";
 import { createHandler } from "./handler.ts";
-import { checkHealth } from "./healthcheck.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 type ShutdownSignal = (typeof SIGNALS)[number];
@@ -24,23 +22,6 @@ function log(message: string): void {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-async function healthcheck(): Promise<number> {
-  let config: ServiceConfig;
-  try {
-    config = parseConfig((name) => Deno.env.get(name));
-  } catch (error) {
-    // Docker reserves exit code 2 for healthchecks: an unusable config is "unhealthy".
-    if (error instanceof ConfigError) {
-      console.log(`Unhealthy: ${error.message}`);
-      return 1;
-    }
-    throw error;
-  }
-  const result = await checkHealth(config.port);
-  console.log(result.detail);
-  return result.healthy ? 0 : 1;
 }
 
 function serve(config: ServiceConfig): Promise<number> {
@@ -112,10 +93,8 @@ function serve(config: ServiceConfig): Promise<number> {
   });
 }
 
-export async function main(args: readonly string[]): Promise<number> {
-  if (args.includes("--healthcheck") || Deno.env.get("HEALTHCHECK") === "1") {
-    return await healthcheck();
-  }
+/** Runs the service until a signal stops it; returns the exit code. */
+export async function main(): Promise<number> {
   let config: ServiceConfig;
   try {
     config = parseConfig((name) => Deno.env.get(name));
@@ -130,5 +109,5 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await main());
 }

@@ -20,5 +20,3 @@ export {
 export type { ChaosActiveCode, ChaosState } from "./chaos.ts";
 export { DURATION_BUCKETS, KNOWN_METHODS, KNOWN_PATHS } from "./metrics.ts";
 export type { MethodLabel, PathLabel } from "./metrics.ts";
-export { checkHealth } from "./healthcheck.ts";
-export type { HealthCheckOptions, HealthResult } from "./healthcheck.ts";
