@@ -14,7 +14,10 @@ set -euo pipefail
 
 DENO_VERSION="2.9.6"
 OPA_VERSION="v1.22.2"
-APT_PACKAGES=(docker.io nginx wrk busybox-static docker-compose prometheus)
+# libnginx-mod-http-lua (+ ndk, lua-resty-core, lua-resty-lrucache): nginx counts
+# what clients receive at the edge, 502/504 of its own included (cli/edge/).
+APT_PACKAGES=(docker.io nginx wrk busybox-static docker-compose prometheus
+  libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core lua-resty-lrucache)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"

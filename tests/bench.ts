@@ -340,8 +340,8 @@ export const NGINX_VARIANTS: NginxVariant[] = [
  * 127.0.0.1:`appPort`, listening on 127.0.0.1:`port`, every written path
  * inside `dir` (nginxTestCopy), the health server on a free port.
  */
-function hostNginxConf(generated: string, appPort: number, port: number): string {
-  return nginxTestCopy(generated)
+function hostNginxConf(generated: string, appPort: number, port: number, dir: string): string {
+  return nginxTestCopy(generated, dir)
     .replace(/127\.0\.0\.1:3000\b/g, `127.0.0.1:${appPort}`)
     .replace(/'[A-Za-z0-9.-]+:3000'/g, `'127.0.0.1:${appPort}'`)
     .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
@@ -441,7 +441,7 @@ async function throughput(variants: boolean): Promise<number> {
       const port = freePort();
       const nginx = await startNginx(
         join(dir, name),
-        variant.edit(hostNginxConf(generated, appPort, port)),
+        variant.edit(hostNginxConf(generated, appPort, port, join(dir, name))),
       );
       try {
         await waitFor(`http://127.0.0.1:${port}/`);
@@ -457,7 +457,7 @@ async function throughput(variants: boolean): Promise<number> {
     const barePort = freePort();
     const bare = await startNginx(
       join(dir, "bare"),
-      bareNginxConf(hostNginxConf(generated, appPort, barePort), barePort),
+      bareNginxConf(hostNginxConf(generated, appPort, barePort, join(dir, "bare")), barePort),
     );
     try {
       await waitFor(`http://127.0.0.1:${barePort}/`);

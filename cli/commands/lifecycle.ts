@@ -13,7 +13,8 @@ import { type LoadedManifest, loadManifest, setManifestValue } from "../manifest
 import { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "../metrics/mod.ts";
 import { describePlan, type StackPlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
-import { collectWindow, scrapesDir } from "../scrapes/mod.ts";
+import { scrapesDir } from "../scrapes/mod.ts";
+import { collectGateWindow, ensureEdgeAdminDir } from "../edge/mod.ts";
 import { mark } from "../term.ts";
 import { validate } from "../validate/mod.ts";
 import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
@@ -49,6 +50,8 @@ async function withLock<T>(
 async function ensureHostDirs(plan: StackPlan): Promise<void> {
   await ensureDir(plan.hostDirs.nginxConfigDir, 0o755);
   await ensureDir(plan.hostDirs.opaDataDir, 0o755);
+  // 0700 and nginx's user: its admin socket (edge counters) is for nginx and root only
+  await ensureEdgeAdminDir(plan);
 }
 
 /** Progress redrawn in place on a TTY; elsewhere a line at most every 5 s (and every final one). */
@@ -219,13 +222,16 @@ export async function runPromote(
       let decision = await evaluator.evaluate("canary", input());
       if (!decision.allow && wantsEvidence(decision.checked)) {
         try {
-          const w = await collectWindow(
-            nginxUrl(loaded, "/metrics"),
-            scrapesDir(ctx.stateDir),
-            m.policy_limits.canary.window_seconds,
+          // Requests and 5xx as clients received them: counted by nginx (issue 11 case 2).
+          const w = await collectGateWindow({
+            metricsUrl: nginxUrl(loaded, "/metrics"),
+            scrapesDir: scrapesDir(ctx.stateDir),
+            stateDir: ctx.stateDir,
+            windowSeconds: m.policy_limits.canary.window_seconds,
             progress,
-          );
+          });
           endProgress(ctx);
+          if (w.edgeError) term.out(`  ${term.yellow("!")} no edge counts: ${w.edgeError}`);
           figures = canaryMetricsInput(w.figures);
           term.out(`  ${windowSummary(w.figures)}`);
         } catch (error) {

@@ -2,7 +2,8 @@
 import { join } from "node:path";
 import type { EngineClient } from "../engine/mod.ts";
 import { buildImage, type BuiltImage, bundleService } from "./build.ts";
-import { imageRecipes, type ImageRole } from "./specs.ts";
+import { SwiftDeployError } from "../errors.ts";
+import { imageRecipes, type ImageRole, LUA_SHARE_DIR } from "./specs.ts";
 
 export { buildContext, buildImage, type BuiltImage, bundleService } from "./build.ts";
 export {
@@ -12,6 +13,8 @@ export {
   type ImageRecipe,
   imageRecipes,
   type ImageRole,
+  LUA_SHARE_DIR,
+  NGINX_MODULES,
   parseLdd,
   splitImageRef,
 } from "./specs.ts";
@@ -36,6 +39,7 @@ export async function buildImages(
   const recipes = imageRecipes({
     tags: opts.tags,
     nginxBin: "/usr/sbin/nginx",
+    luaFiles: roles.includes("nginx") ? await filesUnder(LUA_SHARE_DIR) : [],
     busyboxBin: "/bin/busybox",
     opaBin: join(opts.homeDir, ".tools", "bin", "opa"),
     denoBin: Deno.execPath(),
@@ -47,4 +51,29 @@ export async function buildImages(
     built.push(await buildImage(engine, recipe, join(stateDir, "images.json"), opts.log));
   }
   return built;
+}
+
+/** Every regular file under `dir` (symlinks followed), sorted; TOOL_MISSING when there is none. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const path = join(d, e.name);
+      if (e.isDirectory) await walk(path);
+      else if ((await Deno.stat(path)).isFile) found.push(path);
+    }
+  };
+  try {
+    await walk(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (found.length === 0) {
+    throw new SwiftDeployError(
+      "TOOL_MISSING",
+      `Cannot build the nginx image: no Lua files under "${dir}"`,
+      { hint: "run build/bootstrap.sh to install lua-resty-core and lua-resty-lrucache" },
+    );
+  }
+  return found.sort();
 }

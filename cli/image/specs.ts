@@ -32,10 +32,26 @@ export interface ImageRecipe {
   dockerfile: string;
 }
 
+/**
+ * Debian's nginx modules the generated nginx.conf loads (`load_module`, same
+ * absolute paths in the image): the Lua module, which counts what clients
+ * receive at the edge, and the NDK it needs. From libnginx-mod-http-lua and
+ * libnginx-mod-http-ndk (build/bootstrap.sh); their libraries come via ldd.
+ */
+export const NGINX_MODULES: readonly string[] = Object.freeze([
+  "/usr/lib/nginx/modules/ndk_http_module.so",
+  "/usr/lib/nginx/modules/ngx_http_lua_module.so",
+]);
+
+/** Where lua-resty-core and lua-resty-lrucache put their Lua files (the module requires them). */
+export const LUA_SHARE_DIR = "/usr/share/lua/5.1";
+
 export interface RecipeInputs {
   tags: Record<ImageRole, string>;
   /** Host paths of the binaries. */
   nginxBin: string;
+  /** Host paths of the Lua files under LUA_SHARE_DIR, copied to the same paths in the nginx image. */
+  luaFiles: readonly string[];
   busyboxBin: string;
   opaBin: string;
   denoBin: string;
@@ -123,6 +139,13 @@ export function imageRecipes(inputs: RecipeInputs): ImageRecipe[] {
       hostFiles: [
         { src: inputs.nginxBin, dest: "usr/sbin/nginx", mode: 0o755, withLibraries: true },
         { src: inputs.busyboxBin, dest: "bin/busybox", mode: 0o755 },
+        ...NGINX_MODULES.map((src) => ({
+          src,
+          dest: src.replace(/^\/+/, ""),
+          mode: 0o644,
+          withLibraries: true,
+        })),
+        ...inputs.luaFiles.map((src) => ({ src, dest: src.replace(/^\/+/, ""), mode: 0o644 })),
       ],
       textFiles: [
         ...nginxBase.textFiles,

@@ -36,6 +36,14 @@ export const NGINX_CONFIG_FILE = `${NGINX_CONFIG_DIR}/nginx.conf`;
 export const NGINX_LOG_DIR = "/var/log/nginx";
 /** Port of nginx's loopback-only health server inside its container. */
 export const NGINX_HEALTH_PORT = 8099;
+/**
+ * nginx's admin folder in its container: its unix socket `NGINX_ADMIN_SOCKET`
+ * serves the edge counters (see cli/edge/) and is reachable from the host
+ * only, through the bind of `<manifest dir>/.swiftdeploy/NGINX_ADMIN_DIR_NAME`.
+ */
+export const NGINX_ADMIN_DIR = "/run/nginx-admin";
+export const NGINX_ADMIN_DIR_NAME = "nginx-admin";
+export const NGINX_ADMIN_SOCKET = `${NGINX_ADMIN_DIR}/edge.sock`;
 export const OPA_POLICIES_DIR = "/policies";
 export const OPA_DATA_DIR = "/data";
 export const POLICY_DATA_FILE = "policy_data.json";
@@ -225,6 +233,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
       Binds: [
         `${volumeName}:${NGINX_LOG_DIR}`,
         `${hostDirs.nginxConfigDir}:${NGINX_CONFIG_DIR}:ro`,
+        `${manifestDir}/${STATE_DIR_NAME}/${NGINX_ADMIN_DIR_NAME}:${NGINX_ADMIN_DIR}`,
       ],
       PortBindings: {
         [`${nginxPort}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(nginxPort) }],

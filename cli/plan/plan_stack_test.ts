@@ -275,6 +275,7 @@ Deno.test("planStack() binds the state folder, policies and logs volume from the
   assert.deepEqual(container(plan, "nginx").body.HostConfig.Binds, [
     "swiftdeploy-logs:/var/log/nginx",
     "/srv/stack/.swiftdeploy/nginx:/etc/nginx/swiftdeploy:ro",
+    "/srv/stack/.swiftdeploy/nginx-admin:/run/nginx-admin",
   ]);
   assert.deepEqual(container(plan, "opa").body.HostConfig.Binds, [
     "/opt/sd/policies:/policies:ro",

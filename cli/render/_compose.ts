@@ -1,14 +1,14 @@
 import YAML from "yaml";
 import { SwiftDeployError } from "../errors.ts";
 import {
+  CONTAINER_USERS,
   type ContainerPlan,
   type HealthcheckBody,
+  NGINX_ADMIN_DIR,
   NGINX_CONFIG_DIR,
-  NGINX_CONFIG_FILE,
   NGINX_LOG_DIR,
   OPA_DATA_DIR,
   OPA_POLICIES_DIR,
-  POLICY_DATA_FILE,
   type StackPlan,
 } from "../plan/mod.ts";
 
@@ -18,9 +18,14 @@ const SECOND_NS = 1_000_000_000;
  * The docker-compose.yml document (compose spec format, accepted by
  * docker-compose 1.29) built field by field from the plan's Engine API
  * bodies, so the two cannot drift. `$` is doubled everywhere, since compose
- * would interpolate it. Only the bind mounts differ: compose mounts the
- * generated files beside it (`./nginx.conf`, `./policy_data.json`) and the
- * policies through `relPoliciesDir`, relative to the compose file.
+ * would interpolate it. Only the mounts differ: where the engine path binds
+ * `.swiftdeploy/nginx/` and `.swiftdeploy/opa/`, compose binds the folder
+ * the compose file is in (where `init` writes nginx.conf and
+ * policy_data.json), and the policies through `relPoliciesDir`, relative to
+ * the compose file. Every bind is a folder, never a single file: `init`
+ * replaces files by rename, and a file bind keeps showing the old inode
+ * (issue 11 case 10). nginx's admin folder is a tmpfs of its own here: a
+ * stack run by hand has no CLI reading its edge counters.
  */
 export function composeDocument(plan: StackPlan, relPoliciesDir: string): Record<string, unknown> {
   const policies = composeRelativePath(relPoliciesDir);
@@ -78,11 +83,14 @@ function composeService(
     bindings.map((b) => `${b.HostIp}:${b.HostPort}:${containerPort(port)}`)
   );
   if (ports.length > 0) service.ports = ports;
-  const volumes = (host.Binds ?? []).map((bind) => composeVolume(plan, bind, policies));
+  const mounts = (host.Binds ?? []).map((bind) => composeMount(plan, bind, policies));
+  const volumes = mounts.flatMap((m) => "volume" in m ? [m.volume] : []);
   if (volumes.length > 0) service.volumes = volumes;
-  if (host.Tmpfs) {
-    service.tmpfs = Object.entries(host.Tmpfs).map(([target, options]) => `${target}:${options}`);
-  }
+  const tmpfs = [
+    ...Object.entries(host.Tmpfs ?? {}).map(([target, options]) => `${target}:${options}`),
+    ...mounts.flatMap((m) => "tmpfs" in m ? [m.tmpfs] : []),
+  ];
+  if (tmpfs.length > 0) service.tmpfs = tmpfs;
   service.cap_drop = host.CapDrop;
   service.security_opt = host.SecurityOpt;
   service.read_only = host.ReadonlyRootfs;
@@ -103,14 +111,27 @@ function composeService(
   return service;
 }
 
-/** Compose counterpart of an Engine API bind, chosen by its target in the container. */
-function composeVolume(plan: StackPlan, bind: string, policies: string): string {
+/**
+ * Compose counterpart of an Engine API bind, chosen by its target in the
+ * container: a volume entry (`source:target[:ro]`, the source a folder) or
+ * a tmpfs entry (`target:options`).
+ */
+function composeMount(
+  plan: StackPlan,
+  bind: string,
+  policies: string,
+): { volume: string } | { tmpfs: string } {
   const [source, target] = bind.split(":");
-  if (target === NGINX_LOG_DIR && source === plan.volume.name) return bind;
-  if (target === NGINX_CONFIG_DIR) return `./nginx.conf:${NGINX_CONFIG_FILE}:ro`;
-  if (target === OPA_POLICIES_DIR) return `${policies}:${OPA_POLICIES_DIR}:ro`;
-  if (target === OPA_DATA_DIR) {
-    return `./${POLICY_DATA_FILE}:${OPA_DATA_DIR}/${POLICY_DATA_FILE}:ro`;
+  if (target === NGINX_LOG_DIR && source === plan.volume.name) return { volume: bind };
+  // nginx.conf and policy_data.json are where `init` writes them: beside this file.
+  if (target === NGINX_CONFIG_DIR) return { volume: `.:${NGINX_CONFIG_DIR}:ro` };
+  if (target === OPA_POLICIES_DIR) return { volume: `${policies}:${OPA_POLICIES_DIR}:ro` };
+  if (target === OPA_DATA_DIR) return { volume: `.:${OPA_DATA_DIR}:ro` };
+  if (target === NGINX_ADMIN_DIR) {
+    const uid = CONTAINER_USERS.nginx.split(":")[0];
+    return {
+      tmpfs: `${NGINX_ADMIN_DIR}:rw,noexec,nosuid,size=64k,uid=${uid},gid=${uid},mode=0700`,
+    };
   }
   throw new SwiftDeployError(
     "INTERNAL",

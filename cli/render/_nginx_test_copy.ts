@@ -1,3 +1,5 @@
+import { NGINX_ADMIN_SOCKET } from "../plan/mod.ts";
+
 /** Directives whose first argument is a file or folder nginx writes. */
 const WRITTEN_PATH =
   /^(\s*)(pid|error_log|access_log|[a-z_]+_temp_path)(\s+)\/(?:[^\s;]*\/)?([^/\s;]+)/gm;
@@ -6,11 +8,15 @@ const WRITTEN_PATH =
  * A copy of a generated nginx.conf that `nginx -t` can check on the host as
  * the current user, never the file itself: Docker's DNS (127.0.0.11) and
  * upstream server names become 127.0.0.1, and every pid, log and temp path becomes a bare file
- * name, which nginx resolves against its `-p` prefix. Write the result to
+ * name, which nginx resolves against its `-p` prefix. The admin socket
+ * (`listen unix:…`, which even `nginx -t` binds) moves to `<dir>/edge.sock`,
+ * `dir` being an absolute folder of the caller's. Write the result to
  * `<dir>/nginx.conf` and run `nginx` with `nginxTestArgs(dir)`.
  */
-export function nginxTestCopy(conf: string): string {
+export function nginxTestCopy(conf: string, dir: string): string {
+  const socket = `${dir.replace(/\/+$/, "")}/edge.sock`;
   return conf
+    .replaceAll(NGINX_ADMIN_SOCKET, () => socket)
     // Upstream servers are looked up when nginx loads the file; the app's
     // name resolves only inside Docker's network.
     .replace(

@@ -1,6 +1,6 @@
 import { SwiftDeployError } from "../errors.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
-import { NGINX_HEALTH_PORT, type StackPlan } from "../plan/mod.ts";
+import { NGINX_ADMIN_SOCKET, NGINX_HEALTH_PORT, type StackPlan } from "../plan/mod.ts";
 import { composeDocument, composeYaml } from "./_compose.ts";
 import {
   commentText,
@@ -95,6 +95,8 @@ function renderNginxConf(
     ...header,
     listen_port: integerText("nginx.port", manifest.nginx.port, 1, 65535),
     health_port: integerText("the nginx health port", NGINX_HEALTH_PORT, 1, 65535),
+    // Goes into `listen unix:…;` and into a Lua string: a plain absolute path only.
+    admin_socket: plainPath("the nginx admin socket", NGINX_ADMIN_SOCKET),
     proxy_timeout: integerText("nginx.proxy_timeout", manifest.nginx.proxy_timeout, 1, 86400),
     // Connecting across the local bridge is instant; a connect that takes
     // longer means the container is gone, which should be a quick 502.
@@ -109,4 +111,15 @@ function renderNginxConf(
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),
   });
+}
+
+/** `path` when it is absolute and made of `[A-Za-z0-9._/-]` only, safe in nginx and Lua text. */
+function plainPath(what: string, path: string): string {
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(path)) {
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot render nginx.conf: ${what} "${path}" is not a plain path`,
+    );
+  }
+  return path;
 }

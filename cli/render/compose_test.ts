@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import YAML from "yaml";
 import type { ContainerPlan, StackPlan } from "../plan/mod.ts";
+import { GENERATED_FILE_NAMES } from "./mod.ts";
 import {
   type LoadedVariant,
   loadVariant,
@@ -55,10 +56,20 @@ function expectedService(plan: StackPlan, container: ContainerPlan, dir: string,
   const seconds = (ns: number) => `${ns / 1e9}s`;
   const binds: Record<string, string> = {
     "/var/log/nginx": `${plan.volume.name}:/var/log/nginx:rw`,
-    "/etc/nginx/swiftdeploy": `${dir}/nginx.conf:/etc/nginx/swiftdeploy/nginx.conf:ro`,
+    "/etc/nginx/swiftdeploy": `${dir}:/etc/nginx/swiftdeploy:ro`,
     "/policies": `${resolvePath(dir, policies)}:/policies:ro`,
-    "/data": `${dir}/policy_data.json:/data/policy_data.json:ro`,
+    "/data": `${dir}:/data:ro`,
   };
+  // The admin folder is a tmpfs in compose (no CLI reads it there), not a bind.
+  const adminTmpfs: Record<string, string> = {
+    "/run/nginx-admin": "/run/nginx-admin:rw,noexec,nosuid,size=64k,uid=10002,gid=10002,mode=0700",
+  };
+  const bindTargets = (host.Binds ?? []).map((bind) => bind.split(":")[1]!);
+  const volumes = bindTargets.flatMap((t) => binds[t] === undefined ? [] : [binds[t]]);
+  const tmpfs = [
+    ...Object.entries(host.Tmpfs ?? {}).map(([t, o]) => `${t}:${o}`),
+    ...bindTargets.flatMap((t) => adminTmpfs[t] === undefined ? [] : [adminTmpfs[t]]),
+  ];
   return {
     container_name: container.name,
     image: body.Image,
@@ -73,8 +84,8 @@ function expectedService(plan: StackPlan, container: ContainerPlan, dir: string,
       Object.entries(host.PortBindings).flatMap(([port, bs]) =>
         bs.map((b) => `${b.HostIp}:${b.HostPort}:${port}`)
       ),
-    volumes: host.Binds?.map((bind) => binds[bind.split(":")[1]!]),
-    tmpfs: host.Tmpfs && Object.entries(host.Tmpfs).map(([t, o]) => `${t}:${o}`),
+    volumes: volumes.length > 0 ? volumes : undefined,
+    tmpfs: tmpfs.length > 0 ? tmpfs : undefined,
     cap_drop: host.CapDrop,
     security_opt: host.SecurityOpt,
     read_only: host.ReadonlyRootfs,
@@ -197,5 +208,53 @@ Deno.test("docker-compose config -q rejects a broken compose file", async () => 
     assert.notEqual(out.code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("renderAll() and planStack() bind folders only, never a single file, in every service (issue 11 case 10)", async () => {
+  // `init` replaces files by rename: a bind of the file itself keeps showing
+  // the old inode to a running container; a bind of its folder sees the new file.
+  for (const variant of VARIANTS) {
+    const { files, plan } = await loadVariant(variant);
+    const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_binds_" });
+    try {
+      for (const name of GENERATED_FILE_NAMES) {
+        await Deno.writeTextFile(`${dir}/${name}`, files[name]);
+      }
+      await Deno.mkdir(`${dir}/policies`); // where variants with a relative policies path have it
+      const out = await run(COMPOSE, ["-f", `${dir}/docker-compose.yml`, "config"], dir);
+      assert.equal(out.code, 0, out.stderr);
+      const config: ComposeConfig = YAML.parse(out.stdout);
+      let checked = 0;
+      for (const [service, spec] of Object.entries(config.services)) {
+        for (const volume of (spec["volumes"] ?? []) as string[]) {
+          const [source, target] = volume.split(":") as [string, string];
+          if (!source.startsWith("/")) continue; // a named volume
+          if (source.startsWith(`${dir}/`) || source === dir) {
+            const st = await Deno.stat(source);
+            assert.ok(st.isDirectory, `${variant.name}: ${service} binds the file "${source}"`);
+            checked++;
+          } else {
+            // The installation's policies, outside this folder: a folder by construction.
+            assert.equal(target, "/policies", `${variant.name}: ${service} binds "${volume}"`);
+          }
+        }
+      }
+      assert.ok(checked >= 2, `${variant.name}: nginx's and OPA's config binds were checked`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    // The engine path: every bind source is a folder the CLI creates (or the logs volume).
+    const folders = [
+      ...Object.values(plan.hostDirs),
+      plan.hostDirs.nginxConfigDir.replace(/nginx$/, "nginx-admin"),
+    ];
+    for (const container of plan.containers) {
+      for (const bind of container.body.HostConfig.Binds ?? []) {
+        const source = bind.split(":")[0]!;
+        if (source === plan.volume.name) continue;
+        assert.ok(folders.includes(source), `${variant.name}: ${container.role} binds "${source}"`);
+      }
+    }
   }
 });

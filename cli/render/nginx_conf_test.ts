@@ -5,17 +5,20 @@ import { freePort } from "../../testing/free_port.ts";
 
 const NGINX = requireProgram("nginx");
 
-/** Writes `conf` as `<dir>/nginx.conf` in a fresh folder. */
-async function confDir(conf: string): Promise<string> {
+/** A fresh folder for an nginx.conf, readable by nginx's worker user when the tests run as root. */
+async function confDir(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_nginx_" });
-  // Readable by nginx's worker user when the tests run as root.
   await Deno.chmod(dir, 0o755);
-  await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
   return dir;
 }
 
-async function nginxCheck(conf: string): Promise<{ code: number; stderr: string }> {
-  const dir = await confDir(conf);
+/** `nginx -t` of the test copy of `conf` (made by `copy` in the folder it is checked in). */
+async function nginxCheck(
+  conf: string,
+  copy: (conf: string, dir: string) => string = nginxTestCopy,
+): Promise<{ code: number; stderr: string }> {
+  const dir = await confDir();
+  await Deno.writeTextFile(`${dir}/nginx.conf`, copy(conf, dir));
   try {
     return await run(NGINX, nginxTestArgs(dir));
   } finally {
@@ -33,10 +36,11 @@ Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written pa
     "    access_log /var/log/nginx/access.log swiftdeploy;",
     "    resolver 127.0.0.11 valid=5s ipv6=off;",
     "    location = /x { access_log off; return 200 '/tmp/keep.me'; }",
+    "    server { listen unix:/run/nginx-admin/edge.sock; }",
     "}",
   ].join("\n");
   assert.equal(
-    nginxTestCopy(conf),
+    nginxTestCopy(conf, "/tmp/check/"),
     [
       "pid nginx.pid;",
       "error_log error.log warn;",
@@ -46,6 +50,7 @@ Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written pa
       "    access_log access.log swiftdeploy;",
       "    resolver 127.0.0.1 valid=5s ipv6=off;",
       "    location = /x { access_log off; return 200 '/tmp/keep.me'; }",
+      "    server { listen unix:/tmp/check/edge.sock; }",
       "}",
     ].join("\n"),
   );
@@ -53,7 +58,8 @@ Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written pa
 
 Deno.test("nginxTestCopy() leaves no absolute written path in a rendered config", async () => {
   for (const variant of VARIANTS) {
-    const copy = nginxTestCopy((await loadVariant(variant)).files["nginx.conf"]);
+    const copy = nginxTestCopy((await loadVariant(variant)).files["nginx.conf"], "/tmp/check");
+    assert.doesNotMatch(copy, /\/run\/nginx-admin/);
     assert.doesNotMatch(copy, /^\s*(pid|error_log|access_log|\w+_temp_path)\s+\//m);
     assert.doesNotMatch(copy, /127\.0\.0\.11/);
   }
@@ -62,14 +68,14 @@ Deno.test("nginxTestCopy() leaves no absolute written path in a rendered config"
 for (const variant of VARIANTS) {
   Deno.test(`nginx -t accepts the test copy when rendering the "${variant.name}" variant`, async () => {
     const { files } = await loadVariant(variant);
-    const out = await nginxCheck(nginxTestCopy(files["nginx.conf"]));
+    const out = await nginxCheck(files["nginx.conf"]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stderr, /test is successful/);
   });
 }
 
 Deno.test("nginx -t rejects the test copy when the config is corrupted", async () => {
-  const conf = nginxTestCopy((await loadVariant(VARIANTS[0]!)).files["nginx.conf"]);
+  const conf = (await loadVariant(VARIANTS[0]!)).files["nginx.conf"];
   const corruptions = [
     conf.replace("proxy_next_upstream error;", "proxy_next_upstream error"),
     conf.replace("server_tokens off;", "server_tokenz off;"),
@@ -95,14 +101,15 @@ async function withNginx(
   pooled: string = upstream,
 ): Promise<void> {
   const [publicPort, healthPort] = [freePort(), freePort()];
-  const live = nginxTestCopy(conf)
+  const dir = await confDir();
+  const live = nginxTestCopy(conf, dir)
     .replace(/^(\s*)listen \d+;/m, `$1listen 127.0.0.1:${publicPort};`)
     .replace(/^(\s*)listen 127\.0\.0\.1:8099;/m, `$1listen 127.0.0.1:${healthPort};`)
     .replace(/^(\s*set \$app_upstream )'[^']*';/m, `$1'${upstream}';`)
     .replace(/^(\s*server )127\.0\.0\.1:\d+( max_fails)/m, `$1${pooled}$2`)
     .replace(/^(\s*proxy_\w+_timeout )\d+s;/gm, "$11s;");
   assert.ok(live.includes(`'${upstream}'`) && live.includes(`:${healthPort};`));
-  const dir = await confDir(live);
+  await Deno.writeTextFile(`${dir}/nginx.conf`, live);
   const args = nginxTestArgs(dir).filter((a) => a !== "-t");
   const child = new Deno.Command(NGINX, {
     args: [...args, "-g", "daemon off;"],

@@ -143,7 +143,7 @@ async function nginxSyntaxCheck(conf: string): Promise<CheckResult> {
   const name = "generated nginx.conf passes nginx -t";
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-nginx-t-" });
   try {
-    await Deno.writeTextFile(join(dir, "nginx.conf"), nginxTestCopy(conf));
+    await Deno.writeTextFile(join(dir, "nginx.conf"), nginxTestCopy(conf, dir));
     let out;
     try {
       out = await new Deno.Command("nginx", {
