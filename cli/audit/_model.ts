@@ -109,8 +109,7 @@ export function timelineBuilder(): Builder<TimelineRow> {
       }
       case "deploy_noop":
         row("Deploy (no change)", current, [
-          str(d["reason"]) ??
-            `already ${str(d["mode"]) ?? "deployed"} ${str(d["version"]) ?? ""}`.trim(),
+          `already ${str(d["mode"]) ?? "deployed"} ${str(d["version"]) ?? ""}`.trim(),
         ]);
         break;
       case "deploy_failed":
@@ -182,7 +181,7 @@ export function timelineBuilder(): Builder<TimelineRow> {
       }
       case "lock_taken_over": {
         const prev = obj(d["previous"]);
-        const who = [str(prev?.["user"]), str(prev?.["host"])].filter(Boolean).join("@");
+        const who = str(prev?.["host"]);
         const pid = num(prev?.["pid"]);
         row("Lock taken over", current, [
           `from ${who || "unknown"}${pid === undefined ? "" : ` (pid ${pid})`}`,

@@ -81,7 +81,6 @@ export interface DeployFailedData {
 export interface DeployNoopData {
   mode: Mode;
   version: string;
-  reason?: string;
 }
 
 /** The mode changed. */
@@ -152,8 +151,8 @@ export interface PolicyViolationData {
 
 /** A stale project lock was broken. */
 export interface LockTakenOverData {
-  /** Holder recorded in the broken lock. */
-  previous: Partial<Actor> & { since?: string };
+  /** Holder recorded in the lock: its host, pid and start time (ISO 8601). */
+  previous: { host?: string; pid?: number; since?: string };
   reason: string;
 }
 
