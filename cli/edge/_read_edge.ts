@@ -74,6 +74,23 @@ export async function ensureEdgeAdminDir(plan: StackPlan): Promise<string> {
 }
 
 /**
+ * One HTTP client per socket path for the whole process, never one per
+ * read: Deno 2.9 stops answering after about 28 `Deno.createHttpClient`
+ * calls in one process (measured here: the 27th read of nginx's socket timed
+ * out). The engine client works around the same fault the same way.
+ */
+const clients = new Map<string, Deno.HttpClient>();
+
+function unixClient(path: string): Deno.HttpClient {
+  let client = clients.get(path);
+  if (!client) {
+    client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
+    clients.set(path, client);
+  }
+  return client;
+}
+
+/**
  * Reads nginx's edge counters once, over its admin unix socket (Deno's
  * fetch with a unix-socket HttpClient), within `timeoutMs`. `atMs` is taken
  * when the answer arrived.
@@ -102,27 +119,23 @@ export async function readEdgeSample(
       `the path is longer than the ${MAX_SOCKET_PATH_BYTES} bytes a unix socket address holds`,
     );
   }
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
+  const client = unixClient(socketPath);
+  let response: Response;
+  let text: string;
   try {
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(`http://nginx-admin${EDGE_METRICS_PATH}`, {
-        client,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw unreachable(
-        timedOut ? `no answer within ${timeoutMs} ms` : (error as Error).message,
-        error,
-      );
-    }
-    const atMs = (opts.now ?? Date.now)();
-    if (response.status !== 200) throw unreachable(`HTTP ${response.status}`);
-    return edgeSampleFromText(text, atMs);
-  } finally {
-    client.close();
+    response = await fetch(`http://nginx-admin${EDGE_METRICS_PATH}`, {
+      client,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await response.text();
+  } catch (error) {
+    const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+    throw unreachable(
+      timedOut ? `no answer within ${timeoutMs} ms` : (error as Error).message,
+      error,
+    );
   }
+  const atMs = (opts.now ?? Date.now)();
+  if (response.status !== 200) throw unreachable(`HTTP ${response.status}`);
+  return edgeSampleFromText(text, atMs);
 }

@@ -122,28 +122,61 @@ Deno.test("computeWindow() with edge readings counts nginx's own 504s the app an
   assert.equal(r.error_count, 20);
 });
 
-Deno.test("readEdgeSample() reads the counters over a unix socket and fails typed when it cannot", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_edge_" });
-  const path = `${dir}/edge.sock`;
-  const server = Deno.serve(
-    { transport: "unix", path, onListen() {} },
-    (req) =>
-      new URL(req.url).pathname === "/edge-metrics"
-        ? new Response(edgeText({ "2xx": 9, "5xx": 1 }))
-        : new Response("no", { status: 404 }),
-  );
-  try {
-    const s = await readEdgeSample(path, { now: () => 42 });
-    assert.deepEqual(s, { atMs: 42, instance: "a1b2", requests: 10, errors: 1 });
-  } finally {
-    await server.shutdown();
-  }
-  const missing = readEdgeSample(`${dir}/none.sock`, { timeoutMs: 500 });
-  await assert.rejects(missing, (e: Error & { code?: string }) => e.code === "METRICS_UNREACHABLE");
-  const long = `/tmp/${"x".repeat(MAX_SOCKET_PATH_BYTES)}/edge.sock`;
-  await assert.rejects(readEdgeSample(long), /longer than the 107 bytes/);
-  await Deno.remove(dir, { recursive: true });
-});
+// readEdgeSample() keeps one HTTP client per socket for the process: a resource by design.
+const keepsClient = { sanitizeResources: false };
+
+Deno.test(
+  "readEdgeSample() keeps answering over 100 reads in one process",
+  keepsClient,
+  async () => {
+    // With a new Deno.HttpClient per read, the 27th read of nginx's socket never got an answer.
+    const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_edge_" });
+    const path = `${dir}/edge.sock`;
+    let served = 0;
+    const server = Deno.serve(
+      { transport: "unix", path, onListen() {} },
+      () => new Response(edgeText({ "2xx": ++served })),
+    );
+    try {
+      for (let i = 1; i <= 100; i++) {
+        assert.equal((await readEdgeSample(path, { timeoutMs: 1000 })).requests, i);
+      }
+    } finally {
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "readEdgeSample() reads the counters over a unix socket and fails typed when it cannot",
+  keepsClient,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_edge_" });
+    const path = `${dir}/edge.sock`;
+    const server = Deno.serve(
+      { transport: "unix", path, onListen() {} },
+      (req) =>
+        new URL(req.url).pathname === "/edge-metrics"
+          ? new Response(edgeText({ "2xx": 9, "5xx": 1 }))
+          : new Response("no", { status: 404 }),
+    );
+    try {
+      const s = await readEdgeSample(path, { now: () => 42 });
+      assert.deepEqual(s, { atMs: 42, instance: "a1b2", requests: 10, errors: 1 });
+    } finally {
+      await server.shutdown();
+    }
+    const missing = readEdgeSample(`${dir}/none.sock`, { timeoutMs: 500 });
+    await assert.rejects(
+      missing,
+      (e: Error & { code?: string }) => e.code === "METRICS_UNREACHABLE",
+    );
+    const long = `/tmp/${"x".repeat(MAX_SOCKET_PATH_BYTES)}/edge.sock`;
+    await assert.rejects(readEdgeSample(long), /longer than the 107 bytes/);
+    await Deno.remove(dir, { recursive: true });
+  },
+);
 
 Deno.test("ensureEdgeAdminDir() makes the plan's admin folder 0700 and nginx's, whatever the umask", async () => {
   const isRoot = Deno.uid() === 0;
