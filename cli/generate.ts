@@ -8,7 +8,7 @@ import type { Context } from "./context.ts";
 import { unifiedDiff } from "./diff.ts";
 import { atomicWrite, readIfExists } from "./fsutil.ts";
 import type { LoadedManifest } from "./manifest/mod.ts";
-import { planStack, type StackPlan } from "./plan/mod.ts";
+import { type PlanContext, planStack, type StackPlan } from "./plan/mod.ts";
 import {
   GENERATED_FILE_NAMES,
   readTemplates,
@@ -21,8 +21,21 @@ export interface Generated {
   files: RenderedFiles;
 }
 
-export async function generate(ctx: Context, loaded: LoadedManifest): Promise<Generated> {
-  const plan = planStack(loaded.manifest, { manifestDir: loaded.dir, installDir: ctx.home });
+/**
+ * Plans and renders in memory. `engine` carries what only the engine path
+ * knows (the addressing chosen from the engine's state, the policy sources'
+ * hash); without it, what `init` writes beside the manifest.
+ */
+export async function generate(
+  ctx: Context,
+  loaded: LoadedManifest,
+  engine: Pick<PlanContext, "addressing" | "policiesHash"> = {},
+): Promise<Generated> {
+  const plan = planStack(loaded.manifest, {
+    manifestDir: loaded.dir,
+    installDir: ctx.home,
+    ...engine,
+  });
   const templates = await readTemplates(join(ctx.home, "templates"));
   let relPoliciesDir = relative(loaded.dir, join(ctx.home, "policies")) || ".";
   if (!relPoliciesDir.startsWith(".") && !relPoliciesDir.startsWith("/")) {

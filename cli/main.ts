@@ -125,7 +125,7 @@ program.command("validate")
 
 program.command("deploy")
   .description("init → validate → infrastructure policy → create/replace containers → wait healthy")
-  .option("--dry-run", "print the plan and change nothing")
+  .option("--dry-run", "print the plan and the actions against the running engine; change nothing")
   .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
   .action(
     action(async (ctx, o: { dryRun?: boolean; timeout: number }) =>
@@ -139,6 +139,7 @@ program.command("deploy")
 program.command("promote")
   .description("switch services.mode with zero downtime, gated by the canary policy")
   .argument("<mode>", "canary or stable")
+  .option("--dry-run", "print the actions against the running engine; gate and change nothing")
   .option(
     "--timeout <seconds>",
     "health wait for the new container",
@@ -146,8 +147,11 @@ program.command("promote")
     60,
   )
   .action(
-    action(async (ctx, mode: string, o: { timeout: number }) =>
-      (await commands.lifecycle()).runPromote(ctx, mode, { timeoutSeconds: o.timeout })
+    action(async (ctx, mode: string, o: { dryRun?: boolean; timeout: number }) =>
+      (await commands.lifecycle()).runPromote(ctx, mode, {
+        dryRun: Boolean(o.dryRun),
+        timeoutSeconds: o.timeout,
+      })
     ),
   );
 

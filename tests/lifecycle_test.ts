@@ -794,11 +794,17 @@ Deno.test({
       await editManifest(stack, "  port: 3000\n", "  port: 3001\n");
       const confPath = join(stack.dir, ".swiftdeploy", "nginx", "nginx.conf");
       const switching = spawnStackCli(stack, ["deploy"]);
+      // nginx names the app by its static address on the project network (issue 11 case 7).
       const switched = await waitUntil(async () => {
         const fresh = (await containersOf(stack.project)).find((c) =>
           c.role === "app" && c.id !== servingApp.id
         );
-        return fresh !== undefined && (await Deno.readTextFile(confPath)).includes(fresh.name);
+        if (!fresh) return false;
+        const ip = await withEngine(async (engine) =>
+          (await engine.containerInspect(fresh.id))?.NetworkSettings.Networks[`${stack.project}-net`]
+            ?.IPAddress
+        );
+        return !!ip && (await Deno.readTextFile(confPath)).includes(`${ip}:3001`);
       }, 60_000);
       switching.kill("SIGKILL");
       await switching.output();

@@ -17,6 +17,10 @@
  */
 import { SwiftDeployError } from "../errors.ts";
 import {
+  type Addressing,
+  addressingOf,
+  appSlots,
+  chooseSubnet,
   type ContainerCreateBody,
   type ContainerPlan,
   type ContainerRole,
@@ -350,4 +354,37 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
   }
   if (target !== app.name) add(after, { kind: "rename", container: target, to: app.name });
   return [...before, { action: { kind: "commit" } }, ...after, ...asides];
+}
+
+/**
+ * Where the app lives on the project network (issue 11 case 7): the
+ * existing network's subnet (else a fresh /24 clashing with no other
+ * network), and the slot of the app container that is kept (it matches
+ * `plan` and can serve), else the first slot no container on the network
+ * holds, so a new app starts beside the old one. `plan` may be planned with
+ * any addressing: neither config hashes nor names depend on it.
+ */
+export function chooseAddressing(plan: StackPlan, observed: ObservedState): Addressing {
+  const subnet = observed.network?.subnet ??
+    chooseSubnet(plan.project, observed.takenSubnets);
+  const slots = appSlots(subnet);
+  const app = plan.containers.find((c) => c.role === "app")!;
+  const image = observed.imageIds[app.body.Image];
+  const kept = [app.name, `${app.name}-next`]
+    .map((name) => observed.containers.find((c) => c.name === name && c.role === "app"))
+    .find((c) => c && canServe(c) && c.configHash === app.configHash && c.imageId === image);
+  const keptAddress = kept?.networks[plan.network.name];
+  if (keptAddress && slots.includes(keptAddress)) return addressingOf(subnet, keptAddress);
+  const held = new Set(observed.containers.map((c) => c.networks[plan.network.name]));
+  const free = slots.find((s) => !held.has(s));
+  if (!free) {
+    throw new SwiftDeployError(
+      "DEPLOY_FAILED",
+      `Cannot start a new app container: all ${slots.length} app addresses on "${plan.network.name}" are taken`,
+      {
+        hint: "containers left by interrupted runs hold them: `swiftdeploy teardown`, then deploy",
+      },
+    );
+  }
+  return addressingOf(subnet, free);
 }

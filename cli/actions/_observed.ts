@@ -40,6 +40,8 @@ export interface ObservedState {
   imageIds: Record<string, string | undefined>;
   /** Absolute path → content of the files the containers read; undefined when absent. */
   files: Record<string, string | undefined>;
+  /** IPv4 subnets of the engine's other networks (the project network's is not among them). */
+  takenSubnets: string[];
 }
 
 /** Running, not paused, and not failing its healthcheck: a container that can serve. */

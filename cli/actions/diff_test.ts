@@ -5,16 +5,18 @@
  */
 import assert from "node:assert/strict";
 import type { ResolvedManifest } from "../manifest/types.ts";
-import { planStack, type StackPlan } from "../plan/mod.ts";
+import { addressingOf, chooseSubnet, planStack, type StackPlan } from "../plan/mod.ts";
 import {
   type Action,
   changesSomething,
+  chooseAddressing,
   describeSteps,
   type DesiredStack,
   diffStack,
   nginxConfPath,
   type ObservedContainer,
   type ObservedState,
+  plannedAddress,
   policyDataPath,
   type Step,
 } from "./mod.ts";
@@ -81,7 +83,9 @@ function runningAs(d: DesiredStack, images: Record<string, string> = IMAGES): Ob
     health: "healthy",
     configHash: c.configHash,
     imageId: images[c.body.Image]!,
-    networks: c.role === "opa" ? { bridge: "172.17.0.2" } : { [plan.network.name]: `10.0.0.${i}` },
+    networks: c.role === "opa"
+      ? { bridge: "172.17.0.2" }
+      : { [plan.network.name]: plannedAddress(plan, c.body) ?? `10.0.0.${130 + i}` },
   }));
   return {
     network: { name: plan.network.name, project: plan.project },
@@ -89,6 +93,7 @@ function runningAs(d: DesiredStack, images: Record<string, string> = IMAGES): Ob
     containers,
     imageIds: { ...images },
     files: { [nginxConfPath(plan)]: d.nginxConf, [policyDataPath(plan)]: d.policyData },
+    takenSubnets: [],
   };
 }
 
@@ -99,6 +104,7 @@ function empty(): ObservedState {
     containers: [],
     imageIds: { ...IMAGES },
     files: {},
+    takenSubnets: [],
   };
 }
 
@@ -408,6 +414,79 @@ Deno.test("describeSteps() numbers every action and prints its undo beside it", 
   assert.match(text, /^16 actions, in order \(undone in reverse on failure\):\n/);
   assert.match(text, /\n {3}1\. create network "demo-net"\n {6}undo: remove network "demo-net"\n/);
   assert.match(text, /wait until "demo-opa" is healthy/);
-  assert.match(text, /join ".*" to network "demo-net" as ".*", leave the default bridge/);
+  assert.match(
+    text,
+    /join ".*" to network "demo-net" as ".*" at 10\.\d+\.\d+\.16, leave the default bridge/,
+  );
   assert.ok(text.endsWith("commit: the new stack serves, nothing below is undone\n"));
+});
+
+Deno.test("chooseSubnet() is deterministic per project and steps past every taken subnet", () => {
+  const first = chooseSubnet("demo");
+  assert.match(first, /^10\.2[0-4]\d\.\d{1,3}\.0\/24$/);
+  assert.equal(chooseSubnet("demo"), first);
+  assert.notEqual(chooseSubnet("other"), first);
+  // A clash with an exact, a wider and an overlapping narrower network: the next free /24.
+  const [, a, b] = /^10\.(\d+)\.(\d+)\./.exec(first)!.map(Number) as [number, number, number];
+  const wide = `10.${a}.0.0/16`;
+  const picked = chooseSubnet("demo", [first, wide, "fd00::/64"]);
+  assert.ok(!picked.startsWith(`10.${a}.`), `${picked} overlaps ${wide}`);
+  const narrow = chooseSubnet("demo", [`10.${a}.${b}.200/29`]);
+  assert.notEqual(narrow, first);
+});
+
+Deno.test("chooseAddressing() keeps the serving app's slot and gives a new app a free one beside it", () => {
+  const d = desired();
+  const observed = runningAs(d);
+  const subnet = chooseSubnet("demo");
+  observed.network = { name: "demo-net", project: "demo", subnet };
+  const app = observed.containers[1]!;
+  app.networks = { "demo-net": subnet.replace(/0\/24$/, "17") };
+  // The app is kept: it stays where it is, so nginx.conf does not change.
+  assert.deepEqual(
+    chooseAddressing(d.plan, observed),
+    addressingOf(subnet, app.networks["demo-net"]!),
+  );
+  // A new version: another slot, not the one the old app holds.
+  const next = desired(manifest({ version: "2.0.0" }));
+  assert.equal(chooseAddressing(next.plan, observed).appAddress, subnet.replace(/0\/24$/, "16"));
+  // An unhealthy app keeps no slot for itself: the new one goes beside it.
+  app.health = "unhealthy";
+  assert.equal(chooseAddressing(d.plan, observed).appAddress, subnet.replace(/0\/24$/, "16"));
+  // The project network keeps its subnet even when another network now overlaps it.
+  observed.takenSubnets = [subnet];
+  assert.equal(chooseAddressing(d.plan, observed).subnet, subnet);
+  // Every slot held: refused with a hint, nothing guessed.
+  observed.containers = [16, 17, 18, 19].map((h, i) => ({
+    ...app,
+    name: `x${i}`,
+    networks: { "demo-net": subnet.replace(/0\/24$/, String(h)) },
+  }));
+  assert.throws(() => chooseAddressing(next.plan, observed), { code: "DEPLOY_FAILED" });
+});
+
+Deno.test("planStack() gives the network a subnet whose dynamic range excludes the app's static address, outside the config hash", () => {
+  const subnet = chooseSubnet("demo");
+  const at = (host: number) =>
+    planStack(manifest(), {
+      ...CTX,
+      addressing: addressingOf(subnet, subnet.replace(/0\/24$/, String(host))),
+    });
+  const a = at(16);
+  const b = at(17);
+  assert.deepEqual(a.network.body.IPAM?.Config, [{
+    Subnet: subnet,
+    IPRange: subnet.replace(/0\/24$/, "128/25"),
+    Gateway: subnet.replace(/0\/24$/, "1"),
+  }]);
+  const appA = a.containers.find((c) => c.role === "app")!;
+  const appB = b.containers.find((c) => c.role === "app")!;
+  assert.equal(plannedAddress(a, appA.body), subnet.replace(/0\/24$/, "16"));
+  assert.equal(appA.configHash, appB.configHash, "the slot is not part of the app's spec");
+  assert.equal(appA.name, appB.name);
+  // A change of the policy sources is a change of OPA's spec (issue 11 case 9).
+  const opaOf = (h?: string) =>
+    planStack(manifest(), { ...CTX, ...(h ? { policiesHash: h } : {}) }).containers[0]!.configHash;
+  assert.notEqual(opaOf("aaa"), opaOf("bbb"));
+  assert.notEqual(opaOf("aaa"), opaOf());
 });

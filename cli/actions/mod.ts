@@ -15,6 +15,7 @@ export {
   type Step,
 } from "./_action.ts";
 export {
+  chooseAddressing,
   type DesiredStack,
   diffStack,
   DRAIN_GRACE_SECONDS,

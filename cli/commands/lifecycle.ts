@@ -1,7 +1,8 @@
 /** `deploy`, `promote canary|stable` and `teardown`: the state-changing commands, each under the lock. */
 import { join } from "node:path";
 import type { Context } from "../context.ts";
-import { applyStack, removeStack } from "../deploy/mod.ts";
+import { chooseAddressing, describeSteps, type DesiredStack, diffStack } from "../actions/mod.ts";
+import { applyStack, observeStack, removeStack } from "../deploy/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { atomicWrite, ensureDir, readIfExists } from "../fsutil.ts";
@@ -11,6 +12,7 @@ import { acquireLock, describeHolder, type Lock } from "../lock/mod.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import { type LoadedManifest, loadManifest, setManifestValue } from "../manifest/mod.ts";
 import { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "../metrics/mod.ts";
+import { hashPolicySources } from "../policy/mod.ts";
 import { describePlan, type StackPlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 import { scrapesDir } from "../scrapes/mod.ts";
@@ -19,14 +21,19 @@ import { mark } from "../term.ts";
 import { validate } from "../validate/mod.ts";
 import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
 
+/**
+ * Takes the lock, then loads the manifest: what a change reads is what no
+ * other change can alter until it ends (a promotion finishing between the
+ * read and the lock would otherwise be undone).
+ */
 async function withLock<T>(
   ctx: Context,
-  loaded: LoadedManifest,
   command: string,
-  fn: (lock: Lock) => Promise<T>,
+  fn: (loaded: LoadedManifest, lock: Lock) => Promise<T>,
 ): Promise<T> {
   const lock = await acquireLock(lockPath(ctx), command);
   try {
+    const loaded = await loadManifest(ctx.manifestArg);
     if (lock.interrupted) {
       // The kernel lock was free (it ends with its holder); the record says that change was cut short.
       ctx.term.err(
@@ -40,7 +47,7 @@ async function withLock<T>(
         reason: `holder "${h.command}" ended without releasing; taken by "${command}"`,
       });
     }
-    return await fn(lock);
+    return await fn(loaded, lock);
   } finally {
     await lock.release();
   }
@@ -70,6 +77,43 @@ function progressPrinter(ctx: Context): (line: string) => void {
   };
 }
 
+/**
+ * The stack as the engine path runs it: planned with the policy sources'
+ * hash (a policy change replaces OPA) and the addresses chosen from what
+ * the engine holds, rendered for the host folders the containers bind.
+ */
+async function desiredOnEngine(
+  ctx: Context,
+  engine: EngineClient,
+  loaded: LoadedManifest,
+): Promise<DesiredStack> {
+  const policiesHash = (await hashPolicySources(join(ctx.home, "policies"))).hash;
+  const first = await generate(ctx, loaded, { policiesHash });
+  const addressing = chooseAddressing(first.plan, await observeStack(engine, first.plan));
+  const { plan, files } = await generate(ctx, loaded, { policiesHash, addressing });
+  const { mode, version } = loaded.manifest.services;
+  return {
+    plan,
+    nginxConf: files["nginx.conf"],
+    policyData: files["policy_data.json"],
+    expect: { mode, version },
+  };
+}
+
+/** Prints the plan and the actions it takes against the running engine; changes nothing. */
+async function printDryRun(ctx: Context, loaded: LoadedManifest, note: string): Promise<number> {
+  const engine = await EngineClient.connect(ctx.env);
+  try {
+    const desired = await desiredOnEngine(ctx, engine, loaded);
+    ctx.term.out(describePlan(desired.plan));
+    ctx.term.out(describeSteps(diffStack(desired, await observeStack(engine, desired.plan))));
+  } finally {
+    engine.close();
+  }
+  ctx.term.out(ctx.term.dim(`dry run: ${note}nothing was written, started or changed`));
+  return 0;
+}
+
 function endProgress(ctx: Context): void {
   if (ctx.term.color) Deno.stdout.writeSync(new TextEncoder().encode("\r\x1b[2K"));
 }
@@ -80,15 +124,10 @@ export async function runDeploy(
 ): Promise<number> {
   const { term } = ctx;
   const started = performance.now();
-  const loaded = await loadManifest(ctx.manifestArg);
-  const m = loaded.manifest;
-  const { plan, files } = await generate(ctx, loaded);
-  if (opts.dryRun) {
-    term.out(describePlan(plan));
-    term.out(term.dim("dry run: nothing was written, started or changed"));
-    return 0;
-  }
-  return await withLock(ctx, loaded, "deploy", async () => {
+  if (opts.dryRun) return await printDryRun(ctx, await loadManifest(ctx.manifestArg), "");
+  return await withLock(ctx, "deploy", async (loaded) => {
+    const m = loaded.manifest;
+    const { plan, files } = await generate(ctx, loaded);
     // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
     const written = await writeGenerated(loaded.dir, files);
     await ensureHostDirs(plan);
@@ -141,12 +180,9 @@ export async function runDeploy(
       const progress = progressPrinter(ctx);
       let result;
       try {
-        result = await applyStack(engine, plan, {
+        result = await applyStack(engine, await desiredOnEngine(ctx, engine, loaded), {
           timeoutMs: opts.timeoutSeconds * 1000,
           nginxPort: m.nginx.port,
-          nginxConf: files["nginx.conf"],
-          policyData: files["policy_data.json"],
-          expect: { mode: m.services.mode, version: m.services.version },
           log: (l) => {
             endProgress(ctx);
             term.out(`  ${l}`);
@@ -192,7 +228,7 @@ export async function runDeploy(
 export async function runPromote(
   ctx: Context,
   target: string,
-  opts: { timeoutSeconds: number },
+  opts: { dryRun?: boolean; timeoutSeconds: number },
 ): Promise<number> {
   const { term } = ctx;
   if (target !== "canary" && target !== "stable") {
@@ -201,10 +237,18 @@ export async function runPromote(
     });
   }
   const started = performance.now();
-  const loaded = await loadManifest(ctx.manifestArg);
-  const m = loaded.manifest;
-  const from = m.services.mode;
-  return await withLock(ctx, loaded, `promote ${target}`, async () => {
+  if (opts.dryRun) {
+    const loaded = await loadManifest(ctx.manifestArg);
+    const m = loaded.manifest;
+    const promoted = {
+      ...loaded,
+      manifest: { ...m, services: { ...m.services, mode: target as typeof m.services.mode } },
+    };
+    return await printDryRun(ctx, promoted, "the canary gate was not asked; ");
+  }
+  return await withLock(ctx, `promote ${target}`, async (loaded) => {
+    const m = loaded.manifest;
+    const from = m.services.mode;
     const engine = await EngineClient.connect(ctx.env);
     try {
       // 1. the canary policy decides, from the window's figures
@@ -266,12 +310,9 @@ export async function runPromote(
         term.out(
           `${mark(term, true)} manifest: services.mode ${from} → ${target}; files regenerated`,
         );
-        const result = await applyStack(engine, plan, {
+        await applyStack(engine, await desiredOnEngine(ctx, engine, edited), {
           timeoutMs: opts.timeoutSeconds * 1000,
           nginxPort: m.nginx.port,
-          nginxConf: newFiles["nginx.conf"],
-          policyData: newFiles["policy_data.json"],
-          expect: { mode: target, version: m.services.version },
           log: (l) => {
             endProgress(ctx);
             term.out(`  ${l}`);
@@ -284,7 +325,7 @@ export async function runPromote(
         term.out(
           `${
             mark(term, true)
-          } Promoted to ${target}: /healthz through nginx reports mode "${result.health.mode}" (${
+          } Promoted to ${target}: /healthz through nginx reports mode "${target}" (${
             (ms / 1000).toFixed(1)
           } s)`,
         );
@@ -339,8 +380,7 @@ async function restoreGenerated(dir: string, snap: Map<string, string | undefine
 
 export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promise<number> {
   const { term } = ctx;
-  const loaded = await loadManifest(ctx.manifestArg);
-  return await withLock(ctx, loaded, "teardown", async () => {
+  return await withLock(ctx, "teardown", async (loaded) => {
     const engine = await EngineClient.connect(ctx.env);
     let removed: string[];
     try {

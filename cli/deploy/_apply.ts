@@ -1,71 +1,234 @@
 /**
- * Applies a stack plan to the engine, Kamal-style: start the new container,
- * wait until it is healthy, switch traffic (nginx graceful reload), then
- * drain and stop the old one. On any failure the new container is removed
- * and the old one keeps serving. Converges from whatever a crashed run left:
- * stale containers of the project are found by label and cleaned up.
+ * The shell around cli/actions: observe what the engine holds for a project
+ * (read only), and perform one action against the engine and the host
+ * folders. Deciding is cli/actions' `diffStack`; running steps with their
+ * undos is its `execute`. Also: removing a stack (teardown).
  */
-import { join } from "node:path";
+import {
+  type Action,
+  changesSomething,
+  type DesiredStack,
+  diffStack,
+  execute,
+  ExecutionFailure,
+  nginxConfPath,
+  type ObservedState,
+  policyDataPath,
+  type Step,
+} from "../actions/mod.ts";
 import { SwiftDeployError } from "../errors.ts";
-import {
-  type ContainerInspect,
-  type ContainerSummary,
-  type EngineClient,
-  EngineConflictError,
-} from "../engine/mod.ts";
-import {
-  type ContainerPlan,
-  LABEL_CONFIG_HASH,
-  LABEL_PROJECT,
-  LABEL_ROLE,
-  POLICY_DATA_FILE,
-  type StackPlan,
-} from "../plan/mod.ts";
+import { type ContainerInspect, type EngineClient } from "../engine/mod.ts";
+import { LABEL_CONFIG_HASH, LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { atomicWrite, readIfExists } from "../fsutil.ts";
 
 export interface ApplyOptions {
-  /** Per-container health wait. */
+  /** Per-container health wait, ms. */
   timeoutMs: number;
+  /** nginx's published port on the host, for the confirmation through it. */
   nginxPort: number;
-  /** Rendered files the containers read. */
-  nginxConf: string;
-  policyData: string;
-  /** What /healthz through nginx must report once traffic is switched. */
-  expect: { mode: string; version: string };
   log: (line: string) => void;
   progress: (line: string) => void;
 }
 
 export interface ApplyResult {
+  /** False when the steps only kept, waited and confirmed. */
   changed: boolean;
-  created: string[];
-  removed: string[];
-  kept: string[];
-  reloaded: boolean;
-  /** The /healthz document seen through nginx at the end. */
-  health: Record<string, unknown>;
+  steps: Step[];
 }
 
-/** The policy data without its `_generated` note, for comparison. */
-function policyDataOf(text: string): string {
-  try {
-    const { _generated: _note, ...data } = JSON.parse(text) as Record<string, unknown>;
-    return JSON.stringify(data);
-  } catch {
-    return text;
+/**
+ * Everything the diff needs, read from the engine and the host folders:
+ * the project's containers (any state, with health and addresses), the
+ * network and volume under the plan's names, the plan's image ids, the
+ * files its containers read, and the subnets of all other networks.
+ */
+export async function observeStack(engine: EngineClient, plan: StackPlan): Promise<ObservedState> {
+  const summaries = await engine.containerList([`${LABEL_PROJECT}=${plan.project}`]);
+  const containers = [];
+  for (const c of summaries) {
+    const i = await engine.containerInspect(c.Id);
+    if (!i) continue;
+    containers.push({
+      id: c.Id,
+      name: i.Name.replace(/^\//, ""),
+      role: c.Labels[LABEL_ROLE] ?? "",
+      state: i.State.Paused ? "paused" : i.State.Status,
+      health: i.State.Health?.Status ?? "none",
+      configHash: c.Labels[LABEL_CONFIG_HASH],
+      imageId: c.ImageID,
+      networks: Object.fromEntries(
+        Object.entries(i.NetworkSettings.Networks ?? {}).map(([n, e]) => [n, e.IPAddress]),
+      ),
+    });
   }
+  const net = await engine.networkInspect(plan.network.name);
+  const vol = await engine.volumeInspect(plan.volume.name);
+  const subnetOf = (n: { IPAM?: { Config?: { Subnet?: string }[] | null } }) =>
+    (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s);
+  const others = (await engine.networkList([])).filter((n) => n.Name !== plan.network.name);
+  const imageIds: Record<string, string | undefined> = {};
+  for (const c of plan.containers) {
+    imageIds[c.body.Image] = (await engine.imageInspect(c.body.Image))?.Id;
+  }
+  const files: Record<string, string | undefined> = {};
+  for (const path of [nginxConfPath(plan), policyDataPath(plan)]) {
+    files[path] = await readIfExists(path);
+  }
+  const subnet = net ? subnetOf(net)[0] : undefined;
+  return {
+    network: net
+      ? {
+        name: net.Name,
+        project: net.Labels?.[LABEL_PROJECT],
+        ...(subnet ? { subnet } : {}),
+      }
+      : undefined,
+    volume: vol ? { name: vol.Name, project: vol.Labels?.[LABEL_PROJECT] } : undefined,
+    containers,
+    imageIds,
+    files,
+    takenSubnets: others.flatMap(subnetOf),
+  };
 }
 
-function nginxBody(text: string): string {
-  return text.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
+/**
+ * Observes, diffs and executes: makes the engine run `desired`. On a
+ * failure the completed steps are undone in reverse and the original error
+ * is thrown (a SwiftDeployError as raised, anything else as DEPLOY_FAILED).
+ */
+export async function applyStack(
+  engine: EngineClient,
+  desired: DesiredStack,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const steps = diffStack(desired, await observeStack(engine, desired.plan));
+  try {
+    await execute(steps, {
+      perform: (a) => perform(engine, a, opts),
+      log: (line) => opts.log(line),
+    });
+  } catch (error) {
+    const cause = error instanceof ExecutionFailure ? error.cause : error;
+    if (cause instanceof SwiftDeployError) throw cause;
+    throw new SwiftDeployError("DEPLOY_FAILED", `Cannot deploy: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  return { changed: changesSomething(steps), steps };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const nameOf = (c: ContainerSummary) => (c.Names[0] ?? "").replace(/^\//, "");
 
-interface Undo {
-  label: string;
-  run: () => Promise<void>;
+/** Stops a container, unpausing it first (a frozen one cannot take SIGTERM). */
+async function stopContainer(engine: EngineClient, name: string, seconds: number): Promise<void> {
+  const c = await engine.containerInspect(name);
+  if (!c) return;
+  if (c.State.Paused) await engine.containerUnpause(name);
+  await engine.containerStop(name, seconds);
+}
+
+/** Does what one action says, against the engine and the host folders. */
+export async function perform(
+  engine: EngineClient,
+  a: Action,
+  opts: ApplyOptions,
+): Promise<void> {
+  switch (a.kind) {
+    case "create-network":
+      await engine.networkCreate(a.body);
+      return;
+    case "remove-network":
+      await engine.networkRemove(a.name);
+      return;
+    case "create-volume":
+      await engine.volumeCreate(a.body);
+      return;
+    case "remove-volume":
+      await engine.volumeRemove(a.name);
+      return;
+    case "write-file":
+      if (a.content === undefined) await Deno.remove(a.path).catch(() => {});
+      else await atomicWrite(a.path, a.content);
+      if (a.notify && (await engine.containerInspect(a.notify.container))?.State.Running) {
+        if (a.notify.how === "hup") await engine.containerKill(a.notify.container, "HUP");
+        else await engine.containerRestart(a.notify.container, 5);
+      }
+      return;
+    case "keep":
+    case "commit":
+      return;
+    case "create":
+      await engine.containerCreate(a.container, a.body);
+      return;
+    case "start":
+      await engine.containerStart(a.container);
+      return;
+    case "stop":
+      await stopContainer(engine, a.container, 5);
+      return;
+    case "rename":
+      await engine.containerRename(a.container, a.to);
+      return;
+    case "wait-healthy":
+      await waitHealthy(engine, a.container, a.container, opts.timeoutMs, opts.progress);
+      return;
+    case "join-network":
+      await joinNetwork(engine, a);
+      return;
+    case "reload":
+      await engine.containerKill(a.container, "HUP");
+      return;
+    case "restart":
+      await engine.containerRestart(a.container, 5);
+      await waitHealthy(engine, a.container, a.container, opts.timeoutMs, opts.progress);
+      return;
+    case "confirm": {
+      const app = await engine.containerInspect(a.instanceOf);
+      if (!app) {
+        throw new SwiftDeployError("DEPLOY_FAILED", `Container "${a.instanceOf}" disappeared`);
+      }
+      await confirmThroughNginx(
+        opts.nginxPort,
+        { mode: a.mode, version: a.version, instance: app.Id.slice(0, 12) },
+        Math.min(opts.timeoutMs, 20_000),
+      );
+      return;
+    }
+    case "settle":
+      await sleep(a.ms);
+      return;
+    case "drain":
+      await stopContainer(engine, a.container, a.graceSeconds).catch(() => {});
+      await engine.containerRemove(a.container, { force: true });
+      return;
+    case "remove":
+      await engine.containerRemove(a.container, { force: true });
+      return;
+  }
+}
+
+/**
+ * Puts a container on the project network with its alias and static
+ * address, and takes it off the default bridge. A container on the network
+ * at another address is disconnected first.
+ */
+async function joinNetwork(
+  engine: EngineClient,
+  a: Extract<Action, { kind: "join-network" }>,
+): Promise<void> {
+  const c: ContainerInspect | undefined = await engine.containerInspect(a.container);
+  const networks = c?.NetworkSettings.Networks ?? {};
+  const on = networks[a.network];
+  if (on && a.address !== undefined && on.IPAddress !== a.address) {
+    await engine.networkDisconnect(a.network, a.container);
+  }
+  if (!on || (a.address !== undefined && on.IPAddress !== a.address)) {
+    await engine.networkConnect(a.network, a.container, {
+      Aliases: [a.alias],
+      ...(a.address ? { IPAMConfig: { IPv4Address: a.address } } : {}),
+    });
+  }
+  if ("bridge" in networks) await engine.networkDisconnect("bridge", a.container);
 }
 
 /** Waits for a container's healthcheck; throws with its logs and health output on failure. */
@@ -151,279 +314,11 @@ async function confirmThroughNginx(
   );
 }
 
-async function imageId(engine: EngineClient, ref: string): Promise<string> {
-  const image = await engine.imageInspect(ref);
-  if (!image) {
-    throw new SwiftDeployError(
-      "DEPLOY_FAILED",
-      `Cannot deploy: image "${ref}" does not exist locally`,
-      {
-        hint: "run `./swiftdeploy build` (no registry is needed)",
-      },
-    );
-  }
-  return image.Id;
-}
+const nameOf = (c: { Names: string[] }) => (c.Names[0] ?? "").replace(/^\//, "");
 
-function matches(c: ContainerSummary, plan: ContainerPlan, image: string): boolean {
-  return c.State === "running" && c.Labels[LABEL_CONFIG_HASH] === plan.configHash &&
-    c.ImageID === image;
-}
-
-async function stopAndRemove(
-  engine: EngineClient,
-  c: { Id: string },
-  graceSeconds: number,
-): Promise<void> {
-  await engine.containerStop(c.Id, graceSeconds).catch(() => {});
+async function stopAndRemove(engine: EngineClient, c: { Id: string }, seconds: number) {
+  await stopContainer(engine, c.Id, seconds).catch(() => {});
   await engine.containerRemove(c.Id, { force: true });
-}
-
-async function ensureNetworkAndVolume(
-  engine: EngineClient,
-  plan: StackPlan,
-  created: string[],
-): Promise<void> {
-  const net = await engine.networkInspect(plan.network.name);
-  if (!net) {
-    await engine.networkCreate(plan.network.body);
-    created.push(`network ${plan.network.name}`);
-  } else if (net.Labels?.[LABEL_PROJECT] !== plan.project) {
-    throw new EngineConflictError(
-      `Cannot use network "${plan.network.name}": it exists and does not belong to project "${plan.project}"`,
-    );
-  }
-  const vol = await engine.volumeInspect(plan.volume.name);
-  if (!vol) {
-    await engine.volumeCreate(plan.volume.body);
-    created.push(`volume ${plan.volume.name}`);
-  } else if (vol.Labels?.[LABEL_PROJECT] !== plan.project) {
-    throw new EngineConflictError(
-      `Cannot use volume "${plan.volume.name}": it exists and does not belong to project "${plan.project}"`,
-    );
-  }
-}
-
-export async function applyStack(
-  engine: EngineClient,
-  plan: StackPlan,
-  opts: ApplyOptions,
-): Promise<ApplyResult> {
-  const created: string[] = [];
-  const removed: string[] = [];
-  const kept: string[] = [];
-  const undo: Undo[] = [];
-  let reloaded = false;
-  const existing = await engine.containerList([`${LABEL_PROJECT}=${plan.project}`]);
-  const byRole = (role: string) => existing.filter((c) => c.Labels[LABEL_ROLE] === role);
-
-  try {
-    await ensureNetworkAndVolume(engine, plan, created);
-
-    // Files the containers read: written atomically into directories they bind.
-    await Deno.mkdir(plan.hostDirs.nginxConfigDir, { recursive: true });
-    await Deno.mkdir(plan.hostDirs.opaDataDir, { recursive: true });
-    const dataPath = join(plan.hostDirs.opaDataDir, POLICY_DATA_FILE);
-    const oldData = await readIfExists(dataPath);
-    // `_generated` carries the manifest's hash, which every manifest edit changes:
-    // only a change of the policy data itself needs OPA to reload it.
-    const dataChanged = oldData === undefined ||
-      policyDataOf(oldData) !== policyDataOf(opts.policyData);
-    if (oldData !== opts.policyData) {
-      await atomicWrite(dataPath, opts.policyData);
-      if (oldData !== undefined) {
-        undo.push({
-          label: "policy data",
-          run: () => atomicWrite(dataPath, oldData),
-        });
-      }
-    }
-
-    // --- OPA: fixed host port, so replaced in place ---------------------------------
-    const opaPlan = plan.containers.find((c) => c.role === "opa")!;
-    const opaImage = await imageId(engine, opaPlan.body.Image);
-    const opaCurrent = byRole("opa").find((c) =>
-      matches(c, opaPlan, opaImage) && nameOf(c) === opaPlan.name
-    );
-    if (opaCurrent) {
-      kept.push(opaPlan.name);
-      if (dataChanged) {
-        opts.log(`restarting ${opaPlan.name}: policy data changed`);
-        await engine.containerRestart(opaCurrent.Id, 5);
-        await waitHealthy(engine, opaCurrent.Id, opaPlan.name, opts.timeoutMs, opts.progress);
-      }
-    } else {
-      for (const c of byRole("opa")) {
-        await stopAndRemove(engine, c, 5);
-        removed.push(nameOf(c));
-      }
-      const id = await engine.containerCreate(opaPlan.name, opaPlan.body);
-      created.push(opaPlan.name);
-      undo.push({ label: opaPlan.name, run: () => engine.containerRemove(id, { force: true }) });
-      await engine.containerStart(id);
-      opts.log(`started ${opaPlan.name}`);
-      await waitHealthy(engine, id, opaPlan.name, opts.timeoutMs, opts.progress);
-    }
-
-    // --- app: the new one starts beside the old one, out of nginx's sight ------------
-    const appPlan = plan.containers.find((c) => c.role === "app")!;
-    const appImage = await imageId(engine, appPlan.body.Image);
-    let appId: string;
-    let appName = appPlan.name;
-    const oldApps: ContainerSummary[] = [];
-    const sameName = byRole("app").find((c) => nameOf(c) === appPlan.name);
-    if (sameName && matches(sameName, appPlan, appImage)) {
-      appId = sameName.Id;
-      kept.push(appPlan.name);
-      await waitHealthy(engine, appId, appPlan.name, opts.timeoutMs, opts.progress);
-      // A run killed while it warmed up left it off the project network.
-      if (await joinProjectNetwork(engine, plan, appPlan, appId)) {
-        opts.log(`${appPlan.name} joined ${plan.network.name} (left off it by an interrupted run)`);
-      }
-    } else {
-      if (sameName && sameName.State !== "running") {
-        await engine.containerRemove(sameName.Id, { force: true });
-        removed.push(appPlan.name);
-      }
-      // The running one keeps its name until it is drained; the new one waits under another.
-      if (sameName?.State === "running") appName = `${appPlan.name}-next-${Date.now()}`;
-      appId = await startStaged(engine, plan, appPlan, appName, undo, opts);
-      created.push(appPlan.name);
-    }
-    for (const c of byRole("app")) if (c.Id !== appId) oldApps.push(c);
-
-    // --- nginx: switch traffic with a graceful reload --------------------------------
-    const nginxPlan = plan.containers.find((c) => c.role === "nginx")!;
-    const nginxImage = await imageId(engine, nginxPlan.body.Image);
-    const confPath = join(plan.hostDirs.nginxConfigDir, "nginx.conf");
-    const oldConf = await readIfExists(confPath);
-    // Comment lines (the header with the manifest's hash) do not need a reload.
-    const confChanged = oldConf === undefined || nginxBody(oldConf) !== nginxBody(opts.nginxConf);
-    const nginxCurrent = byRole("nginx").find((c) =>
-      matches(c, nginxPlan, nginxImage) && nameOf(c) === nginxPlan.name
-    );
-    if (oldConf !== opts.nginxConf) await atomicWrite(confPath, opts.nginxConf);
-    if (confChanged) {
-      if (oldConf !== undefined) {
-        undo.push({
-          label: "nginx.conf",
-          run: async () => {
-            await atomicWrite(confPath, oldConf);
-            if (nginxCurrent) await engine.containerKill(nginxCurrent.Id, "HUP").catch(() => {});
-          },
-        });
-      }
-    }
-    if (nginxCurrent) {
-      kept.push(nginxPlan.name);
-      if (confChanged) {
-        await engine.containerKill(nginxCurrent.Id, "HUP");
-        reloaded = true;
-        opts.log(`reloaded ${nginxPlan.name} gracefully (new configuration)`);
-      }
-    } else {
-      for (const c of byRole("nginx")) {
-        await stopAndRemove(engine, c, 5);
-        removed.push(nameOf(c));
-      }
-      const id = await engine.containerCreate(nginxPlan.name, nginxPlan.body);
-      created.push(nginxPlan.name);
-      undo.push({ label: nginxPlan.name, run: () => engine.containerRemove(id, { force: true }) });
-      await engine.containerStart(id);
-      opts.log(`started ${nginxPlan.name} on port ${opts.nginxPort}`);
-      await waitHealthy(engine, id, nginxPlan.name, opts.timeoutMs, opts.progress);
-    }
-
-    const currentNginxId = async () =>
-      (await engine.containerList(
-        [`${LABEL_PROJECT}=${plan.project}`, `${LABEL_ROLE}=nginx`],
-        false,
-      ))[0]?.Id;
-    // Same name, new container: nginx's pool still holds the running app's address
-    // until it is drained and nginx reloads, so only then can the instance be checked.
-    const swapSameName = appName !== appPlan.name;
-    const confirmMs = Math.min(opts.timeoutMs, 20_000);
-    const instance = appId.slice(0, 12);
-    let health = await confirmThroughNginx(
-      opts.nginxPort,
-      swapSameName ? opts.expect : { ...opts.expect, instance },
-      confirmMs,
-    );
-
-    // --- drain and stop what is no longer served ------------------------------------
-    undo.length = 0; // past the point of no return: the new stack serves
-    if (oldApps.length > 0) {
-      // Let the old nginx workers finish their in-flight requests to the old app.
-      if (reloaded) await sleep(1000);
-      for (const c of oldApps) {
-        opts.log(`draining and stopping ${nameOf(c)}`);
-        await stopAndRemove(engine, c, 15);
-        removed.push(nameOf(c));
-      }
-      const nginxId = await currentNginxId();
-      if (swapSameName) {
-        // The old address is gone: a graceful reload looks the name up again.
-        if (nginxId) await engine.containerKill(nginxId, "HUP");
-        await engine.containerRename(appId, appPlan.name);
-        reloaded = true;
-        health = await confirmThroughNginx(opts.nginxPort, { ...opts.expect, instance }, confirmMs);
-      }
-    }
-    const changed = created.length > 0 || removed.length > 0 || reloaded || dataChanged ||
-      confChanged;
-    return { changed, created, removed, kept, reloaded, health };
-  } catch (error) {
-    for (const step of undo.reverse()) {
-      await step.run().catch((e) =>
-        opts.log(`undo of ${step.label} failed: ${(e as Error).message}`)
-      );
-    }
-    throw error;
-  }
-}
-
-/**
- * Creates and starts an app container on the default bridge only, so that
- * nothing routes to it while it warms up; once healthy it joins the project
- * network under the plan's alias and leaves the bridge. Returns its id.
- */
-async function startStaged(
-  engine: EngineClient,
-  plan: StackPlan,
-  appPlan: ContainerPlan,
-  name: string,
-  undo: Undo[],
-  opts: ApplyOptions,
-): Promise<string> {
-  const { NetworkingConfig: networking, ...body } = appPlan.body;
-  const staged = { ...body, HostConfig: { ...body.HostConfig, NetworkMode: "bridge" } };
-  const id = await engine.containerCreate(name, staged);
-  undo.push({ label: name, run: () => engine.containerRemove(id, { force: true }) });
-  await engine.containerStart(id);
-  opts.log(`started ${name}; warming up off the network until healthy`);
-  await waitHealthy(engine, id, name, opts.timeoutMs, opts.progress);
-  await joinProjectNetwork(engine, plan, appPlan, id);
-  const alias = networking?.EndpointsConfig?.[plan.network.name]?.Aliases?.[0] ?? name;
-  opts.log(`${name} joined ${plan.network.name} as "${alias}"`);
-  return id;
-}
-
-/** Puts an app container on the project network (with the plan's alias) and off the bridge; false if it already was. */
-async function joinProjectNetwork(
-  engine: EngineClient,
-  plan: StackPlan,
-  appPlan: ContainerPlan,
-  id: string,
-): Promise<boolean> {
-  const networks = (await engine.containerInspect(id))?.NetworkSettings.Networks ?? {};
-  if (plan.network.name in networks && !("bridge" in networks)) return false;
-  if (!(plan.network.name in networks)) {
-    const endpoint: { Aliases?: string[] } =
-      appPlan.body.NetworkingConfig?.EndpointsConfig?.[plan.network.name] ?? {};
-    await engine.networkConnect(plan.network.name, id, endpoint);
-  }
-  if ("bridge" in networks) await engine.networkDisconnect("bridge", id);
-  return true;
 }
 
 /** Everything this project owns on the engine, found by label. */

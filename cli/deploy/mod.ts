@@ -1,8 +1,14 @@
-/** Applying a plan to the engine: converge, switch traffic, drain; and removing a stack. */
+/**
+ * The engine side of a change: observe a project's state, apply a desired
+ * stack (diff and execute from cli/actions, with this folder's `perform`),
+ * and remove a stack.
+ */
 export {
   type ApplyOptions,
   type ApplyResult,
   applyStack,
+  observeStack,
+  perform,
   removeStack,
   waitHealthy,
 } from "./_apply.ts";

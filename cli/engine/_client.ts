@@ -466,11 +466,11 @@ export class EngineClient {
     return res.Id;
   }
 
-  /** Attaches a running container to a network, with its aliases. */
+  /** Attaches a running container to a network, with its aliases (and static address). */
   networkConnect(
     network: string,
     container: string,
-    endpoint: { Aliases?: string[] } = {},
+    endpoint: { Aliases?: string[]; IPAMConfig?: { IPv4Address: string } } = {},
   ): Promise<void> {
     return this.#none("POST", `/networks/${encodeURIComponent(network)}/connect`, {
       json: { Container: container, EndpointConfig: endpoint },

@@ -62,6 +62,8 @@ export interface NetworkSummary {
   Driver: string;
   Labels: Record<string, string> | null;
   Containers?: Record<string, { Name: string }>;
+  /** The address pools; `Config` is empty or null for a network without one. */
+  IPAM?: { Config?: { Subnet?: string }[] | null };
 }
 
 export interface VolumeSummary {

@@ -18,8 +18,15 @@ export function describePlan(plan: StackPlan): string {
     for (const [key, value] of details) lines.push(`       ${(key + ":").padEnd(15)}${value}`);
   };
 
+  const pool = plan.network.body.IPAM?.Config[0];
   item("network", plan.network.name, [
     ["driver", plan.network.body.Driver],
+    ...(pool
+      ? [["subnet", `${pool.Subnet} (dynamic ${pool.IPRange}, gateway ${pool.Gateway})`] as [
+        string,
+        string,
+      ]]
+      : []),
     ["config", short(plan.network.configHash)],
   ]);
   item("volume", plan.volume.name, [
@@ -45,10 +52,13 @@ function containerDetails(container: ContainerPlan): [string, string][] {
   if (body.Cmd) details.push(["command", body.Cmd.map(shellWord).join(" ")]);
   details.push(["user", body.User]);
   if (body.Env && body.Env.length > 0) details.push(["env", body.Env.join(" ")]);
-  const aliases = body.NetworkingConfig?.EndpointsConfig[host.NetworkMode]?.Aliases ?? [];
+  const endpoint = body.NetworkingConfig?.EndpointsConfig[host.NetworkMode];
+  const aliases = endpoint?.Aliases ?? [];
+  const address = endpoint?.IPAMConfig?.IPv4Address;
   details.push([
     "network",
-    host.NetworkMode + (aliases.length > 0 ? ` (alias ${aliases.join(", ")})` : ""),
+    host.NetworkMode + (aliases.length > 0 ? ` (alias ${aliases.join(", ")})` : "") +
+    (address ? ` at ${address}` : ""),
   ]);
   const published: string[] = [];
   for (const [port, bindings] of Object.entries(host.PortBindings ?? {})) {

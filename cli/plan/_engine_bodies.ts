@@ -43,6 +43,8 @@ export interface HostConfigBody {
 
 export interface EndpointSettingsBody {
   Aliases: string[];
+  /** A static address on a network with a configured subnet. */
+  IPAMConfig?: { IPv4Address: string };
 }
 
 /** Body of POST /containers/create (the name goes in the `name` query parameter). */
@@ -61,11 +63,18 @@ export interface ContainerCreateBody {
   };
 }
 
+/** `IPAM` of POST /networks/create: one IPv4 pool. */
+export interface IpamBody {
+  Driver: "default";
+  Config: { Subnet: string; IPRange: string; Gateway: string }[];
+}
+
 /** Body of POST /networks/create. */
 export interface NetworkCreateBody {
   Name: string;
   Driver: string;
   CheckDuplicate: boolean;
+  IPAM?: IpamBody;
   Labels: Labels;
 }
 

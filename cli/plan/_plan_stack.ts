@@ -1,5 +1,6 @@
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
+import { type Addressing, defaultAddressing } from "./_addressing.ts";
 import { canonicalJson, sha256Hex } from "./_canonical_json.ts";
 import type {
   ContainerCreateBody,
@@ -19,6 +20,8 @@ export const LABEL_PROJECT = "io.swiftdeploy.project";
 export const LABEL_ROLE = "io.swiftdeploy.role";
 export const LABEL_CONFIG_HASH = "io.swiftdeploy.config-hash";
 export const LABEL_VERSION = "io.swiftdeploy.version";
+/** On OPA: sha256 of its policy sources (policies/*.rego), so a policy change replaces it. */
+export const LABEL_POLICIES = "io.swiftdeploy.policies";
 
 /** `user:group` each container runs as (the images are built with these ids). */
 export const CONTAINER_USERS: Readonly<Record<ContainerRole, string>> = {
@@ -57,6 +60,17 @@ export interface PlanContext {
   manifestDir: string;
   /** Absolute directory of the installation (holds `policies/`). */
   installDir: string;
+  /**
+   * The project network's subnet and the app's static address on it, as
+   * chosen from the engine's state (cli/deploy); `defaultAddressing(project)`
+   * when absent (`init`, `--dry-run` without an engine).
+   */
+  addressing?: Addressing;
+  /**
+   * sha256 of the policy sources OPA loads (see `policiesHash`), labelled on
+   * the OPA container so that a policy change counts as a change of its spec.
+   */
+  policiesHash?: string;
 }
 
 /** Absolute host directories the engine driver must fill before creating containers. */
@@ -135,11 +149,21 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
   const networkName = manifest.network.name;
   const volumeName = manifest.logs.volume_name;
 
+  const addressing = ctx.addressing ?? defaultAddressing(project);
   const network = withHash(
     {
       Name: networkName,
       Driver: manifest.network.driver_type,
       CheckDuplicate: true,
+      // An explicit subnet whose dynamic range leaves out the app's reserved slots.
+      IPAM: {
+        Driver: "default",
+        Config: [{
+          Subnet: addressing.subnet,
+          IPRange: addressing.ipRange,
+          Gateway: addressing.gateway,
+        }],
+      },
       Labels: objectLabels(project, "network"),
     } satisfies NetworkCreateBody,
   );
@@ -172,7 +196,10 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
       `${OPA_DATA_DIR}/${POLICY_DATA_FILE}`,
     ],
     User: CONTAINER_USERS.opa,
-    Labels: containerLabels(project, "opa", version),
+    Labels: {
+      ...containerLabels(project, "opa", version),
+      ...(ctx.policiesHash ? { [LABEL_POLICIES]: ctx.policiesHash } : {}),
+    },
     ExposedPorts: { [`${OPA_CONTAINER_PORT}/tcp`]: {} },
     Healthcheck: healthcheck([
       "CMD",
@@ -217,7 +244,11 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
       ...hardenedHost(restart, networkName),
       Tmpfs: { ...TMPFS },
     },
-    NetworkingConfig: onNetwork(appName),
+    NetworkingConfig: {
+      EndpointsConfig: {
+        [networkName]: { Aliases: [appName], IPAMConfig: { IPv4Address: addressing.appAddress } },
+      },
+    },
   };
 
   const nginxName = `${project}-nginx`;
@@ -300,14 +331,24 @@ function containerLabels(project: string, role: ContainerRole, version: string):
 
 /**
  * Adds the config-hash label: sha256 of the canonical body without that
- * label and without the version label, so a new app version does not count
- * as a change of nginx or OPA (the app's version is in its environment).
+ * label, without the version label, so a new app version does not count
+ * as a change of nginx or OPA (the app's version is in its environment),
+ * and without static addresses (`IPAMConfig`), which the deploy picks from
+ * the slots free at the time: the same app on another slot is the same app.
  */
-function withHash<B extends { Labels: Labels }>(body: B): { configHash: string; body: B } {
+function withHash<B extends { Labels: Labels; NetworkingConfig?: unknown }>(
+  body: B,
+): { configHash: string; body: B } {
   const { [LABEL_CONFIG_HASH]: _ignored, ...labels } = body.Labels;
   const { [LABEL_VERSION]: _version, ...hashedLabels } = labels;
   const unhashed = { ...body, Labels: labels };
-  const configHash = sha256Hex(canonicalJson({ ...body, Labels: hashedLabels }));
+  const hashed: Record<string, unknown> = { ...body, Labels: hashedLabels };
+  if (body.NetworkingConfig) {
+    hashed.NetworkingConfig = JSON.parse(
+      JSON.stringify(body.NetworkingConfig, (k, v) => (k === "IPAMConfig" ? undefined : v)),
+    );
+  }
+  const configHash = sha256Hex(canonicalJson(hashed));
   return {
     configHash,
     body: { ...unhashed, Labels: { ...labels, [LABEL_CONFIG_HASH]: configHash } },

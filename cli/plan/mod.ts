@@ -13,6 +13,7 @@ export {
   type ContainerRole,
   type HostDirs,
   LABEL_CONFIG_HASH,
+  LABEL_POLICIES,
   LABEL_PROJECT,
   LABEL_ROLE,
   LABEL_VERSION,
@@ -36,12 +37,20 @@ export {
   type VolumePlan,
 } from "./_plan_stack.ts";
 export { describePlan } from "./_describe_plan.ts";
+export {
+  type Addressing,
+  addressingOf,
+  appSlots,
+  chooseSubnet,
+  defaultAddressing,
+} from "./_addressing.ts";
 export { canonicalJson, sha256Hex, sortKeys } from "./_canonical_json.ts";
 export type {
   ContainerCreateBody,
   EndpointSettingsBody,
   HealthcheckBody,
   HostConfigBody,
+  IpamBody,
   Labels,
   NetworkCreateBody,
   PortBindingBody,

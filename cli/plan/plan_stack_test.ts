@@ -6,6 +6,7 @@ import {
   appContainerName,
   canonicalJson,
   type ContainerPlan,
+  defaultAddressing,
   LABEL_CONFIG_HASH,
   LABEL_PROJECT,
   LABEL_ROLE,
@@ -129,7 +130,14 @@ Deno.test("planStack() labels every object and the config hash is the sha256 of 
     assert.equal(labels[LABEL_VERSION], object.isContainer ? "1.0.0" : undefined);
     assert.equal(labels[LABEL_CONFIG_HASH], object.configHash);
     const { [LABEL_CONFIG_HASH]: _hash, [LABEL_VERSION]: _version, ...rest } = labels;
-    assert.equal(object.configHash, sha256(canonicalJson({ ...object.body, Labels: rest })));
+    // Static addresses are left out: the deploy picks a free slot, the spec stays the same.
+    const networking = JSON.parse(
+      JSON.stringify(object.body, (k, v) => (k === "IPAMConfig" ? undefined : v)),
+    ).NetworkingConfig;
+    assert.equal(
+      object.configHash,
+      sha256(canonicalJson({ ...object.body, NetworkingConfig: networking, Labels: rest })),
+    );
   }
 });
 
@@ -191,17 +199,21 @@ Deno.test("planStack() keeps opa off the project network and aliases app and ngi
   const opa = container(plan, "opa").body;
   assert.equal(opa.HostConfig.NetworkMode, "bridge");
   assert.equal(opa.NetworkingConfig, undefined);
+  const { subnet, ipRange, gateway, appAddress } = defaultAddressing("swiftdeploy");
   for (const role of ["app", "nginx"] as const) {
     const c = container(plan, role);
     assert.equal(c.body.HostConfig.NetworkMode, "swiftdeploy-net");
+    // The app at a static address outside the dynamic range; nginx anywhere in it.
+    const ipam = role === "app" ? { IPAMConfig: { IPv4Address: appAddress } } : {};
     assert.deepEqual(c.body.NetworkingConfig, {
-      EndpointsConfig: { "swiftdeploy-net": { Aliases: [c.name] } },
+      EndpointsConfig: { "swiftdeploy-net": { Aliases: [c.name], ...ipam } },
     });
   }
   assert.deepEqual(plan.network.body, {
     Name: "swiftdeploy-net",
     Driver: "bridge",
     CheckDuplicate: true,
+    IPAM: { Driver: "default", Config: [{ Subnet: subnet, IPRange: ipRange, Gateway: gateway }] },
     Labels: plan.network.body.Labels,
   });
 });

@@ -39,6 +39,18 @@ export function composeDocument(plan: StackPlan, relPoliciesDir: string): Record
       [plan.network.name]: {
         name: plan.network.body.Name,
         driver: plan.network.body.Driver,
+        ...(plan.network.body.IPAM
+          ? {
+            ipam: {
+              driver: plan.network.body.IPAM.Driver,
+              config: plan.network.body.IPAM.Config.map((c) => ({
+                subnet: c.Subnet,
+                ip_range: c.IPRange,
+                gateway: c.Gateway,
+              })),
+            },
+          }
+          : {}),
         labels: plan.network.body.Labels,
       },
     },
@@ -98,7 +110,12 @@ function composeService(
   service.healthcheck = composeHealthcheck(body.Healthcheck);
   if (host.NetworkMode === plan.network.name) {
     const endpoint = body.NetworkingConfig?.EndpointsConfig[plan.network.name];
-    service.networks = { [plan.network.name]: { aliases: endpoint?.Aliases ?? [] } };
+    service.networks = {
+      [plan.network.name]: {
+        aliases: endpoint?.Aliases ?? [],
+        ...(endpoint?.IPAMConfig ? { ipv4_address: endpoint.IPAMConfig.IPv4Address } : {}),
+      },
+    };
   } else {
     service.network_mode = host.NetworkMode;
   }

@@ -106,11 +106,27 @@ function renderNginxConf(
       1,
       86400,
     ),
-    app_upstream: nginxQuotedText(`${app.name}:${appPort}`),
-    app_upstream_server: `${app.name}:${appPort}`,
+    // The app's static address when the plan gives one (issue 11 case 7): no DNS, so
+    // nothing else on the network can ever be sent the app's traffic.
+    app_upstream: nginxQuotedText(`${appHost(ctx.plan, app)}:${appPort}`),
+    app_upstream_server: `${appHost(ctx.plan, app)}:${appPort}`,
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),
   });
+}
+
+/** The app's static IPv4 address on the project network from the plan, else its name. */
+function appHost(plan: StackPlan, app: StackPlan["containers"][number]): string {
+  const endpoint = app.body.NetworkingConfig?.EndpointsConfig?.[plan.network.name];
+  const address = endpoint?.IPAMConfig?.IPv4Address;
+  if (address === undefined) return app.name;
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot render nginx.conf: "${address}" is not an IPv4 address`,
+    );
+  }
+  return address;
 }
 
 /** `path` when it is absolute and made of `[A-Za-z0-9._/-]` only, safe in nginx and Lua text. */

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { parseManifest, type ResolvedManifest } from "../manifest/mod.ts";
-import { planStack, type StackPlan } from "../plan/mod.ts";
+import { type Addressing, planStack, type StackPlan } from "../plan/mod.ts";
 import { readTemplates } from "./_read_templates.ts";
 import { renderAll, type RenderedFiles } from "./_render_all.ts";
 
@@ -87,10 +87,12 @@ export async function planAndRender(
   manifest: ResolvedManifest,
   variant: Variant,
   hash = "0".repeat(64),
+  addressing?: Addressing,
 ): Promise<{ plan: StackPlan; files: RenderedFiles }> {
   const plan = planStack(manifest, {
     manifestDir: variant.manifestDir,
     installDir: variant.installDir,
+    ...(addressing ? { addressing } : {}),
   });
   const files = renderAll(manifest, {
     manifestHash: hash,

@@ -104,6 +104,12 @@ function expectedService(plan: StackPlan, container: ContainerPlan, dir: string,
       ? {
         [plan.network.name]: {
           aliases: body.NetworkingConfig?.EndpointsConfig[plan.network.name]?.Aliases,
+          ...(body.NetworkingConfig?.EndpointsConfig[plan.network.name]?.IPAMConfig
+            ? {
+              ipv4_address:
+                body.NetworkingConfig.EndpointsConfig[plan.network.name]!.IPAMConfig!.IPv4Address,
+            }
+            : {}),
         },
       }
       : undefined,
@@ -147,6 +153,14 @@ async function assertComposeAgreesWithPlan(loaded: LoadedVariant): Promise<void>
     [plan.network.name]: {
       name: plan.network.body.Name,
       driver: plan.network.body.Driver,
+      ipam: {
+        driver: "default",
+        config: plan.network.body.IPAM!.Config.map((c) => ({
+          subnet: c.Subnet,
+          ip_range: c.IPRange,
+          gateway: c.Gateway,
+        })),
+      },
       labels: plan.network.body.Labels,
     },
   });

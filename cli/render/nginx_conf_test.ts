@@ -106,7 +106,7 @@ async function withNginx(
     .replace(/^(\s*)listen \d+;/m, `$1listen 127.0.0.1:${publicPort};`)
     .replace(/^(\s*)listen 127\.0\.0\.1:8099;/m, `$1listen 127.0.0.1:${healthPort};`)
     .replace(/^(\s*set \$app_upstream )'[^']*';/m, `$1'${upstream}';`)
-    .replace(/^(\s*server )127\.0\.0\.1:\d+( max_fails)/m, `$1${pooled}$2`)
+    .replace(/^(\s*server )[^\s;]+:\d+( max_fails)/m, `$1${pooled}$2`)
     .replace(/^(\s*proxy_\w+_timeout )\d+s;/gm, "$11s;");
   assert.ok(live.includes(`'${upstream}'`) && live.includes(`:${healthPort};`));
   await Deno.writeTextFile(`${dir}/nginx.conf`, live);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SwiftDeployError } from "../errors.ts";
-import { describePlan } from "../plan/mod.ts";
+import { addressingOf, appSlots, chooseSubnet, describePlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES, readTemplates, renderAll } from "./mod.ts";
 import {
   assertGolden,
@@ -154,11 +154,14 @@ Deno.test("renderAll() writes nginx.conf with the contract's directives", async 
     has("pid /tmp/nginx.pid;");
     has("resolver 127.0.0.11 valid=1s ipv6=off;");
     has(`listen ${manifest.nginx.port};`);
-    has(`set $app_upstream '${app.name}:${manifest.services.port}';`);
+    // The app's static address, never its name: nothing else can answer for it (issue 11 case 7).
+    const address = app.body.NetworkingConfig!.EndpointsConfig[plan.network.name]!.IPAMConfig!
+      .IPv4Address;
+    has(`set $app_upstream '${address}:${manifest.services.port}';`);
     has("proxy_pass http://$app_upstream;");
     has("listen 127.0.0.1:8099;");
     has("proxy_next_upstream error;");
-    has(`server ${app.name}:${manifest.services.port} max_fails=1 fail_timeout=5s;`);
+    has(`server ${address}:${manifest.services.port} max_fails=1 fail_timeout=5s;`);
     has("keepalive 32;");
     has("proxy_pass http://app_pool;");
     for (const kind of ["send", "read"]) {
@@ -193,12 +196,21 @@ Deno.test("renderAll() sets add_header at server level only, never inside a loca
   assert.equal(depth, 0);
 });
 
-Deno.test("renderAll() changes only the upstream name when the app's version changes", async () => {
+Deno.test("renderAll() changes only the upstream address when the new app version takes another slot", async () => {
   const { manifest } = await loadVariant(VARIANTS[0]!);
-  const before = await planAndRender(manifest, VARIANTS[0]!);
+  const subnet = chooseSubnet(manifest.project);
+  const [slotA, slotB] = appSlots(subnet) as [string, string];
+  const before = await planAndRender(
+    manifest,
+    VARIANTS[0]!,
+    undefined,
+    addressingOf(subnet, slotA),
+  );
   const after = await planAndRender(
     { ...manifest, services: { ...manifest.services, version: "9.9.9" } },
     VARIANTS[0]!,
+    undefined,
+    addressingOf(subnet, slotB),
   );
   const diff = (a: string, b: string) => {
     const bl = b.split("\n");
@@ -207,7 +219,7 @@ Deno.test("renderAll() changes only the upstream name when the app's version cha
       i,
     ) => (line === bl[i] ? [] : [[line.trim(), bl[i]?.trim()]]));
   };
-  const [appBefore, appAfter] = [before, after].map((r) => r.plan.containers[1]!.name);
+  const [appBefore, appAfter] = [slotA, slotB];
   assert.deepEqual(diff(before.files["nginx.conf"], after.files["nginx.conf"]), [
     [
       `server ${appBefore}:3000 max_fails=1 fail_timeout=5s;`,
