@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { nginxTestArgs, nginxTestCopy } from "./mod.ts";
 import { loadVariant, requireProgram, run, VARIANTS } from "./_testing.ts";
 import { freePort } from "../../testing/free_port.ts";
+import { readEdgeSample } from "../edge/mod.ts";
 
 const NGINX = requireProgram("nginx");
 
@@ -12,13 +13,10 @@ async function confDir(): Promise<string> {
   return dir;
 }
 
-/** `nginx -t` of the test copy of `conf` (made by `copy` in the folder it is checked in). */
-async function nginxCheck(
-  conf: string,
-  copy: (conf: string, dir: string) => string = nginxTestCopy,
-): Promise<{ code: number; stderr: string }> {
+/** `nginx -t` of the test copy of `conf`, made for the folder it is checked in. */
+async function nginxCheck(conf: string): Promise<{ code: number; stderr: string }> {
   const dir = await confDir();
-  await Deno.writeTextFile(`${dir}/nginx.conf`, copy(conf, dir));
+  await Deno.writeTextFile(`${dir}/nginx.conf`, nginxTestCopy(conf, dir));
   try {
     return await run(NGINX, nginxTestArgs(dir));
   } finally {
@@ -227,6 +225,44 @@ Deno.test("nginx sends a request again through Docker's DNS when the pooled addr
         assert.deepEqual(await res.json(), { path: "/moved", method });
       }
     }, `127.0.0.1:${freePort()}`);
+  } finally {
+    await app.shutdown();
+  }
+});
+
+Deno.test("nginx counts every answer clients got at the edge, its own 502 and 504 included (issue 11 case 2)", async () => {
+  const { files } = await loadVariant(VARIANTS[0]!);
+  const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/slow") await new Promise((r) => setTimeout(r, 1500));
+    return Response.json({ path }, { status: path === "/fail" ? 500 : 200 });
+  });
+  try {
+    await withNginx(files["nginx.conf"], `127.0.0.1:${app.addr.port}`, async (url, _, dir) => {
+      const socket = `${dir}/edge.sock`;
+      const before = await readEdgeSample(socket);
+      const statuses: number[] = [];
+      // 200, the app's own 500, nginx's 504 (timeout 1 s), and paths the app does not count as traffic.
+      for (const path of ["/a", "/fail", "/slow", "/healthz", "/metrics", "/chaos"]) {
+        const res = await fetch(`${url}${path}`);
+        await res.body?.cancel();
+        statuses.push(res.status);
+      }
+      assert.deepEqual(statuses.slice(0, 3), [200, 500, 504]);
+      const after = await readEdgeSample(socket);
+      assert.equal(after.instance, before.instance);
+      assert.equal(after.requests - before.requests, 3);
+      assert.equal(after.errors - before.errors, 2);
+    });
+    // nginx's own 502: nothing listens at the app's address.
+    await withNginx(files["nginx.conf"], `127.0.0.1:${freePort()}`, async (url, _, dir) => {
+      const before = await readEdgeSample(`${dir}/edge.sock`);
+      const res = await fetch(`${url}/gone`);
+      await res.body?.cancel();
+      assert.equal(res.status, 502);
+      const after = await readEdgeSample(`${dir}/edge.sock`);
+      assert.deepEqual([after.requests - before.requests, after.errors - before.errors], [1, 1]);
+    });
   } finally {
     await app.shutdown();
   }
