@@ -801,7 +801,8 @@ Deno.test({
         );
         if (!fresh) return false;
         const ip = await withEngine(async (engine) =>
-          (await engine.containerInspect(fresh.id))?.NetworkSettings.Networks[`${stack.project}-net`]
+          (await engine.containerInspect(fresh.id))?.NetworkSettings
+            .Networks[`${stack.project}-net`]
             ?.IPAddress
         );
         return !!ip && (await Deno.readTextFile(confPath)).includes(`${ip}:3001`);
@@ -893,7 +894,7 @@ Deno.test({
       const served = await getJson(stack.url("/healthz"));
 
       // Same image name, another image: same container name, so the new one warms up under
-      // a "-next-" name off the project network; it listens but never becomes healthy.
+      // a "-next" name off the project network; it listens but never becomes healthy.
       impostorId = await withEngine((engine) => buildImpostor(engine, `${repo}:latest`));
       const failing = stack.run(["deploy", "--timeout", "6"]);
       const seen = await trafficSeenBy(stack.url("/"), failing);
@@ -912,10 +913,10 @@ Deno.test({
       assert.equal(afterFailure.body.instance, served.body.instance);
       assert.equal((await eventNames(stack)).at(-1), "deploy_failed");
 
-      // Killed while the new app warms up under its "-next-" name.
+      // Killed while the new app warms up under its "-next" name.
       const killedRun = spawnStackCli(stack, ["deploy", "--timeout", "30"]);
       const parked = await waitUntil(
-        async () => (await containersOf(project)).some((c) => c.name.includes("-next-")),
+        async () => (await containersOf(project)).some((c) => c.name.endsWith("-next")),
         60_000,
       );
       await sleep(200);
@@ -953,5 +954,167 @@ Deno.test({
         if (impostorId) await engine.imageRemove(impostorId).catch(() => {});
       });
     }
+  },
+});
+
+// --- 11. review findings and issue 11 cases 7, 8 -------------------------------------
+
+Deno.test({
+  name: "deploy() takes the lock before it reads the manifest, so it never acts on a stale read",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const stack = await makeStack();
+    const lockFile = join(stack.dir, ".swiftdeploy", "lock.json");
+    await Deno.mkdir(join(stack.dir, ".swiftdeploy"), { recursive: true });
+    const holder = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(HOME, "cli", "lock", "_lock_worker.ts"), "hold", lockFile],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const reader = holder.stdout.getReader();
+      assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
+      reader.releaseLock();
+      // Mid-edit by the holder: a manifest read now would be invalid (exit 2); under the lock it is never read.
+      const valid = await Deno.readTextFile(stack.manifestPath);
+      await Deno.writeTextFile(stack.manifestPath, valid.replace("port: 3000", "port: [oops"));
+      const r = await stack.run(["deploy"]);
+      assert.equal(r.code, 4, output(r));
+      await Deno.writeTextFile(
+        stack.manifestPath,
+        valid.replace(`version: "1.0.0"`, `version: "2.0.0"`),
+      );
+      holder.kill("SIGKILL");
+      await holder.status;
+      const after = await stack.run(["deploy"]);
+      assertOk(after, "deploy once the holder ended");
+      assert.equal((await getJson(stack.url("/healthz"))).body.version, "2.0.0");
+    } finally {
+      try {
+        holder.kill("SIGKILL");
+      } catch { /* gone */ }
+      await holder.status;
+      await holder.stdout.cancel().catch(() => {});
+      await stack.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "deploy() replaces a paused app with an unchanged spec by the zero-downtime path and serves again",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withStack({}, async (stack) => {
+      assertOk(await stack.run(["deploy"]), "first deploy");
+      const before = await oneOfEach(stack.project);
+      // A frozen app, as after SIGSTOP: the engine API's pause is the faithful stand-in.
+      await withEngine((engine) => engine.containerPause(before.app.id));
+      const stuck = await probe(stack.url("/healthz"));
+      assert.notEqual(stuck.status, 200, "the paused app must not answer");
+      const r = await stack.run(["deploy", "--timeout", "30"]);
+      assertOk(r, "deploy over a paused app");
+      assert.match(r.stdout, /it is paused/);
+      const after = await oneOfEach(stack.project);
+      assert.notEqual(after.app.id, before.app.id, "a new app container serves");
+      assert.equal(after.app.name, before.app.name, "it took the old one's name");
+      assert.equal(after.nginx.id, before.nginx.id);
+      const h = await getJson(stack.url("/healthz"));
+      assert.equal(h.status, 200);
+      assert.equal(h.body.instance, after.app.id.slice(0, 12));
+    });
+  },
+});
+
+Deno.test({
+  name: "deploy() brings the old nginx back when its replacement cannot start, and it serves again",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const stack = await makeStack();
+    const brokenRepo = `${stack.project}-nginx-broken`;
+    try {
+      assertOk(await stack.run(["deploy"]), "first deploy");
+      const before = await oneOfEach(stack.project);
+      const served = await getJson(stack.url("/healthz"));
+      // The OPA image has no nginx: the new nginx container cannot run.
+      await withEngine(async (engine) => {
+        const opa = await engine.imageInspect("openpolicyagent/opa:latest-static");
+        assert.ok(opa);
+        await engine.imageTag(opa.Id, brokenRepo, "latest");
+      });
+      await editManifest(stack, "image: nginx:latest", `image: ${brokenRepo}:latest`);
+      const r = await stack.run(["deploy", "--timeout", "8"]);
+      assert.equal(r.code, 1, output(r));
+      assert.match(output(r), /undo: start/);
+      const after = await oneOfEach(stack.project);
+      assert.equal(after.nginx.id, before.nginx.id, "the old nginx is back");
+      assert.equal(after.nginx.name, before.nginx.name, "under its own name");
+      assert.equal(after.nginx.state, "running");
+      const ok = await waitUntil(
+        async () => (await probe(stack.url("/healthz"))).status === 200,
+        15_000,
+      );
+      assert.ok(ok, "the old nginx serves again");
+      assert.equal((await getJson(stack.url("/healthz"))).body.instance, served.body.instance);
+    } finally {
+      await stack.cleanup();
+      await withEngine((engine) => engine.imageRemove(`${brokenRepo}:latest`)).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "nginx never sends a request to another container on the network while the app is down, and finds the app again at once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withStack({}, async (stack) => {
+      assertOk(await stack.run(["deploy"]), "deploy");
+      const { app } = await oneOfEach(stack.project);
+      const real = app.id.slice(0, 12);
+      await withEngine(async (engine) => {
+        await engine.containerStop(app.id, 5);
+        // A stranger on the project network, serving the same API on the same port.
+        const stranger = await engine.containerCreate(`${stack.project}-stranger`, {
+          Image: "swift-deploy-1-node:latest",
+          Env: ["MODE=stable", "APP_VERSION=1.0.0", "APP_PORT=3000"],
+          User: "10001:10001",
+          Labels: { [LABEL_PROJECT]: stack.project, [LABEL_ROLE]: "stranger" },
+          ExposedPorts: { "3000/tcp": {} },
+          Healthcheck: { Test: ["NONE"], Interval: 0, Timeout: 0, Retries: 0 },
+          HostConfig: {
+            CapDrop: ["ALL"],
+            SecurityOpt: [],
+            ReadonlyRootfs: false,
+            RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
+            NetworkMode: `${stack.project}-net`,
+          },
+        });
+        await engine.containerStart(stranger);
+      });
+      await sleep(1500);
+      const seen: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        const p = await probe(stack.url("/healthz"));
+        const ms = performance.now() - t0;
+        if (p.status === 200) seen.push(String(p.body.instance));
+        assert.ok(ms < 5000, `a request waited ${Math.round(ms)} ms instead of failing fast`);
+      }
+      assert.deepEqual(seen.filter((id) => id !== real), [], "served by the stranger");
+      // The engine starts the app again: same container, same static address.
+      await withEngine((engine) => engine.containerStart(app.id));
+      const t0 = performance.now();
+      const back = await waitUntil(async () => {
+        const p = await probe(stack.url("/healthz"));
+        return p.status === 200 && p.body.instance === real;
+      }, 15_000);
+      console.log(`app served again ${Math.round(performance.now() - t0)} ms after its start`);
+      assert.ok(back, "the real app serves again without a 30 s wait");
+    });
   },
 });

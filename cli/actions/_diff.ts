@@ -317,9 +317,12 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
     );
   }
   let switched = false;
+  // Old apps still running: a killed run may have written nginx.conf without reloading it,
+  // and the file cannot tell what nginx loaded; a graceful reload is cheap and certain.
+  const pendingSwitch = oldApps.some((c) => c.state === "running" || c.state === "paused");
   if (keepNginx) {
     add(before, { kind: "keep", container: nginx.name, reason: "matches the plan" });
-    if (confChanged) {
+    if (confChanged || pendingSwitch) {
       add(before, {
         kind: "reload",
         container: nginx.name,

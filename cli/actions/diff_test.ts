@@ -221,8 +221,10 @@ Deno.test("diffStack() warms a same-named app up as -next when only its image wa
     `wait-healthy ${app}-next`,
     `join-network ${app}-next`,
     "keep demo-nginx",
+    "reload demo-nginx",
     "confirm",
     "commit",
+    "settle",
     `drain ${app}`,
     `rename ${app}-next`,
   ]);
@@ -297,7 +299,8 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
   const app = nameOf(d.plan, "app");
   const oldApp = nameOf(old.plan, "app");
 
-  // Killed after the switch: both apps run, nginx.conf already names the new one.
+  // Killed after the switch: both apps run, nginx.conf already names the new one (whether
+  // nginx reloaded it or not cannot be seen in the file: it is reloaded again).
   const switched = runningAs(d);
   switched.containers.push({ ...runningAs(old).containers[1]!, id: "old" });
   assert.deepEqual(brief(diffStack(d, switched)), [
@@ -306,8 +309,10 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
     `keep ${app}`,
     `wait-healthy ${app}`,
     "keep demo-nginx",
+    "reload demo-nginx",
     "confirm",
     "commit",
+    "settle",
     `drain ${oldApp}`,
   ]);
 
@@ -333,8 +338,10 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
     `keep ${oldApp}-next`,
     `wait-healthy ${oldApp}-next`,
     "keep demo-nginx",
+    "reload demo-nginx",
     "confirm",
     "commit",
+    "settle",
     `drain ${oldApp}`,
     `rename ${oldApp}-next`,
   ]);
@@ -366,8 +373,10 @@ Deno.test("diffStack() replaces an unhealthy, paused or stopped app with an unch
       `wait-healthy ${app}-next`,
       `join-network ${app}-next`,
       "keep demo-nginx",
+      "reload demo-nginx",
       "confirm",
       "commit",
+      "settle",
       `drain ${app}`,
       `rename ${app}-next`,
     ], `${state}/${health}`);
