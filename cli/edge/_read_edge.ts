@@ -2,6 +2,7 @@
  * The thin I/O around the edge counters: the admin folder nginx's socket
  * lives in, and one read of the counters over that unix socket.
  */
+import { unixHttpClient } from "../net/mod.ts";
 import { basename, join } from "node:path";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import { ensureDir } from "../fsutil.ts";
@@ -74,23 +75,6 @@ export async function ensureEdgeAdminDir(plan: StackPlan): Promise<string> {
 }
 
 /**
- * One HTTP client per socket path for the whole process, never one per
- * read: Deno 2.9 stops answering after about 28 `Deno.createHttpClient`
- * calls in one process (measured here: the 27th read of nginx's socket timed
- * out). The engine client works around the same fault the same way.
- */
-const clients = new Map<string, Deno.HttpClient>();
-
-function unixClient(path: string): Deno.HttpClient {
-  let client = clients.get(path);
-  if (!client) {
-    client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-    clients.set(path, client);
-  }
-  return client;
-}
-
-/**
  * Reads nginx's edge counters once, over its admin unix socket (Deno's
  * fetch with a unix-socket HttpClient), within `timeoutMs`. `atMs` is taken
  * when the answer arrived.
@@ -119,7 +103,7 @@ export async function readEdgeSample(
       `the path is longer than the ${MAX_SOCKET_PATH_BYTES} bytes a unix socket address holds`,
     );
   }
-  const client = unixClient(socketPath);
+  const client = unixHttpClient(socketPath);
   let response: Response;
   let text: string;
   try {

@@ -3,6 +3,7 @@
  * socket (or tcp). Only the calls the lifecycle needs. Errors are typed:
  * unreachable, not found, conflict, or an engine error carrying its message.
  */
+import { unixHttpClient } from "../net/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors.ts";
 import {
   type ApiRange,
@@ -108,24 +109,6 @@ export class EngineApiError extends SwiftDeployError {
   }
 }
 
-/**
- * One HTTP client per unix socket path for the whole process. Deno 2.9 stops
- * answering after about 28 `Deno.createHttpClient` calls in one process, each
- * closed after use (the 29th fetch never completes, with no file descriptor
- * or thread left behind; measured here against dockerd and a Deno.serve
- * socket alike), so clients are made once and reused, never per connect.
- */
-const transports = new Map<string, Deno.HttpClient>();
-
-function unixTransport(path: string): Deno.HttpClient {
-  let client = transports.get(path);
-  if (!client) {
-    client = Deno.createHttpClient({ proxy: { transport: "unix", path } });
-    transports.set(path, client);
-  }
-  return client;
-}
-
 type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 interface RequestOptions {
@@ -181,7 +164,7 @@ export class EngineClient {
     let lastError: unknown;
     for (const endpoint of candidateEndpoints(env)) {
       tried.push(endpoint.label);
-      const http = endpoint.kind === "unix" ? unixTransport(endpoint.path) : undefined;
+      const http = endpoint.kind === "unix" ? unixHttpClient(endpoint.path) : undefined;
       const probe = new EngineClient(endpoint, http, CLIENT_API_VERSION);
       try {
         const version = await probe.#raw("GET", "/version", { timeoutMs: 5000 }, false);
