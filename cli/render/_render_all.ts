@@ -115,11 +115,15 @@ function renderNginxConf(
   });
 }
 
-/** The app's static IPv4 address on the project network from the plan, else its name. */
+/**
+ * The app's static IPv4 address on the project network, from the plan (which
+ * always gives one: cli/plan's addressing).
+ *
+ * @throws SwiftDeployError INTERNAL when the plan holds no IPv4 address
+ */
 function appHost(plan: StackPlan, app: StackPlan["containers"][number]): string {
   const endpoint = app.body.NetworkingConfig?.EndpointsConfig?.[plan.network.name];
-  const address = endpoint?.IPAMConfig?.IPv4Address;
-  if (address === undefined) return app.name;
+  const address = endpoint?.IPAMConfig?.IPv4Address ?? "";
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
     throw new SwiftDeployError(
       "INTERNAL",

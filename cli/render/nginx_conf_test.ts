@@ -96,7 +96,6 @@ async function withNginx(
   conf: string,
   upstream: string,
   use: (publicUrl: string, healthUrl: string, dir: string) => Promise<void>,
-  pooled: string = upstream,
 ): Promise<void> {
   const [publicPort, healthPort] = [freePort(), freePort()];
   const dir = await confDir();
@@ -104,7 +103,7 @@ async function withNginx(
     .replace(/^(\s*)listen \d+;/m, `$1listen 127.0.0.1:${publicPort};`)
     .replace(/^(\s*)listen 127\.0\.0\.1:8099;/m, `$1listen 127.0.0.1:${healthPort};`)
     .replace(/^(\s*set \$app_upstream )'[^']*';/m, `$1'${upstream}';`)
-    .replace(/^(\s*server )[^\s;]+:\d+( max_fails)/m, `$1${pooled}$2`)
+    .replace(/^(\s*server )[^\s;]+:\d+( max_fails)/m, `$1${upstream}$2`)
     .replace(/^(\s*proxy_\w+_timeout )\d+s;/gm, "$11s;");
   assert.ok(live.includes(`'${upstream}'`) && live.includes(`:${healthPort};`));
   await Deno.writeTextFile(`${dir}/nginx.conf`, live);
@@ -210,21 +209,30 @@ Deno.test("nginx passes the app's X-Mode through exactly once and adds X-Deploye
   }
 });
 
-Deno.test("nginx sends a request again through Docker's DNS when the pooled address is dead", async () => {
+Deno.test("nginx answers on a fresh connection when the app restarted at its address under pooled connections", async () => {
   const { files } = await loadVariant(VARIANTS[0]!);
-  const app = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req) => Response.json({ path: new URL(req.url).pathname, method: req.method }),
-  );
+  const port = freePort();
+  const serve = (generation: number) =>
+    Deno.serve(
+      { hostname: "127.0.0.1", port, onListen() {} },
+      (req) => Response.json({ path: new URL(req.url).pathname, method: req.method, generation }),
+    );
+  let app = serve(1);
   try {
-    // The pool still holds an address where nothing listens any more (the app moved).
-    await withNginx(files["nginx.conf"], `127.0.0.1:${app.addr.port}`, async (url) => {
-      for (const method of ["GET", "POST"]) {
+    await withNginx(files["nginx.conf"], `127.0.0.1:${port}`, async (url) => {
+      // Fill nginx's keepalive pool, then restart the app at the same address:
+      // every pooled connection is now one the new process does not know.
+      await Promise.all(
+        Array.from({ length: 8 }, async () => (await fetch(`${url}/warm`)).body?.cancel()),
+      );
+      await app.shutdown();
+      app = serve(2);
+      for (const method of ["GET", "POST", "GET", "POST"]) {
         const res = await fetch(`${url}/moved`, { method, body: method === "POST" ? "{}" : null });
-        assert.equal(res.status, 200, `${method} answered by the app at its new address`);
-        assert.deepEqual(await res.json(), { path: "/moved", method });
+        assert.equal(res.status, 200, `${method} answered by the restarted app`);
+        assert.deepEqual(await res.json(), { path: "/moved", method, generation: 2 });
       }
-    }, `127.0.0.1:${freePort()}`);
+    });
   } finally {
     await app.shutdown();
   }
