@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import type { Context } from "../context.ts";
+import { keptEdgeNear, readAndKeepEdge } from "../edge/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { SwiftDeployError } from "../errors.ts";
 import { atomicWrite, readIfExists } from "../fsutil.ts";
@@ -125,7 +126,14 @@ async function refresh(
       scrape.at - 1,
     ).catch(() => []);
     const baseline = pickBaseline(kept, scrape.at, windowSeconds) ?? previous;
-    figures = baseline ? computeWindow(baseline, scrape) : snapshotFigures(scrape);
+    // What clients got at nginx, as the promotion gate counts it, when both
+    // ends of the window have an edge reading; otherwise the app's own counts.
+    const edgeNow = await readAndKeepEdge(ctx.stateDir, SCRAPE_TIMEOUT_MS).catch(() => undefined);
+    const edgeThen = baseline && edgeNow
+      ? await keptEdgeNear(ctx.stateDir, baseline.at).catch(() => undefined)
+      : undefined;
+    const edge = edgeThen && edgeNow ? { edge: [edgeThen, edgeNow] } : {};
+    figures = baseline ? computeWindow(baseline, scrape, edge) : snapshotFigures(scrape);
   }
   const state = scrape?.state;
 

@@ -90,8 +90,11 @@ async function prune(dir: string, now: number): Promise<void> {
   }
 }
 
-/** The kept reading closest to `atMs` within EDGE_PAIR_TOLERANCE_MS, if any. */
-async function keptEdgeNear(stateDir: string, atMs: number): Promise<EdgeSample | undefined> {
+/** The kept reading closest to `atMs` (epoch ms) within EDGE_PAIR_TOLERANCE_MS, if any. */
+export async function keptEdgeNear(
+  stateDir: string,
+  atMs: number,
+): Promise<EdgeSample | undefined> {
   const dir = edgeKeptDir(stateDir);
   let best: EdgeSample | undefined;
   for (const f of await keptNames(dir)) {

@@ -22,5 +22,6 @@ export {
   encodeEdgeSample,
   type GateWindow,
   type GateWindowOptions,
+  keptEdgeNear,
   readAndKeepEdge,
 } from "./_gate_window.ts";

@@ -21,15 +21,11 @@ import { join } from "node:path";
 import { atomicWrite } from "../fsutil.ts";
 import {
   type AppState,
-  BASELINE_MAX_AGE_RATIO,
   type BucketCounter,
-  computeWindow,
-  pickBaseline,
   type RequestCounter,
   type Scrape,
   scrape,
   scrapeFromText,
-  type WindowFigures,
 } from "../metrics/mod.ts";
 
 /** Scrapes older than this are pruned (the longest window is 3,600 s, kept twice). */
@@ -194,35 +190,4 @@ export async function loadKept(dir: string, from: number, to: number): Promise<S
     if (s) out.push(s);
   }
   return out;
-}
-
-/**
- * Figures over the manifest's window ending now: a fresh scrape against the
- * kept scrape closest to one window old; when there is none, scrape, wait
- * out the window (with progress), and scrape again.
- */
-export async function collectWindow(
-  url: string,
-  dir: string,
-  windowSeconds: number,
-  progress: (line: string) => void,
-  timeoutMs = 5000,
-): Promise<{ figures: WindowFigures; waited: boolean }> {
-  const windowMs = windowSeconds * 1000;
-  const now = Date.now();
-  const kept = await loadKept(dir, now - windowMs * BASELINE_MAX_AGE_RATIO, now);
-  const baseline = pickBaseline(kept, now, windowSeconds);
-  if (baseline) {
-    const newest = await scrapeAndKeep(url, dir, timeoutMs);
-    return { figures: computeWindow(baseline, newest), waited: false };
-  }
-  const first = await scrapeAndKeep(url, dir, timeoutMs);
-  const end = first.at + windowMs;
-  while (Date.now() < end) {
-    const left = Math.ceil((end - Date.now()) / 1000);
-    progress(`collecting a ${windowSeconds} s metrics window: ${left} s left`);
-    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - Date.now()))));
-  }
-  const last = await scrapeAndKeep(url, dir, timeoutMs);
-  return { figures: computeWindow(first, last), waited: true };
 }
