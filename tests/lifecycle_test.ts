@@ -325,6 +325,44 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "deploy --dry-run and promote --dry-run print the actions against the running engine and change nothing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withStack({}, async (stack) => {
+      assertOk(await stack.run(["deploy"]), "first deploy");
+      const before = await oneOfEach(stack.project);
+      const manifest = await Deno.readTextFile(stack.manifestPath);
+      const conf = await Deno.readTextFile(join(stack.dir, "nginx.conf"));
+
+      const noop = await stack.run(["deploy", "--dry-run"]);
+      assertOk(noop, "deploy --dry-run");
+      assert.match(noop.stdout, /Nothing to do: the running stack already matches the manifest/);
+      assert.match(noop.stdout, new RegExp(`keep "${before.app.name}"`));
+
+      const promote = await stack.run(["promote", "canary", "--dry-run"]);
+      assertOk(promote, "promote canary --dry-run");
+      // What a promotion would do on this engine: a new app beside the running one, a
+      // graceful switch, the old app drained, each step with its undo.
+      assert.match(promote.stdout, /\d+ actions, in order \(undone in reverse on failure\):/);
+      assert.match(promote.stdout, /create "[^"]*-app-[0-9a-f]+"/);
+      assert.match(promote.stdout, /undo: remove "[^"]*-app-/);
+      assert.match(promote.stdout, new RegExp(`drain "${before.app.name}"`));
+      assert.match(promote.stdout, /confirm through nginx: \/healthz reports mode "canary"/);
+      assert.match(promote.stdout, /dry run: the canary gate was not asked; nothing was written/);
+
+      const after = await oneOfEach(stack.project);
+      for (const role of ROLES) assert.equal(after[role].id, before[role].id, `${role} id`);
+      assert.equal(await Deno.readTextFile(stack.manifestPath), manifest, "manifest untouched");
+      assert.equal(await Deno.readTextFile(join(stack.dir, "nginx.conf")), conf);
+      assert.equal((await getJson(stack.url("/healthz"))).body.mode, "stable");
+      assert.deepEqual(await eventNames(stack), ["deploy"], "a dry run records nothing");
+    });
+  },
+});
+
 // --- 3. changed redeploy ------------------------------------------------------------
 
 Deno.test({
@@ -960,7 +998,8 @@ Deno.test({
 // --- 11. review findings and issue 11 cases 7, 8 -------------------------------------
 
 Deno.test({
-  name: "deploy() takes the lock before it reads the manifest, so it never acts on a stale read",
+  name:
+    "deploy() refuses bad input before it writes anything, then acts only on the manifest it reads under the lock",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -976,17 +1015,21 @@ Deno.test({
       const reader = holder.stdout.getReader();
       assert.match(new TextDecoder().decode((await reader.read()).value), /ready/);
       reader.releaseLock();
-      // Mid-edit by the holder: a manifest read now would be invalid (exit 2); under the lock it is never read.
+      // Bad input is refused first (exit 2), whoever holds the lock.
       const valid = await Deno.readTextFile(stack.manifestPath);
       await Deno.writeTextFile(stack.manifestPath, valid.replace("port: 3000", "port: [oops"));
-      const r = await stack.run(["deploy"]);
-      assert.equal(r.code, 4, output(r));
+      const bad = await stack.run(["deploy"]);
+      assert.equal(bad.code, 2, output(bad));
+      // The holder's change lands while it holds the lock: deploy waits its turn (exit 4)...
       await Deno.writeTextFile(
         stack.manifestPath,
         valid.replace(`version: "1.0.0"`, `version: "2.0.0"`),
       );
+      const r = await stack.run(["deploy"]);
+      assert.equal(r.code, 4, output(r));
       holder.kill("SIGKILL");
       await holder.status;
+      // ...and once the holder ended, acts on what the manifest says now.
       const after = await stack.run(["deploy"]);
       assertOk(after, "deploy once the holder ended");
       assert.equal((await getJson(stack.url("/healthz"))).body.version, "2.0.0");

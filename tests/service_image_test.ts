@@ -150,7 +150,7 @@ Deno.test({
             return { status: res.status, ms: performance.now() - t0 };
           })
           .catch(() => ({ status: 0, ms: performance.now() - t0 }));
-        // nginx keeps a resolved app address for `valid=5s`: ask after that.
+        // Also once nginx has marked the address down (fail_timeout=5s): ask after that.
         await new Promise((r) => setTimeout(r, 6000));
         const { status, body, headers } = await getJson(stack.url("/"));
         assert.equal(status, 502);

@@ -137,7 +137,13 @@ async function runOnTty(
       TERM: "xterm",
       SWIFTDEPLOY_HOME: HOME,
       TZ: "UTC",
-      ...(Deno.env.get("DOCKER_HOST") ? { DOCKER_HOST: Deno.env.get("DOCKER_HOST")! } : {}),
+      // Where the history's sealing key lives (the runner's temporary folder, else HOME's).
+      ...Object.fromEntries(
+        ["DOCKER_HOST", "SWIFTDEPLOY_KEY_DIR", "HOME"].flatMap((name) => {
+          const value = Deno.env.get(name);
+          return value === undefined ? [] : [[name, value]];
+        }),
+      ),
       ...env,
     },
   }).output();

@@ -31,6 +31,10 @@ async function withLock<T>(
   command: string,
   fn: (loaded: LoadedManifest, lock: Lock) => Promise<T>,
 ): Promise<T> {
+  // Invalid input exits 2 before anything is written (the lock file included);
+  // what the change acts on is read again under the lock, so a change that
+  // ended in between (a promotion's manifest edit) is never undone.
+  await loadManifest(ctx.manifestArg);
   const lock = await acquireLock(lockPath(ctx), command);
   try {
     const loaded = await loadManifest(ctx.manifestArg);
