@@ -7,10 +7,15 @@ import { Command, CommanderError, Option } from "commander";
 import { join } from "node:path";
 // Each command's module is imported when that command runs (see `commands` below), so
 // `--help` or `init` never load the engine client, the image builder or opa-wasm.
-import { type Context, createContext, installHome, type PolicyEngineKind } from "./context.ts";
-import { ExitCode, ManifestError, SwiftDeployError } from "./errors.ts";
+import {
+  type Context,
+  createContext,
+  installHome,
+  type PolicyEngineKind,
+} from "./commands/context.ts";
+import { ExitCode, ManifestError, SwiftDeployError } from "./errors/mod.ts";
 import type { ImageRole } from "./image/mod.ts";
-import { createTerminal } from "./term.ts";
+import { createTerminal } from "./term/mod.ts";
 
 interface GlobalOptions {
   manifest: string;

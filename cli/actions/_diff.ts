@@ -15,7 +15,7 @@
  * old one is stopped and set aside (`-old`), the new one started, and the
  * undo starts the old one again under its name.
  */
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   type Addressing,
   addressingOf,

@@ -4,7 +4,7 @@
  */
 
 import { basename, dirname, relative } from "node:path";
-import { atomicWrite } from "../fsutil.ts";
+import { atomicWrite } from "../fs/mod.ts";
 import { readHistoryLines, verifyHistory, type VerifyResult } from "../history/mod.ts";
 import { chartBuilder, renderChart } from "./_chart.ts";
 import { renderReport, reportBuilder } from "./_report.ts";

@@ -1,6 +1,6 @@
 /** Pieces every lifecycle command uses: the evaluator, the history, the lock path, decision display. */
 import { join } from "node:path";
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import { appendEvent, type EventDataMap, type EventName } from "../history/mod.ts";
 import type { LoadedManifest } from "../manifest/mod.ts";
 import {
@@ -10,7 +10,7 @@ import {
   formatDecision,
   type PolicyEvaluator,
 } from "../policy/mod.ts";
-import type { Terminal } from "../term.ts";
+import type { Terminal } from "../term/mod.ts";
 
 export function historyPath(loaded: LoadedManifest): string {
   return join(loaded.dir, loaded.manifest.audit.history_file);

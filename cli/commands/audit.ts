@@ -1,7 +1,7 @@
 /** `swiftdeploy audit [--verify]`. */
 import { join } from "node:path";
 import { writeAuditReport } from "../audit/mod.ts";
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import {
   DETECTED,
   historyFiles,
@@ -10,7 +10,7 @@ import {
   type VerifyResult,
 } from "../history/mod.ts";
 import { loadManifest } from "../manifest/mod.ts";
-import { mark } from "../term.ts";
+import { mark } from "../term/mod.ts";
 import { historyPath } from "./_shared.ts";
 
 /**

@@ -1,6 +1,6 @@
 /** `swiftdeploy build`: the policy WASM bundle and the three images. */
 import { join } from "node:path";
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { buildImages, type ImageRole } from "../image/mod.ts";
 import { loadManifest } from "../manifest/mod.ts";

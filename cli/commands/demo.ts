@@ -7,8 +7,8 @@
  */
 import { cliArgs } from "./self.ts";
 import { join } from "node:path";
-import type { Context } from "../context.ts";
-import { SwiftDeployError } from "../errors.ts";
+import type { Context } from "./context.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { loadManifest } from "../manifest/mod.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 /** `swiftdeploy engine start|status|stop`. */
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import {
   daemonPaths,
   engineStart,
@@ -7,7 +7,7 @@ import {
   engineStatus,
   engineStop,
 } from "../engine/mod.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../errors/mod.ts";
 
 /** The lines `engine status` prints for an engine that answers but cannot be used. */
 function unusableLines(status: EngineStatus): string[] {

@@ -1,6 +1,6 @@
 /** `swiftdeploy init [--check]`. */
-import type { Context } from "../context.ts";
-import { checkGenerated, generate, writeGenerated } from "../generate.ts";
+import type { Context } from "./context.ts";
+import { checkGenerated, generate, writeGenerated } from "../generate/mod.ts";
 import { loadManifest } from "../manifest/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 

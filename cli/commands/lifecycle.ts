@@ -1,12 +1,12 @@
 /** `deploy`, `promote canary|stable` and `teardown`: the state-changing commands, each under the lock. */
 import { join } from "node:path";
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import { chooseAddressing, describeSteps, type DesiredStack, diffStack } from "../actions/mod.ts";
 import { applyStack, observeStack, removeStack } from "../deploy/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { atomicWrite, ensureDir, readIfExists } from "../fsutil.ts";
-import { generate, writeGenerated } from "../generate.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { atomicWrite, ensureDir, readIfExists } from "../fs/mod.ts";
+import { generate, writeGenerated } from "../generate/mod.ts";
 import { readHostFigures } from "../host/mod.ts";
 import { acquireLock, describeHolder, type Lock } from "../lock/mod.ts";
 import { sha256Hex } from "../digest/mod.ts";
@@ -17,7 +17,7 @@ import { describePlan, type StackPlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES } from "../render/mod.ts";
 import { scrapesDir } from "../scrapes/mod.ts";
 import { collectGateWindow, ensureEdgeAdminDir } from "../edge/mod.ts";
-import { mark } from "../term.ts";
+import { mark } from "../term/mod.ts";
 import { validate } from "../validate/mod.ts";
 import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
 

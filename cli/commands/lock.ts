@@ -3,7 +3,7 @@
  * with its holder (see cli/lock/mod.ts): `release` cannot take it from a
  * running change; it clears the record a killed change left behind.
  */
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import { clearLock, describeHolder, lockStatus } from "../lock/mod.ts";
 import { lockPath } from "./_shared.ts";
 

@@ -8,9 +8,9 @@
  * in memory as before, and leaves the stamp when the file on disk matches.
  */
 import { join } from "node:path";
-import type { Context } from "../context.ts";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { atomicWrite, ensureDir, readIfExists } from "../fsutil.ts";
+import type { Context } from "./context.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { atomicWrite, ensureDir, readIfExists } from "../fs/mod.ts";
 import { sha256Hex, sortKeys } from "../digest/mod.ts";
 import {
   compareEngines,
@@ -21,7 +21,7 @@ import {
   isDomain,
   runRegoTests,
 } from "../policy/mod.ts";
-import { mark } from "../term.ts";
+import { mark } from "../term/mod.ts";
 import { printDecision } from "./_shared.ts";
 
 /** The generated file policy eval reads, beside the manifest (as `init` writes it). */
@@ -186,7 +186,7 @@ export async function runPolicyEval(
     decision = await evaluator.evaluate(domain, input);
   } else {
     const { loadManifest } = await import("../manifest/mod.ts");
-    const { generate } = await import("../generate.ts");
+    const { generate } = await import("../generate/mod.ts");
     const { openEvaluator } = await import("./_shared.ts");
     const loaded = await loadManifest(ctx.manifestArg);
     const { files } = await generate(ctx, loaded);
@@ -207,7 +207,7 @@ export async function runPolicyParity(
 ): Promise<number> {
   const { term } = ctx;
   const { loadManifest } = await import("../manifest/mod.ts");
-  const { generate } = await import("../generate.ts");
+  const { generate } = await import("../generate/mod.ts");
   const { opaUrl } = await import("./_shared.ts");
   const loaded = await loadManifest(ctx.manifestArg);
   const { files } = await generate(ctx, loaded);

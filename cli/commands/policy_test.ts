@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Context, createContext } from "../context.ts";
-import { generate, writeGenerated } from "../generate.ts";
+import { type Context, createContext } from "./context.ts";
+import { generate, writeGenerated } from "../generate/mod.ts";
 import { loadManifest } from "../manifest/mod.ts";
 import { buildPolicyBundle, DEFAULT_POLICIES_DIR, defaultOpaBin } from "../policy/mod.ts";
-import type { Terminal } from "../term.ts";
+import type { Terminal } from "../term/mod.ts";
 import { freshPolicyData, POLICY_DATA_STAMP, rendererIdentity, runPolicyEval } from "./policy.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));

@@ -11,12 +11,12 @@
  * dashboard keeps running until Ctrl+C (or SIGTERM), which exits 0.
  */
 import { join } from "node:path";
-import type { Context } from "../context.ts";
+import type { Context } from "./context.ts";
 import { keptEdgeNear, readAndKeepEdge } from "../edge/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
-import { SwiftDeployError } from "../errors.ts";
-import { atomicWrite, readIfExists } from "../fsutil.ts";
-import { generate } from "../generate.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
+import { atomicWrite, readIfExists } from "../fs/mod.ts";
+import { generate } from "../generate/mod.ts";
 import type { ChaosState } from "../history/mod.ts";
 import { localDataRoot, readHostFigures } from "../host/mod.ts";
 import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";

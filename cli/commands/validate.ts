@@ -1,6 +1,6 @@
 /** `swiftdeploy validate`: exit 0 all pass, 1 a check failed, 2 the manifest is invalid. */
-import type { Context } from "../context.ts";
-import { mark } from "../term.ts";
+import type { Context } from "./context.ts";
+import { mark } from "../term/mod.ts";
 import { validate } from "../validate/mod.ts";
 
 export async function runValidate(ctx: Context): Promise<number> {

@@ -16,10 +16,10 @@ import {
   policyDataPath,
   type Step,
 } from "../actions/mod.ts";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { type ContainerInspect, type EngineClient } from "../engine/mod.ts";
 import { LABEL_CONFIG_HASH, LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
-import { atomicWrite, readIfExists } from "../fsutil.ts";
+import { atomicWrite, readIfExists } from "../fs/mod.ts";
 
 export interface ApplyOptions {
   /** Per-container health wait, ms. */

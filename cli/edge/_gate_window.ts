@@ -4,7 +4,7 @@
  * (what clients received), read together at both ends of the window.
  */
 import { join } from "node:path";
-import { atomicWrite } from "../fsutil.ts";
+import { atomicWrite } from "../fs/mod.ts";
 import {
   BASELINE_MAX_AGE_RATIO,
   computeWindow,

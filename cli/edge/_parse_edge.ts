@@ -14,7 +14,7 @@
  * /healthz, /metrics and /chaos), by the status clients received, nginx's
  * own 502 and 504 included.
  */
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { type EdgeSample, type MetricFamily, parsePrometheusText } from "../metrics/mod.ts";
 
 export const EDGE_METRIC_NAMES = {

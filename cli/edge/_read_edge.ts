@@ -4,8 +4,8 @@
  */
 import { unixHttpClient } from "../net/mod.ts";
 import { basename, join } from "node:path";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { ensureDir } from "../fsutil.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { ensureDir } from "../fs/mod.ts";
 import type { EdgeSample } from "../metrics/mod.ts";
 import {
   CONTAINER_USERS,

@@ -4,7 +4,7 @@
  * unreachable, not found, conflict, or an engine error carrying its message.
  */
 import { unixHttpClient } from "../net/mod.ts";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import {
   type ApiRange,
   CLIENT_API_RANGE,

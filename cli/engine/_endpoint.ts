@@ -2,7 +2,7 @@
  * Where the Docker Engine is: DOCKER_HOST, then /var/run/docker.sock, then
  * the socket of a daemon this project started (`swiftdeploy engine start`).
  */
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 
 export type Endpoint =
   | { kind: "unix"; path: string; label: string }

@@ -4,7 +4,7 @@
  * project started it (by the pid it recorded).
  */
 import { join } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { EngineApiVersionError, EngineClient, EngineUnreachableError } from "./_client.ts";
 import { DEFAULT_SOCKET, parseDockerHost } from "./_endpoint.ts";
 

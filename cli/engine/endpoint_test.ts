@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../errors/mod.ts";
 import { candidateEndpoints, DockerHostError, parseDockerHost } from "./_endpoint.ts";
 
 Deno.test("parseDockerHost() accepts unix sockets and tcp addresses", () => {

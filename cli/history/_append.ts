@@ -23,13 +23,13 @@
  */
 
 import { dirname } from "node:path";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { Actor, EventDataMap, EventName, HistoryRecord } from "./_events.ts";
 import { type HistoryHead, readHead, writeHead } from "./_head.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import { formatSealedLine, parseLine, ZERO_HASH } from "./_line.ts";
 import { redact } from "./_redact.ts";
-import { withFileLock } from "../fsutil.ts";
+import { withFileLock } from "../fs/mod.ts";
 import { keyDir, keyLocation, loadOrCreateKey, writeCheckpoint } from "./_seal.ts";
 import { readLines, SEGMENT_BYTES, segmentNumbers, segmentPath } from "./_segments.ts";
 

@@ -30,8 +30,8 @@
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { atomicWrite } from "../fsutil.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { atomicWrite } from "../fs/mod.ts";
 
 import { SealKey } from "./_mac.ts";
 

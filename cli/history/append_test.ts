@@ -2,7 +2,7 @@ import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHmac } from "node:crypto";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   type Actor,
   appendEvent,

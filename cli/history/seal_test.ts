@@ -7,7 +7,7 @@
 
 import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   appendEvent,
   formatLine,

@@ -6,8 +6,8 @@
  */
 import { dirname, join, relative } from "node:path";
 import { sha256Hex } from "../digest/mod.ts";
-import { SwiftDeployError } from "../errors.ts";
-import { atomicWrite } from "../fsutil.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
+import { atomicWrite } from "../fs/mod.ts";
 import type { EngineClient } from "../engine/mod.ts";
 import { createTar, type TarEntry } from "../tar/mod.ts";
 import { type ImageRecipe, type ImageRole, parseLdd, splitImageRef } from "./specs.ts";

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import type { EngineClient } from "../engine/mod.ts";
 import { buildImage, type BuiltImage, bundleService } from "./build.ts";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { imageRecipes, type ImageRole, LUA_SHARE_DIR } from "./specs.ts";
 
 export { buildContext, buildImage, type BuiltImage, bundleService } from "./build.ts";

@@ -11,7 +11,7 @@
  */
 
 import { acquireLock } from "./mod.ts";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 
 const [mode, lockPath, probe, entriesArg] = Deno.args;
 if (!lockPath || (mode === "contend" && (!probe || !entriesArg))) {

@@ -19,8 +19,8 @@
  */
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { ensureDir, lockProbe, tryLockFile } from "../fsutil.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { ensureDir, lockProbe, tryLockFile } from "../fs/mod.ts";
 
 /** Who holds (or last held) the lock; for display only, never for deciding. */
 export interface LockInfo {

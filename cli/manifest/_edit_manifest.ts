@@ -11,7 +11,7 @@
 
 import { isDeepStrictEqual } from "node:util";
 import YAML, { isAlias, isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from "yaml";
-import { ExitCode, ManifestError, SwiftDeployError } from "../errors.ts";
+import { ExitCode, ManifestError, SwiftDeployError } from "../errors/mod.ts";
 import { parseYaml } from "./_yaml.ts";
 
 export type ManifestValue = string | number | boolean;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManifestError, SwiftDeployError } from "../errors.ts";
+import { ManifestError, SwiftDeployError } from "../errors/mod.ts";
 import { editManifestText, parseManifest } from "./mod.ts";
 
 const shipped = Deno.readTextFileSync(new URL("../../manifest.yaml", import.meta.url));

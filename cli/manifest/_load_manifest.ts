@@ -5,8 +5,8 @@
 
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { sha256Hex } from "../digest/mod.ts";
-import { atomicWrite } from "../fsutil.ts";
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { atomicWrite } from "../fs/mod.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
 import { parseManifest } from "./_parse_manifest.ts";
 import type { LoadedManifest } from "./types.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { ExitCode, formatFileIssue, ManifestError, SwiftDeployError } from "../errors.ts";
+import { ExitCode, formatFileIssue, ManifestError, SwiftDeployError } from "../errors/mod.ts";
 import { loadManifest, setManifestValue } from "./mod.ts";
 
 const shipped = Deno.readTextFileSync(new URL("../../manifest.yaml", import.meta.url));

@@ -8,7 +8,7 @@
  */
 
 import { type Document, isAlias, isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
-import { type FileIssue, ManifestError } from "../errors.ts";
+import { type FileIssue, ManifestError } from "../errors/mod.ts";
 import { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
 import { collisionMessage, findCollisions, outputPaths } from "./_output_paths.ts";
 import { MANIFEST_SCHEMA, schemaPaths, type SectionSpec } from "./_schema.ts";

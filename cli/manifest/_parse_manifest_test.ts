@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ExitCode, formatFileIssue, ManifestError } from "../errors.ts";
+import { ExitCode, formatFileIssue, ManifestError } from "../errors/mod.ts";
 import { parseManifest, type ResolvedManifest } from "./mod.ts";
 
 const shipped = Deno.readTextFileSync(new URL("../../manifest.yaml", import.meta.url));

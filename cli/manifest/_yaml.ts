@@ -4,7 +4,7 @@
  */
 
 import YAML, { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from "yaml";
-import type { FileIssue } from "../errors.ts";
+import type { FileIssue } from "../errors/mod.ts";
 
 export interface ParsedYaml {
   doc: Document.Parsed;

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ExitCode, formatFileIssue, ManifestError } from "../errors.ts";
+import { ExitCode, formatFileIssue, ManifestError } from "../errors/mod.ts";
 import { parseManifest } from "./mod.ts";
 
 const dir = new URL("../../tests/fixtures/manifests/", import.meta.url);

@@ -11,7 +11,7 @@
  * TYPE after that family's samples, a histogram bucket without `le`.
  */
 
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { MetricFamily, MetricType, ParsedMetrics, Sample } from "./_types.ts";
 
 /** The text could not be parsed; `line` is 1-based. */

@@ -3,7 +3,7 @@
  * reduced to the figures a window needs.
  */
 
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { parsePrometheusText } from "./_parse.ts";
 import { scrapeFromMetrics } from "./_app_metrics.ts";
 import type { Scrape } from "./_types.ts";

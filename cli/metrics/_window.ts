@@ -26,7 +26,7 @@
  * P99 in the `+Inf` bucket is reported as `p99_above_ms` only.
  */
 
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { bucketQuantile, bucketQuantileBounds } from "./_quantile.ts";
 import type { BucketCounter, EdgeSample, RequestCounter, Scrape, WindowFigures } from "./_types.ts";
 

@@ -7,8 +7,8 @@
  * dynamic address and can never take the app's. Old and new app run side by
  * side on two different slots. Pure: no I/O.
  */
-import { ExitCode, SwiftDeployError } from "../errors.ts";
-import { sha256Hex } from "./_canonical_json.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { sha256Hex } from "../digest/mod.ts";
 
 /** The project network's IPAM and the app container's static address on it. */
 export interface Addressing {

@@ -1,7 +1,7 @@
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { type Addressing, defaultAddressing } from "./_addressing.ts";
-import { canonicalJson, sha256Hex } from "./_canonical_json.ts";
+import { canonicalJson, sha256Hex } from "../digest/mod.ts";
 import type {
   ContainerCreateBody,
   HealthcheckBody,

@@ -44,7 +44,6 @@ export {
   chooseSubnet,
   defaultAddressing,
 } from "./_addressing.ts";
-export { canonicalJson, sha256Hex, sortKeys } from "./_canonical_json.ts";
 export type {
   ContainerCreateBody,
   EndpointSettingsBody,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { SwiftDeployError } from "../errors.ts";
+import { canonicalJson } from "../digest/mod.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import {
   appContainerName,
-  canonicalJson,
   type ContainerPlan,
   defaultAddressing,
   LABEL_CONFIG_HASH,

@@ -1,7 +1,7 @@
 /** Running the real `opa` binary, and where the project keeps things. */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 
 /** The project root (two levels above cli/policy/) when running from source. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -4,7 +4,7 @@
  * bundle carries it so a stale bundle is refused instead of evaluated.
  */
 import { join, relative, sep } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 
 export interface PolicySources {
   hash: string;

@@ -14,7 +14,7 @@
  *   5. write the module, then policy.json, and drop older modules.
  */
 import { basename, join } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { ENTRYPOINTS } from "./decision.ts";
 import {
   DEFAULT_BUNDLE_DIR,

@@ -4,7 +4,7 @@
  * renders it and never decides itself. Anything that is not exactly this
  * shape is an error, never an allow.
  */
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 
 export type Domain = "infrastructure" | "canary";
 

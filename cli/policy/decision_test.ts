@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   type Decision,
   decisionProblem,

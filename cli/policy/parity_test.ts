@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import type { Decision, Domain, PolicyEvaluator } from "./decision.ts";
 import { compareEngines, generateParitySamples, type PolicyLimits } from "./parity.ts";
 import { createSidecarEvaluator } from "./sidecar_evaluator.ts";

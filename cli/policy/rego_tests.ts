@@ -3,7 +3,7 @@
  * real OPA (`opa test -v`, then `opa test --coverage --format json` for the
  * figure).
  */
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { defaultOpaBin, excerpt, runOpa } from "./_opa.ts";
 
 export interface RegoTestOptions {

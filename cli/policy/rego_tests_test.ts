@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { runRegoTests } from "./rego_tests.ts";
 import { OPA_BIN, POLICIES_DIR } from "./_testing.ts";
 

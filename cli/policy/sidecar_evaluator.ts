@@ -4,7 +4,7 @@
  * POLICY_UNAVAILABLE error with its own message; none of them hangs past the
  * timeout and none of them allows.
  */
-import { ExitCode, SwiftDeployError } from "../errors.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import {
   type Decision,
   type Domain,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import type { Decision } from "./decision.ts";
 import { createSidecarEvaluator } from "./sidecar_evaluator.ts";
 import { freePort } from "./_testing.ts";

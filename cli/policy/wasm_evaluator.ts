@@ -5,7 +5,7 @@
  * evaluating stale rules would silently enforce an old policy.
  */
 import { join } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   type Decision,
   type Domain,

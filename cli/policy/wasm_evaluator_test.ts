@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { buildPolicyBundle } from "./build_policy_bundle.ts";
 import type { PolicyEvaluator } from "./decision.ts";
 import { createWasmEvaluator } from "./wasm_evaluator.ts";

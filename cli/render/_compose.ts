@@ -1,5 +1,5 @@
 import YAML from "yaml";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   CONTAINER_USERS,
   type ContainerPlan,

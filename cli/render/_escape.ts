@@ -1,4 +1,4 @@
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 
 /**
  * Escapes `value` for the inside of a single-quoted nginx string of a

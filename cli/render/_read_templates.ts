@@ -1,4 +1,4 @@
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { TEMPLATE_FILE_NAMES, type Templates } from "./_render_all.ts";
 
 /** Reads every template `renderAll` needs from `dir` (the installation's templates/). */

@@ -1,4 +1,4 @@
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { NGINX_ADMIN_SOCKET, NGINX_HEALTH_PORT, type StackPlan } from "../plan/mod.ts";
 import { composeDocument, composeYaml } from "./_compose.ts";

@@ -1,4 +1,4 @@
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 
 /** `{{ name }}`: a lowercase name with optional spaces inside the braces. */
 const PLACEHOLDER = /\{\{\s*([a-z][a-z0-9_]*)\s*\}\}/g;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SwiftDeployError } from "../errors.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import { addressingOf, appSlots, chooseSubnet, describePlan } from "../plan/mod.ts";
 import { GENERATED_FILE_NAMES, readTemplates, renderAll } from "./mod.ts";
 import {

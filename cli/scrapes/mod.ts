@@ -18,7 +18,7 @@
  * file of either kind is skipped, never a crash.
  */
 import { join } from "node:path";
-import { atomicWrite } from "../fsutil.ts";
+import { atomicWrite } from "../fs/mod.ts";
 import {
   type AppState,
   type BucketCounter,

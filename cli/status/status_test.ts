@@ -5,7 +5,7 @@
  *   UPDATE_GOLDEN=1 deno test -A cli/status/status_test.ts
  */
 import assert from "node:assert/strict";
-import { createTerminal } from "../term.ts";
+import { createTerminal } from "../term/mod.ts";
 import type { Scrape, WindowFigures } from "../metrics/mod.ts";
 import { type AppState, computeWindow, scrapeFromText } from "../metrics/mod.ts";
 import {
@@ -261,7 +261,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const termUrl = new URL("../term.ts", import.meta.url).href;
+    const termUrl = new URL("../term/mod.ts", import.meta.url).href;
     const snippet = `import { createTerminal } from "${termUrl}";
 const t = createTerminal({});
 console.log(JSON.stringify({ tty: Deno.stdout.isTerminal(), color: t.color, red: t.red("x") }));`;

@@ -8,15 +8,15 @@
  * the command decides the exit code from them.
  */
 import { join } from "node:path";
-import type { Context } from "../context.ts";
+import type { Context } from "../commands/context.ts";
 import { EngineClient, type EngineClient as Engine } from "../engine/mod.ts";
-import { ManifestError, SwiftDeployError } from "../errors.ts";
-import { checkGenerated, generate } from "../generate.ts";
+import { ManifestError, SwiftDeployError } from "../errors/mod.ts";
+import { checkGenerated, generate } from "../generate/mod.ts";
 import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
 import { judgeLatencyLimit } from "../metrics/latency_limit.ts";
 import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { hashPolicySources, readBundleManifest } from "../policy/mod.ts";
-import { readIfExists } from "../fsutil.ts";
+import { readIfExists } from "../fs/mod.ts";
 import { nginxTestArgs, nginxTestCopy } from "../render/mod.ts";
 import { findUnreadable, parseUser } from "./_readable.ts";
 

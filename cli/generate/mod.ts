@@ -4,17 +4,17 @@
  * writes nothing; each file is then written atomically.
  */
 import { basename, join, relative } from "node:path";
-import type { Context } from "./context.ts";
-import { unifiedDiff } from "./diff.ts";
-import { atomicWrite, readIfExists } from "./fsutil.ts";
-import type { LoadedManifest } from "./manifest/mod.ts";
-import { type PlanContext, planStack, type StackPlan } from "./plan/mod.ts";
+import type { Context } from "../commands/context.ts";
+import { unifiedDiff } from "./_unified_diff.ts";
+import { atomicWrite, readIfExists } from "../fs/mod.ts";
+import type { LoadedManifest } from "../manifest/mod.ts";
+import { type PlanContext, planStack, type StackPlan } from "../plan/mod.ts";
 import {
   GENERATED_FILE_NAMES,
   readTemplates,
   renderAll,
   type RenderedFiles,
-} from "./render/mod.ts";
+} from "../render/mod.ts";
 
 export interface Generated {
   plan: StackPlan;

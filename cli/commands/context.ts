@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Terminal } from "./term.ts";
+import type { Terminal } from "../term/mod.ts";
 
 export type PolicyEngineKind = "wasm" | "sidecar";
 

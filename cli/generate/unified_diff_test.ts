@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { unifiedDiff } from "./diff.ts";
+import { unifiedDiff } from "./_unified_diff.ts";
 
 Deno.test("unifiedDiff() shows one changed line with its context", () => {
   const before = "a\nb\nc\nd\ne\nf\n";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 
-const FSUTIL = new URL("./fsutil.ts", import.meta.url).href;
+const FSUTIL = new URL("./mod.ts", import.meta.url).href;
 
 /** Runs `code` in a child deno under `umask 027`, as an operator's shell might. */
 async function underUmask027(code: string): Promise<void> {
