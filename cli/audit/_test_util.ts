@@ -1,5 +1,6 @@
 /** Helpers shared by this folder's tests. */
 
+import { SaxesParser } from "saxes";
 import type { EventName, HistoryEvent } from "../history/mod.ts";
 import { ZERO_HASH } from "../history/mod.ts";
 
@@ -49,4 +50,23 @@ export function tables(markdown: string): string[][][] {
   }
   if (current) result.push(current);
   return result;
+}
+
+/**
+ * The first well-formedness error of `xml` by saxes, a strictly conformant
+ * XML 1.0 parser (the independent oracle for the SVG writer), as
+ * `line:col: message`; undefined when the document is well-formed.
+ */
+export function xmlProblem(xml: string): string | undefined {
+  const parser = new SaxesParser();
+  let problem: string | undefined;
+  parser.on("error", (error) => {
+    problem ??= error.message;
+  });
+  try {
+    parser.write(xml).close();
+  } catch (error) {
+    problem ??= (error as Error).message;
+  }
+  return problem;
 }

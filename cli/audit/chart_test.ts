@@ -7,8 +7,7 @@ import {
   renderChartSvg,
   SLICES,
 } from "./mod.ts";
-import { ev } from "./_test_util.ts";
-import { xmlProblem } from "./_xml_check.ts";
+import { ev, xmlProblem } from "./_test_util.ts";
 
 const scrape = (ts: string, err: number | null, p99: number | null, chaos = "none") =>
   ev(ts, "status_scrape", {

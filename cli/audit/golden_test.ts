@@ -8,8 +8,7 @@
 import assert from "node:assert/strict";
 import { readHistory, verifyHistory } from "../history/mod.ts";
 import { renderAuditReport, renderChartSvg } from "./mod.ts";
-import { tables } from "./_test_util.ts";
-import { xmlProblem } from "./_xml_check.ts";
+import { tables, xmlProblem } from "./_test_util.ts";
 
 const root = new URL("../../", import.meta.url);
 const story = new URL("tests/fixtures/history/story.jsonl", root).pathname;

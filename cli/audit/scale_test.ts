@@ -8,6 +8,7 @@
  * loose enough for a busy 2-core machine.
  */
 
+import { xmlProblem } from "./_test_util.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import assert from "node:assert/strict";
 import {
@@ -23,7 +24,6 @@ import {
   ZERO_HASH,
 } from "../history/mod.ts";
 import { MAX_RAW_POINTS, SLICES, writeAuditReport } from "./mod.ts";
-import { xmlProblem } from "./_xml_check.ts";
 
 const SCRAPES = 150_000;
 /** Every this-many-th check fails the canary policy with a 5 % error rate. */

@@ -1,7 +1,7 @@
+import { xmlProblem } from "./_test_util.ts";
 import assert from "node:assert/strict";
 import { appendEvent } from "../history/mod.ts";
 import { NO_DATA, NO_EVENTS, writeAuditReport } from "./mod.ts";
-import { xmlProblem } from "./_xml_check.ts";
 
 Deno.test("writeAuditReport() writes the report and the chart beside it, linked", async () => {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_audit_" });
