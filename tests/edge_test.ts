@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { edgeSocketPath, readEdgeSample } from "../cli/edge/mod.ts";
 import { EngineClient } from "../cli/engine/mod.ts";
-import { atomicWrite } from "../cli/fsutil.ts";
+import { atomicWrite } from "../cli/fs/mod.ts";
 import { scrapeFromText } from "../cli/metrics/mod.ts";
 import { LABEL_PROJECT, LABEL_ROLE } from "../cli/plan/mod.ts";
 import { getJson, type RunResult, type TestStack, withStack } from "./_harness.ts";

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EngineApiVersionError, EngineClient } from "../cli/engine/mod.ts";
-import { ExitCode, SwiftDeployError } from "../cli/errors.ts";
+import { ExitCode, SwiftDeployError } from "../cli/errors/mod.ts";
 import { buildImage } from "../cli/image/build.ts";
 import type { ImageRecipe } from "../cli/image/specs.ts";
 import { type BuildMode, type FakeEngineOptions, startFakeEngine } from "./_fake_engine.ts";

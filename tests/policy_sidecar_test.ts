@@ -9,7 +9,7 @@ import { canonicalJson } from "../cli/digest/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EngineClient } from "../cli/engine/mod.ts";
-import { SwiftDeployError } from "../cli/errors.ts";
+import { SwiftDeployError } from "../cli/errors/mod.ts";
 import { loadManifest } from "../cli/manifest/mod.ts";
 import { LABEL_PROJECT, OPA_POLICIES_DIR, planStack } from "../cli/plan/mod.ts";
 import {
