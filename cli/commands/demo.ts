@@ -102,6 +102,11 @@ export async function runDemo(ctx: Context, opts: { keep: boolean }): Promise<nu
     await cli("start the Docker Engine if none answers", ["engine", "start"], 0);
     await cli("build the policy bundle and images (no registry)", ["build"], 0);
     await cli("deploy the stable stack", ["deploy"], 0);
+    await cli(
+      "what a promotion would do on this engine: its actions, each with its undo",
+      ["promote", "canary", "--dry-run"],
+      0,
+    );
     await cli("promote to canary (zero downtime)", ["promote", "canary"], 0);
     note("inject error chaos", `POST /chaos → ${await chaos({ mode: "error", rate: 0.5 })}`);
     await cli("a first scrape starts the window", ["status", "--once"], 0);
@@ -119,6 +124,11 @@ export async function runDemo(ctx: Context, opts: { keep: boolean }): Promise<nu
     );
     await cli("promote stable is allowed now", ["promote", "stable"], 0);
     await cli("write the audit report", ["audit"], 0);
+    await cli(
+      "verify the sealed history: what its chain and key detect, and what not",
+      ["audit", "--verify"],
+      0,
+    );
     term.out(`   report: ${join(loaded.dir, m.audit.report_file)}`);
     ok = true;
   } finally {
