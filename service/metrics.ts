@@ -5,6 +5,7 @@
  * "OTHER", so no client can grow the series count.
  */
 
+import { DURATION_BUCKETS } from "./buckets.ts";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ChaosActiveCode } from "./chaos.ts";
 import type { Mode } from "./config.ts";
@@ -17,29 +18,7 @@ export type PathLabel = (typeof KNOWN_PATHS)[number] | "other";
 export const KNOWN_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] as const;
 export type MethodLabel = (typeof KNOWN_METHODS)[number] | "OTHER";
 
-/**
- * Fine below 25 ms so a P99 of a few milliseconds is measurable, up to 10 s
- * for slow chaos (which may reach 30 s: those land in +Inf).
- */
-export const DURATION_BUCKETS: readonly number[] = Object.freeze([
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.0075,
-  0.01,
-  0.015,
-  0.02,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-]);
+export { DURATION_BUCKETS };
 
 export function pathLabel(pathname: string): PathLabel {
   return (KNOWN_PATHS as readonly string[]).includes(pathname) ? pathname as PathLabel : "other";

@@ -44,8 +44,8 @@ export async function atomicWrite(
   await syncDirectory(dirname(target));
 }
 
-/** Makes a rename durable; a folder that cannot be opened for sync is fine. */
-async function syncDirectory(dir: string): Promise<void> {
+/** Makes a rename in `dir` durable (fsync of the folder); a folder that cannot be opened for sync is fine. */
+export async function syncDirectory(dir: string): Promise<void> {
   try {
     const handle = await Deno.open(dir, { read: true });
     try {

@@ -29,7 +29,7 @@ import { type HistoryHead, readHead, writeHead } from "./_head.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import { formatSealedLine, parseLine, ZERO_HASH } from "./_line.ts";
 import { redact } from "./_redact.ts";
-import { withFileLock } from "../fs/mod.ts";
+import { syncDirectory, withFileLock } from "../fs/mod.ts";
 import { keyDir, keyLocation, loadOrCreateKey, writeCheckpoint } from "./_seal.ts";
 import { readLines, SEGMENT_BYTES, segmentNumbers, segmentPath } from "./_segments.ts";
 
@@ -230,7 +230,7 @@ export async function appendEvent<E extends EventName>(
         f = null;
         old.close();
         await Deno.rename(file, segmentPath(file, (lastSegment ?? 0) + 1));
-        await syncDir(dirname(file));
+        await syncDirectory(dirname(file));
         f = await Deno.open(file, { read: true, append: true, create: true });
       }
 
@@ -260,16 +260,4 @@ export async function appendEvent<E extends EventName>(
       f?.close();
     }
   });
-}
-
-/** Makes a rename durable; a folder that cannot be opened for sync is fine. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await Deno.open(dir, { read: true });
-    try {
-      await handle.sync();
-    } finally {
-      handle.close();
-    }
-  } catch { /* best effort */ }
 }

@@ -17,30 +17,13 @@
  * @module
  */
 
+import { DURATION_BUCKETS } from "../../service/buckets.ts";
+
 /**
- * The app's latency bucket bounds in seconds (`http_request_duration_seconds`),
- * part of the app contract; must equal service/metrics.ts `DURATION_BUCKETS`
- * (a test holds them equal).
+ * The app's latency bucket bounds in seconds (\`http_request_duration_seconds\`),
+ * part of the app contract: service/buckets.ts, the one list the app uses.
  */
-export const APP_LATENCY_BUCKETS_SECONDS: readonly number[] = Object.freeze([
-  0.0005,
-  0.001,
-  0.0025,
-  0.005,
-  0.0075,
-  0.01,
-  0.015,
-  0.02,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-]);
+export const APP_LATENCY_BUCKETS_SECONDS: readonly number[] = DURATION_BUCKETS;
 
 /** Seconds to ms without binary noise (0.015 s is 15 ms). */
 function ms(seconds: number): number {
