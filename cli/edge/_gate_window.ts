@@ -12,7 +12,7 @@ import {
   pickBaseline,
   type WindowFigures,
 } from "../metrics/mod.ts";
-import { loadKept, scrapeAndKeep } from "../scrapes/mod.ts";
+import { listKept, loadKept, pruneKept, scrapeAndKeep } from "../scrapes/mod.ts";
 import { edgeSocketPath, readEdgeSample } from "./_read_edge.ts";
 
 /** The `format` of a kept edge reading. */
@@ -24,8 +24,6 @@ export const EDGE_KEPT_FORMAT = "swiftdeploy-edge/1";
  * the scrape timeout.
  */
 export const EDGE_PAIR_TOLERANCE_MS = 5000;
-const KEEP_MS = 2 * 3600 * 1000;
-const MAX_FILES = 400;
 
 /** Kept edge readings: `<state dir>/edge/<atMs>.json`. */
 export function edgeKeptDir(stateDir: string): string {
@@ -64,30 +62,9 @@ export async function readAndKeepEdge(stateDir: string, timeoutMs = 2000): Promi
     const dir = edgeKeptDir(stateDir);
     await Deno.mkdir(dir, { recursive: true });
     await atomicWrite(join(dir, `${s.atMs}.json`), text);
-    await prune(dir, s.atMs);
+    await pruneKept(dir, s.atMs);
   }
   return s;
-}
-
-async function keptNames(dir: string): Promise<{ at: number; name: string }[]> {
-  const out: { at: number; name: string }[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const m = e.name.match(/^(\d+)\.json$/);
-      if (e.isFile && m) out.push({ at: Number(m[1]), name: e.name });
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return out.sort((a, b) => a.at - b.at);
-}
-
-async function prune(dir: string, now: number): Promise<void> {
-  const files = await keptNames(dir);
-  const excess = files.length - MAX_FILES;
-  for (const [i, f] of files.entries()) {
-    if (now - f.at > KEEP_MS || i < excess) await Deno.remove(join(dir, f.name)).catch(() => {});
-  }
 }
 
 /** The kept reading closest to `atMs` (epoch ms) within EDGE_PAIR_TOLERANCE_MS, if any. */
@@ -97,7 +74,7 @@ export async function keptEdgeNear(
 ): Promise<EdgeSample | undefined> {
   const dir = edgeKeptDir(stateDir);
   let best: EdgeSample | undefined;
-  for (const f of await keptNames(dir)) {
+  for (const f of await listKept(dir)) {
     if (Math.abs(f.at - atMs) > EDGE_PAIR_TOLERANCE_MS) continue;
     const text = await Deno.readTextFile(join(dir, f.name)).catch(() => "");
     const s = decodeEdgeSample(text);

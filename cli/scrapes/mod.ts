@@ -121,7 +121,7 @@ export function decodeKept(text: string): Scrape | undefined {
 export async function keep(dir: string, s: Scrape): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   await atomicWrite(join(dir, `${s.at}.json`), encodeKept(s));
-  await prune(dir, s.at);
+  await pruneKept(dir, s.at);
 }
 
 /** Fetches `/metrics`, keeps its figures, and returns them. */
@@ -131,14 +131,21 @@ export async function scrapeAndKeep(url: string, dir: string, timeoutMs: number)
   return s;
 }
 
-interface KeptFile {
+/** A kept file: `<epoch ms>.<ext>` in a kept folder. */
+export interface KeptFile {
+  /** Epoch ms from the name. */
   at: number;
   name: string;
 }
 
 const KEPT_NAME = /^(\d+)\.(json|prom)$/;
 
-async function listKept(dir: string): Promise<KeptFile[]> {
+/**
+ * The kept files in `dir` named `<epoch ms>.json` (or `.prom`, raw text kept
+ * by an earlier version), oldest first; a missing folder holds none. Shared
+ * by the kept scrapes and cli/edge's kept readings.
+ */
+export async function listKept(dir: string): Promise<KeptFile[]> {
   const files: KeptFile[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
@@ -151,7 +158,11 @@ async function listKept(dir: string): Promise<KeptFile[]> {
   return files.sort((a, b) => a.at - b.at);
 }
 
-async function prune(dir: string, now: number): Promise<void> {
+/**
+ * Removes kept files older than two hours before `now` (epoch ms; the
+ * longest window is 3,600 s, kept twice), and the oldest beyond 400.
+ */
+export async function pruneKept(dir: string, now: number): Promise<void> {
   const files = await listKept(dir);
   const excess = files.length - MAX_FILES;
   for (const [i, f] of files.entries()) {
