@@ -221,7 +221,9 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
         kind: "write-file",
         path: dataPath,
         content: oldData,
-        ...(keepOpa ? { notify: { container: opa.name, how: "restart" as const } } : {}),
+        // Whichever OPA runs when this undo comes (the kept one, or the old one an
+        // earlier undo started again) loads its data only at start: restart it.
+        notify: { container: opa.name, how: "restart" as const },
       },
     );
   }

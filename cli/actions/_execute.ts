@@ -31,12 +31,24 @@ export class ExecutionFailure extends Error {
   readonly failed: Action;
   readonly undone: Action[];
   readonly undoFailures: UndoFailure[];
-  constructor(failed: Action, cause: unknown, undone: Action[], undoFailures: UndoFailure[]) {
+  /**
+   * True when the failed step came after a `commit`: the new stack serves
+   * and nothing was undone; only the tidying after the switch is unfinished.
+   */
+  readonly committed: boolean;
+  constructor(
+    failed: Action,
+    cause: unknown,
+    undone: Action[],
+    undoFailures: UndoFailure[],
+    committed = false,
+  ) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = "ExecutionFailure";
     this.failed = failed;
     this.undone = undone;
     this.undoFailures = undoFailures;
+    this.committed = committed;
   }
 }
 
@@ -49,9 +61,11 @@ export class ExecutionFailure extends Error {
 export async function execute(steps: readonly Step[], hooks: ExecuteHooks): Promise<ExecuteResult> {
   const performed: Action[] = [];
   let undos: Action[] = [];
+  let committed = false;
   for (const step of steps) {
     if (step.action.kind === "commit") {
       undos = [];
+      committed = true;
       performed.push(step.action);
       continue;
     }
@@ -71,7 +85,7 @@ export async function execute(steps: readonly Step[], hooks: ExecuteHooks): Prom
           hooks.log?.(`undo failed: ${(undoError as Error)?.message ?? String(undoError)}`);
         }
       }
-      throw new ExecutionFailure(step.action, error, undone, undoFailures);
+      throw new ExecutionFailure(step.action, error, undone, undoFailures, committed);
     }
     performed.push(step.action);
     if (step.undo) undos.push(step.undo);

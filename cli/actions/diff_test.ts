@@ -288,6 +288,13 @@ Deno.test("diffStack() replaces a changed OPA the same way, and restarts a kept 
     content: '{"limits":1}',
     notify: { container: "demo-opa", how: "restart" },
   });
+  // OPA replaced and its data changed: the undos start the old OPA again before the data
+  // is written back, so that undo restarts whichever OPA then runs (it reads data at start).
+  const both = runningAs(before);
+  both.containers.find((c) => c.role === "opa")!.configHash = "other";
+  const replaced = diffStack(d, both);
+  assert.deepEqual(replaced[0]!.undo, steps[0]!.undo);
+
   // The `_generated` note alone (a new manifest hash) is written but needs no restart.
   const noted = desired(manifest(), '{"_generated":"x","limits":1}');
   assert.ok(!brief(diffStack(noted, runningAs(before))).includes("restart demo-opa"));

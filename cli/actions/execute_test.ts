@@ -59,6 +59,7 @@ Deno.test("execute() keeps undoing when an undo fails, and reports it beside the
   const error = await execute(steps, { perform: r.perform }).catch((e) => e);
   assert.ok(error instanceof ExecutionFailure);
   assert.equal(error.message, "c broke");
+  assert.equal(error.committed, false);
   assert.deepEqual(r.ran.slice(-2), ["remove b", "remove a"]);
   assert.deepEqual(error.undone, [undo("a")]);
   assert.equal(error.undoFailures.length, 1);
@@ -76,4 +77,5 @@ Deno.test("execute() undoes nothing from before a commit", async () => {
   const error = await execute(steps, { perform: r.perform }).catch((e) => e);
   assert.ok(error instanceof ExecutionFailure);
   assert.deepEqual(r.ran, ["start a", "start b", "start d", "remove b"]);
+  assert.equal(error.committed, true, "past the commit: the switch stands");
 });

@@ -201,6 +201,7 @@ export async function runDeploy(
         throw error;
       }
       endProgress(ctx);
+      warnCleanup(ctx, result.cleanupError);
       const ms = Math.round(performance.now() - started);
       if (!result.changed) {
         await record(loaded, "deploy_noop", { mode: m.services.mode, version: m.services.version });
@@ -314,7 +315,7 @@ export async function runPromote(
         term.out(
           `${mark(term, true)} manifest: services.mode ${from} → ${target}; files regenerated`,
         );
-        await applyStack(engine, await desiredOnEngine(ctx, engine, edited), {
+        const applied = await applyStack(engine, await desiredOnEngine(ctx, engine, edited), {
           timeoutMs: opts.timeoutSeconds * 1000,
           nginxPort: m.nginx.port,
           log: (l) => {
@@ -324,6 +325,7 @@ export async function runPromote(
           progress,
         });
         endProgress(ctx);
+        warnCleanup(ctx, applied.cleanupError);
         const ms = Math.round(performance.now() - started);
         await record(edited, "promote", { from, to: target, duration_ms: ms });
         term.out(
@@ -358,6 +360,16 @@ export async function runPromote(
       engine.close();
     }
   });
+}
+
+/** Says that the switch stands but tidying after it failed (the next deploy finishes it). */
+function warnCleanup(ctx: Context, cleanupError: string | undefined): void {
+  if (cleanupError === undefined) return;
+  ctx.term.err(
+    `${
+      ctx.term.yellow("warning:")
+    } the new stack serves, but tidying up after the switch failed: ${cleanupError}; \`swiftdeploy deploy\` finishes it`,
+  );
 }
 
 /** The policy judged a figure we sent as null: it wants the window's figures. */

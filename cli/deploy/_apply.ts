@@ -7,6 +7,7 @@
 import {
   type Action,
   changesSomething,
+  describeAction,
   type DesiredStack,
   diffStack,
   execute,
@@ -34,6 +35,11 @@ export interface ApplyResult {
   /** False when the steps only kept, waited and confirmed. */
   changed: boolean;
   steps: Step[];
+  /**
+   * Set when a step after the commit failed (draining or removing an old
+   * container, a rename): the new stack serves; the next deploy tidies up.
+   */
+  cleanupError?: string;
 }
 
 /**
@@ -108,6 +114,11 @@ export async function applyStack(
       log: (line) => opts.log(line),
     });
   } catch (error) {
+    if (error instanceof ExecutionFailure && error.committed) {
+      // Past the commit the switch stands: a failed tidy-up is not a failed change.
+      const cleanupError = `${describeAction(error.failed)}: ${error.message}`;
+      return { changed: true, steps, cleanupError };
+    }
     const cause = error instanceof ExecutionFailure ? error.cause : error;
     if (cause instanceof SwiftDeployError) throw cause;
     throw new SwiftDeployError("DEPLOY_FAILED", `Cannot deploy: ${(cause as Error).message}`, {

@@ -238,6 +238,38 @@ Deno.test("nginx answers on a fresh connection when the app restarted at its add
   }
 });
 
+Deno.test("nginx never sends a POST again after the app received it and failed, and may resend a GET", async () => {
+  const { files } = await loadVariant(VARIANTS[0]!);
+  // An app that reads each request, counts it and hangs up without answering (nginx: 502).
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const seen: string[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        const buf = new Uint8Array(4096);
+        const n = await conn.read(buf).catch(() => null);
+        if (n) seen.push(new TextDecoder().decode(buf.subarray(0, n)).split(" ", 2).join(" "));
+        conn.close();
+      })();
+    }
+  })().catch(() => {});
+  try {
+    await withNginx(files["nginx.conf"], `127.0.0.1:${listener.addr.port}`, async (url) => {
+      const post = await fetch(`${url}/chaos`, { method: "POST", body: "{}" });
+      await post.body?.cancel();
+      assert.equal(post.status, 502);
+      assert.deepEqual(seen.filter((l) => l === "POST /chaos"), ["POST /chaos"], "sent once");
+      const get = await fetch(`${url}/again`);
+      await get.body?.cancel();
+      assert.equal(get.status, 502);
+      assert.ok(seen.filter((l) => l === "GET /again").length >= 1);
+    });
+  } finally {
+    listener.close();
+    await accepting;
+  }
+});
+
 Deno.test("nginx counts every answer clients got at the edge, its own 502 and 504 included (issue 11 case 2)", async () => {
   const { files } = await loadVariant(VARIANTS[0]!);
   const app = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {

@@ -123,9 +123,9 @@ Deno.test("renderAll() puts the contact into the error bodies as exact JSON when
   for (const variant of VARIANTS) {
     const { files, manifest } = await loadVariant(variant);
     const bodies = [...files["nginx.conf"].matchAll(/^ *return (50[234]) '((?:[^'\\]|\\.)*)';$/gm)];
-    // The server-level pages; 504's handler answers 502 when the connection
+    // @fresh_address's refusal to resend, then the server-level pages; 504's handler answers 502 when the connection
     // never opened (a dead container).
-    assert.deepEqual(bodies.map((m) => m[1]), ["502", "503", "502", "504"]);
+    assert.deepEqual(bodies.map((m) => m[1]), ["502", "502", "503", "502", "504"]);
     for (const [, code, quoted] of bodies) {
       const body = JSON.parse(nginxUnquote(quoted!));
       assert.deepEqual(body, {
