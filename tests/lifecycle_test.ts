@@ -641,6 +641,8 @@ Deno.test({
       const clean = await stack.run(["teardown", "--clean"]);
       assertOk(clean, "teardown --clean");
       for (const f of generated) assert.ok(!(await exists(f)), `${f} deleted by --clean`);
+      const state = [...Deno.readDirSync(join(stack.dir, ".swiftdeploy"))].map((e) => e.name);
+      assert.deepEqual(state, ["lock.json"], "--clean leaves only the change lock");
       assert.ok(await exists(join(stack.dir, "history.jsonl")));
       assert.ok(await exists(stack.manifestPath));
       assert.deepEqual(await eventNames(stack), ["deploy", "teardown", "teardown"]);

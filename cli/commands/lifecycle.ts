@@ -412,7 +412,8 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
           deleted.push(name);
         } catch { /* already gone */ }
       }
-      for (const sub of ["nginx", "opa", "scrapes"]) {
+      // Every state folder and file but the change lock (held now, never removed).
+      for (const sub of ["nginx", "opa", "scrapes", "edge", "nginx-admin", "last_chaos"]) {
         await Deno.remove(join(ctx.stateDir, sub), { recursive: true }).catch(() => {});
       }
     }

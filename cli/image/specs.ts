@@ -105,7 +105,7 @@ http {
 /**
  * The image's own healthcheck (the plan sets one with the manifest's port):
  * busybox's wget costs milliseconds a check where a second Deno process
- * costs a runtime start. `app.js --healthcheck` does the same from Deno.
+ * costs a runtime start.
  */
 export const APP_HEALTHCHECK = [
   "/bin/busybox",

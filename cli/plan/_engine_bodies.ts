@@ -1,5 +1,5 @@
 /**
- * The Engine API v1.41 request bodies a plan holds: only the fields the
+ * The Engine API request bodies a plan holds (fields common to API 1.40–1.52): only the fields the
  * plan sets. Durations are nanoseconds, as the Engine API expects.
  */
 

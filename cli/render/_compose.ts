@@ -145,9 +145,9 @@ function composeMount(
   if (target === OPA_POLICIES_DIR) return { volume: `${policies}:${OPA_POLICIES_DIR}:ro` };
   if (target === OPA_DATA_DIR) return { volume: `.:${OPA_DATA_DIR}:ro` };
   if (target === NGINX_ADMIN_DIR) {
-    const uid = CONTAINER_USERS.nginx.split(":")[0];
+    const [uid, gid] = CONTAINER_USERS.nginx.split(":");
     return {
-      tmpfs: `${NGINX_ADMIN_DIR}:rw,noexec,nosuid,size=64k,uid=${uid},gid=${uid},mode=0700`,
+      tmpfs: `${NGINX_ADMIN_DIR}:rw,noexec,nosuid,size=64k,uid=${uid},gid=${gid},mode=0700`,
     };
   }
   throw new SwiftDeployError(

@@ -6,8 +6,8 @@ const WRITTEN_PATH =
 
 /**
  * A copy of a generated nginx.conf that `nginx -t` can check on the host as
- * the current user, never the file itself: Docker's DNS (127.0.0.11) and
- * upstream server names become 127.0.0.1, and every pid, log and temp path becomes a bare file
+ * the current user, never the file itself: an upstream server named by a
+ * host name (only Docker's DNS knows it) becomes 127.0.0.1, and every pid, log and temp path becomes a bare file
  * name, which nginx resolves against its `-p` prefix. The admin socket
  * (`listen unix:…`, which even `nginx -t` binds) moves to `<dir>/edge.sock`,
  * `dir` being an absolute folder of the caller's. Write the result to
@@ -23,7 +23,6 @@ export function nginxTestCopy(conf: string, dir: string): string {
       /^(\s*server\s+)(?!\d+\.\d+\.\d+\.\d+:)[A-Za-z0-9.-]+(:\d+)/gm,
       (_, head, port) => `${head}127.0.0.1${port}`,
     )
-    .replace(/^(\s*resolver\s+)127\.0\.0\.11(?=[\s;])/gm, (_, directive) => `${directive}127.0.0.1`)
     .replace(WRITTEN_PATH, (_, indent, name, space, file) => `${indent}${name}${space}${file}`);
 }
 

@@ -24,7 +24,7 @@ async function nginxCheck(conf: string): Promise<{ code: number; stderr: string 
   }
 }
 
-Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written path at the prefix", () => {
+Deno.test("nginxTestCopy() points every written path and the admin socket at the prefix", () => {
   const conf = [
     "pid /tmp/nginx.pid;",
     "error_log /var/log/nginx/error.log warn;",
@@ -32,7 +32,6 @@ Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written pa
     "    client_body_temp_path /tmp/client_body_temp;",
     "    proxy_temp_path /tmp/proxy_temp 1 2;",
     "    access_log /var/log/nginx/access.log swiftdeploy;",
-    "    resolver 127.0.0.11 valid=5s ipv6=off;",
     "    location = /x { access_log off; return 200 '/tmp/keep.me'; }",
     "    server { listen unix:/run/nginx-admin/edge.sock; }",
     "}",
@@ -46,7 +45,6 @@ Deno.test("nginxTestCopy() points the resolver at 127.0.0.1 and every written pa
       "    client_body_temp_path client_body_temp;",
       "    proxy_temp_path proxy_temp 1 2;",
       "    access_log access.log swiftdeploy;",
-      "    resolver 127.0.0.1 valid=5s ipv6=off;",
       "    location = /x { access_log off; return 200 '/tmp/keep.me'; }",
       "    server { listen unix:/tmp/check/edge.sock; }",
       "}",

@@ -35,6 +35,8 @@ export interface StatusDocument {
     requests_per_second: number | null;
     error_rate_percent: number | null;
     p99_latency_ms: number | null;
+    /** Upper bound (ms) of the bucket holding the P99: the figure the canary gate judges. */
+    p99_bound_ms: number | null;
     /** Set when the P99 lies beyond the highest finite bucket: the bound (ms) it exceeds. */
     p99_above_ms: number | null;
     reset: boolean;
@@ -108,6 +110,7 @@ export function statusDocument(o: Observation): StatusDocument {
       requests_per_second: f?.requests_per_second ?? null,
       error_rate_percent: f?.error_rate_percent ?? null,
       p99_latency_ms: f?.p99_latency_ms ?? null,
+      p99_bound_ms: f?.p99_bound_ms ?? null,
       p99_above_ms: f?.p99_above_ms ?? null,
       reset: f?.reset ?? false,
     },
@@ -178,8 +181,9 @@ export function renderDashboard(
 ): string[] {
   const w = doc.window;
   const errBad = w.error_rate_percent !== null && w.error_rate_percent > opts.limits.maxErrorRate;
+  // Red as the gate judges it: the bucket bound, not the interpolated figure.
   const p99Bad = w.p99_above_ms !== null ||
-    (w.p99_latency_ms !== null && w.p99_latency_ms > opts.limits.maxP99);
+    (w.p99_bound_ms !== null && w.p99_bound_ms > opts.limits.maxP99);
   const p99 = w.p99_above_ms !== null
     ? `above ${num(w.p99_above_ms, 0, " ms")}`
     : num(w.p99_latency_ms, 2, " ms");

@@ -422,3 +422,17 @@ Deno.test("renderDashboard() shows an untrustworthy count as unknown and a P99 b
   assert.equal(statusScrapeData(doc).p99_above_ms, 10000);
   assert.equal(statusScrapeData(doc).request_count, null);
 });
+
+Deno.test("renderDashboard() judges the P99 as the gate does: by its bucket's bound, not the interpolated figure", () => {
+  const base = stablePassing();
+  const limit = options.limits.maxP99;
+  const inside = { ...base.figures!, p99_latency_ms: limit * 0.75, p99_bound_ms: limit * 1.25 };
+  const red = (s: string) => `<red>${s}</red>`;
+  const same = (s: string) => s;
+  const paint = { green: same, yellow: same, dim: same, bold: same, red };
+  const lines = renderDashboard(statusDocument({ ...base, figures: inside }), options, paint);
+  assert.ok(lines.some((l) => l.startsWith("  P99 latency : <red>")), lines.join("\n"));
+  const within = { ...inside, p99_bound_ms: limit };
+  const ok = renderDashboard(statusDocument({ ...base, figures: within }), options, paint);
+  assert.ok(!ok.some((l) => l.startsWith("  P99 latency : <red>")), ok.join("\n"));
+});
