@@ -373,6 +373,18 @@ export function chooseAddressing(plan: StackPlan, observed: ObservedState): Addr
   const subnet = observed.network?.subnet ??
     chooseSubnet(plan.project, observed.takenSubnets);
   const slots = appSlots(subnet);
+  const net = observed.network;
+  if (net && net.ipRange !== addressingOf(subnet, slots[0]!).ipRange) {
+    // Without our dynamic range, the engine may give the app's reserved
+    // addresses to any container joining the network (issue 11 case 7).
+    throw new SwiftDeployError(
+      "ENGINE_CONFLICT",
+      `Cannot use the project network "${net.name}": its dynamic range is ${
+        net.ipRange ? `"${net.ipRange}"` : "the whole subnet"
+      }, so another container could be given the app's address`,
+      { hint: "remove the stack with `swiftdeploy teardown` and deploy again" },
+    );
+  }
   const app = plan.containers.find((c) => c.role === "app")!;
   const image = observed.imageIds[app.body.Image];
   const kept = [app.name, `${app.name}-next`]

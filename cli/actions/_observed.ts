@@ -29,6 +29,8 @@ export interface ObservedObject {
   project: string | undefined;
   /** Networks only: the IPv4 subnet of its IPAM config, when it has one. */
   subnet?: string;
+  /** Networks only: the dynamic range (`IPRange`) of that IPAM config, when it has one. */
+  ipRange?: string;
 }
 
 export interface ObservedState {

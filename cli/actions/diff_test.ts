@@ -4,6 +4,7 @@
  * `kind target` strings, the way Kamal tests its commands as exact strings.
  */
 import assert from "node:assert/strict";
+import { SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { addressingOf, chooseSubnet, planStack, type StackPlan } from "../plan/mod.ts";
 import {
@@ -455,7 +456,8 @@ Deno.test("chooseAddressing() keeps the serving app's slot and gives a new app a
   const d = desired();
   const observed = runningAs(d);
   const subnet = chooseSubnet("demo");
-  observed.network = { name: "demo-net", project: "demo", subnet };
+  const ipRange = subnet.replace(/0\/24$/, "128/25");
+  observed.network = { name: "demo-net", project: "demo", subnet, ipRange };
   const app = observed.containers[1]!;
   app.networks = { "demo-net": subnet.replace(/0\/24$/, "17") };
   // The app is kept: it stays where it is, so nginx.conf does not change.
@@ -505,4 +507,25 @@ Deno.test("planStack() gives the network a subnet whose dynamic range excludes t
     planStack(manifest(), { ...CTX, ...(h ? { policiesHash: h } : {}) }).containers[0]!.configHash;
   assert.notEqual(opaOf("aaa"), opaOf("bbb"));
   assert.notEqual(opaOf("aaa"), opaOf());
+});
+
+Deno.test("chooseAddressing() refuses a project network whose dynamic range could hand out the app's address", () => {
+  const d = desired();
+  const observed = runningAs(d);
+  const subnet = chooseSubnet("demo");
+  // A /24 the engine made (default address pools) or an older SwiftDeploy made: no IPRange.
+  for (const ipRange of [undefined, subnet]) {
+    observed.network = {
+      name: "demo-net",
+      project: "demo",
+      subnet,
+      ...(ipRange ? { ipRange } : {}),
+    };
+    assert.throws(
+      () => chooseAddressing(d.plan, observed),
+      (e: Error) =>
+        e instanceof SwiftDeployError && e.code === "ENGINE_CONFLICT" &&
+        /another container could be given the app's address/.test(e.message),
+    );
+  }
 });

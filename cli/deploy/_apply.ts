@@ -81,12 +81,14 @@ export async function observeStack(engine: EngineClient, plan: StackPlan): Promi
     files[path] = await readIfExists(path);
   }
   const subnet = net ? subnetOf(net)[0] : undefined;
+  const ipRange = (net?.IPAM?.Config ?? []).find((c) => c.Subnet === subnet)?.IPRange;
   return {
     network: net
       ? {
         name: net.Name,
         project: net.Labels?.[LABEL_PROJECT],
         ...(subnet ? { subnet } : {}),
+        ...(ipRange ? { ipRange } : {}),
       }
       : undefined,
     volume: vol ? { name: vol.Name, project: vol.Labels?.[LABEL_PROJECT] } : undefined,

@@ -63,7 +63,7 @@ export interface NetworkSummary {
   Labels: Record<string, string> | null;
   Containers?: Record<string, { Name: string }>;
   /** The address pools; `Config` is empty or null for a network without one. */
-  IPAM?: { Config?: { Subnet?: string }[] | null };
+  IPAM?: { Config?: { Subnet?: string; IPRange?: string; Gateway?: string }[] | null };
 }
 
 export interface VolumeSummary {
