@@ -25,7 +25,7 @@ export function record<E extends EventName>(
   event: E,
   data: EventDataMap[E],
 ): Promise<unknown> {
-  return appendEvent(historyPath(loaded), event, data);
+  return appendEvent(historyPath(loaded), event, data, { projectDir: loaded.dir });
 }
 
 export function opaUrl(loaded: LoadedManifest): string {

@@ -42,6 +42,11 @@ export interface AppendOptions {
   segmentBytes?: number;
   /** Folder of the sealing key (default: `keyDir()` from the environment; undefined: none). */
   keyDir?: string | undefined;
+  /**
+   * The project folder (the manifest's); the key folder must lie outside it
+   * as well as outside the history's own folder.
+   */
+  projectDir?: string;
 }
 
 export interface AppendResult {
@@ -222,6 +227,7 @@ export async function appendEvent<E extends EventName>(
       const lastParsed = tail.last === null ? undefined : parseLine(decoder.decode(tail.last));
       const dir = "keyDir" in options ? options.keyDir : keyDir();
       const key = await loadOrCreateKey(file, dir, {
+        ...(options.projectDir ? { projectDir: options.projectDir } : {}),
         lastKeyId: lastParsed?.ok ? lastParsed.seal?.key : undefined,
       });
 

@@ -144,7 +144,7 @@ export function assertOutside(dir: string, projectDir: string): void {
 export async function loadOrCreateKey(
   file: string,
   dir: string | undefined,
-  opts: { lastKeyId?: string | undefined } = {},
+  opts: { lastKeyId?: string | undefined; projectDir?: string } = {},
 ): Promise<SealKey> {
   if (dir === undefined) {
     throw keyError(
@@ -153,6 +153,7 @@ export async function loadOrCreateKey(
     );
   }
   assertOutside(dir, dirname(resolve(file)));
+  if (opts.projectDir !== undefined) assertOutside(dir, opts.projectDir);
   const loc = keyLocation(dir, await keyIdFor(file));
   const existing = await readKey(loc);
   if (existing) return existing;

@@ -204,6 +204,16 @@ Deno.test("a key folder inside the project is refused; the folder comes from the
     }),
     /Cannot keep the history key in ".*project\/keys": it is inside the project folder/,
   );
+  // A history in a subfolder of the project: the key may not sit elsewhere in the project.
+  const logs = `${h.root}/project/logs`;
+  await Deno.mkdir(logs, { recursive: true });
+  await assert.rejects(
+    appendEvent(`${logs}/history.jsonl`, "teardown", { clean: false, removed: [] }, {
+      keyDir: `${h.root}/project/keys`,
+      projectDir: `${h.root}/project`,
+    }),
+    /Cannot keep the history key in ".*project\/keys": it is inside the project folder ".*project"/,
+  );
   assert.throws(() => assertOutside(`${h.root}/project`, `${h.root}/project`), SwiftDeployError);
   assertOutside(h.keys, `${h.root}/project`); // beside it is fine
   const env = (vars: Record<string, string>) => (name: string) => vars[name];
