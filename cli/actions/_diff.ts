@@ -171,6 +171,17 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
     const current = byName.get(p.name);
     for (const c of ofRole(p.role)) {
       if (c === current) continue;
+      if (!current && c.name === aside && (c.state === "running" || c.state === "paused")) {
+        // A killed run set the serving one aside and never made its successor: it is
+        // what serves now. Stop it with an undo that starts it again; remove it after
+        // the commit, as a replaced one.
+        add(before, { kind: "stop", container: aside, reason: "set aside by an interrupted run" }, {
+          kind: "start",
+          container: aside,
+        });
+        add(asides, { kind: "remove", container: aside, reason: "replaced" });
+        continue;
+      }
       // A leftover (an "-old" one a killed run set aside): it may hold the port.
       if (c.state === "running" || c.state === "paused" || c.state === "restarting") {
         add(before, { kind: "stop", container: c.name, reason: "left by an interrupted run" });

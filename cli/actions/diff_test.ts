@@ -367,6 +367,19 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
     "confirm",
     "commit",
   ]);
+
+  // Killed after a running nginx was set aside: it still serves, so it is stopped with an
+  // undo that starts it again, and removed only after the commit.
+  ngx.state = "running";
+  const steps = brief(diffStack(old, aside));
+  assert.deepEqual(steps.slice(4, 8), [
+    "stop demo-nginx-old (undo: start demo-nginx-old)",
+    "create demo-nginx (undo: remove demo-nginx)",
+    "start demo-nginx",
+    "wait-healthy demo-nginx",
+  ]);
+  assert.equal(steps.at(-1), "remove demo-nginx-old");
+  assert.ok(!steps.slice(0, steps.indexOf("commit")).includes("remove demo-nginx-old"));
 });
 
 Deno.test("diffStack() replaces an unhealthy, paused or stopped app with an unchanged spec by the zero-downtime path", () => {
