@@ -204,30 +204,24 @@ export async function getJson(
 }
 
 /**
- * A GET as an ordinary HTTP/1.1 client sends it: on a kept-alive connection,
- * and once more on a new connection when the first attempt fails at the
- * connection level (RFC 9110 §9.2.2 allows that for idempotent requests).
- * nginx's graceful reload closes its idle kept-alive client connections, and
- * a request written at that very instant is lost on the wire; browsers and
- * most clients retry it exactly so. A timeout is not retried. `retried` tells
- * whether the second attempt was needed, so callers can count and bound it.
+ * One GET as a plain keep-alive client sends it (one pooled connection per
+ * worker, as Python's http.client does), never sent again. A request lost at
+ * the connection level, with no answer, is `{ lost }` with the error text:
+ * callers count it as what it is, a request the user did not get answered.
+ * (nginx's graceful reload closes idle kept-alive connections; a request
+ * written at that instant is lost. Switching without reloads is issue 13.)
+ * A timeout is thrown.
  */
-export async function getLikeAClient(
+export async function getOnce(
   url: string,
   timeoutMs = 10_000,
-): Promise<{ res: Response; body: string; retried: boolean }> {
+): Promise<{ res: Response; body: string } | { lost: string }> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { res, body: await res.text(), retried: false };
+    return { res, body: await res.text() };
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
-    const client = Deno.createHttpClient({});
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), client });
-      return { res, body: await res.text(), retried: true };
-    } finally {
-      client.close();
-    }
+    return { lost: error.message };
   }
 }
 

@@ -19,7 +19,7 @@ import {
 } from "../cli/plan/mod.ts";
 import {
   getJson,
-  getLikeAClient,
+  getOnce,
   HOME,
   makeStack,
   projectContainers,
@@ -135,13 +135,19 @@ function spawnStackCli(stack: TestStack, args: string[]): Deno.ChildProcess {
   return spawnCli(["-f", stack.manifestPath, ...args]);
 }
 
-/** At most this many connection-level retries per traffic loop (the reload race is rare). */
-const MAX_RETRIES = 4;
+/**
+ * At most this many requests lost at the connection level per traffic loop:
+ * the one nginx reload of a switch can close a kept-alive connection as a
+ * request is written on it. Counted and printed, never resent (issue 13
+ * removes the reload).
+ */
+const MAX_LOST = 4;
 
 /**
- * GET / through nginx like an ordinary client (getLikeAClient), `concurrency`
- * at a time, from now until `done` settles (and for at least `minMs`);
- * status → count (0 = failed even on a new connection).
+ * GET / through nginx like a plain client (getOnce, never resent),
+ * `concurrency` at a time, from now until `done` settles (and for at least
+ * `minMs`); status → count of the answered requests. Lost ones are counted
+ * apart and bounded by MAX_LOST.
  */
 async function trafficUntil(
   url: string,
@@ -152,22 +158,27 @@ async function trafficUntil(
   let settled = false;
   done.finally(() => (settled = true)).catch(() => {});
   const counts = new Map<number, number>();
-  let retried = 0;
+  let lost = 0;
   const start = Date.now();
   const cap = start + 120_000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while ((!settled || Date.now() - start < minMs) && Date.now() < cap) {
       let status = 0;
       try {
-        const got = await getLikeAClient(url);
+        const got = await getOnce(url);
+        if ("lost" in got) {
+          lost++;
+          await sleep(20);
+          continue;
+        }
         status = got.res.status;
-        if (got.retried) retried++;
-      } catch { /* counted as 0 */ }
+      } catch { /* a timeout: counted as 0 */ }
       counts.set(status, (counts.get(status) ?? 0) + 1);
       await sleep(20);
     }
   }));
-  assert.ok(retried <= MAX_RETRIES, `${retried} GETs needed a new connection`);
+  if (lost > 0) console.log(`${lost} request(s) lost at the connection level (nginx reload)`);
+  assert.ok(lost <= MAX_LOST, `${lost} requests lost at the connection level`);
   return counts;
 }
 
