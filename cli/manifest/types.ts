@@ -54,6 +54,61 @@ export interface ResolvedManifest {
     history_file: string;
     report_file: string;
   };
+  /** How a changed app spec reaches users (issue 13). */
+  rollout: RolloutSpec;
+  /** The optional Prometheus of the stack (issue 13 step 2). */
+  prometheus: {
+    enabled: boolean;
+    image: string;
+    /** Published on 127.0.0.1 only. */
+    port: number;
+    /** Seconds between scrapes. */
+    scrape_interval_seconds: number;
+  };
+}
+
+/** One step of a canary rollout, in Argo Rollouts' vocabulary. */
+export type RolloutStep =
+  /** Percent of traffic (0–100) sent to the new version from this step on. */
+  | { weight: number }
+  /** Wait this many seconds before the next step. */
+  | { pause_seconds: number }
+  /** Judge the canary against stable over a window (`window_seconds` overrides the default). */
+  | { analysis: { window_seconds?: number } };
+
+export type RolloutStrategy = "switch" | "canary";
+export type AnalysisSource = "edge" | "prometheus";
+
+export interface RolloutSpec {
+  /** `switch` (default): health-gated full switch. `canary`: walk `steps`. */
+  strategy: RolloutStrategy;
+  /** Ordered; 100 % is implied after the last one. Empty for `switch`. */
+  steps: RolloutStep[];
+  analysis: {
+    /** Where per-variant figures come from: nginx's edge counters (default) or Prometheus. */
+    source: AnalysisSource;
+    /** Default window of an analysis step, seconds. */
+    window_seconds: number;
+    /** Fewer requests than this for a variant in the window: inconclusive (hold). */
+    min_requests: number;
+    /** Absolute limits on the canary. */
+    max_error_rate_percent: number;
+    max_p99_latency_ms: number;
+    /** Relative to stable: canary error rate at most stable's plus this many points. */
+    max_error_rate_increase_points: number;
+    /** Relative to stable: canary P99 at most this many times stable's. */
+    max_p99_ratio: number;
+    /** Failed analyses tolerated before a rollback (Argo's failureLimit). */
+    failure_limit: number;
+    /** Inconclusive analyses tolerated before a rollback (Argo's inconclusiveLimit). */
+    inconclusive_limit: number;
+  };
+  routing: {
+    /** A request with this header set to `always`/`canary` goes to the canary, `never`/`stable` to stable. */
+    header: string;
+    /** When set, a cookie of this name keeps one client on one variant while the weight holds. */
+    sticky_cookie: string | null;
+  };
 }
 
 /** A manifest read from disk: the resolved values plus what is needed to edit it safely. */
