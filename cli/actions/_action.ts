@@ -5,6 +5,10 @@
  * anything runs.
  */
 import type { ContainerCreateBody, NetworkCreateBody, VolumeCreateBody } from "../plan/mod.ts";
+import type { Routes } from "../routing/_routes.ts";
+
+/** A routing table as an action carries it: the revision is drawn when it is applied. */
+export type RouteTable = Omit<Routes, "revision">;
 
 /** What a kept or written-to container is told after a file it reads changed. */
 export type Notify = { container: string; how: "hup" | "restart" };
@@ -45,13 +49,26 @@ export type Action =
   }
   /** Sends nginx SIGHUP: a graceful reload of its configuration. */
   | { kind: "reload"; container: string; reason: string }
+  /**
+   * Sets what nginx sends where (stable, canary and its weight) through its
+   * admin socket, without a reload, and persists it beside nginx.conf so a
+   * restarted nginx reads it back (cli/routing).
+   */
+  | { kind: "route"; table: RouteTable; reason: string }
   /** Restarts a kept container (OPA after its policy data changed). */
   | { kind: "restart"; container: string; reason: string }
   /**
    * GET /healthz through nginx until it reports this mode and version and
    * (when given) the instance id of the named app container.
    */
-  | { kind: "confirm"; mode: string; version: string; instanceOf: string }
+  | {
+    kind: "confirm";
+    mode: string;
+    version: string;
+    instanceOf: string;
+    /** A request header pinning the request to a variant (the canary, while it has no weight). */
+    pin?: { header: string; value: string };
+  }
   /** The new stack serves: from here on nothing is undone. */
   | { kind: "commit" }
   /** Waits, e.g. for the old nginx workers to finish their requests. */
@@ -108,10 +125,14 @@ export function describeAction(a: Action): string {
         (a.address ? ` at ${a.address}` : "") + `, leave the default bridge`;
     case "reload":
       return `reload "${a.container}" gracefully: ${a.reason}`;
+    case "route":
+      return `route ${describeTable(a.table)} (no reload): ${a.reason}`;
     case "restart":
       return `restart "${a.container}": ${a.reason}`;
     case "confirm":
-      return `confirm through nginx: /healthz reports mode "${a.mode}", version "${a.version}", instance of "${a.instanceOf}"`;
+      return `confirm through nginx${
+        a.pin ? ` with ${a.pin.header}: ${a.pin.value}` : ""
+      }: /healthz reports mode "${a.mode}", version "${a.version}", instance of "${a.instanceOf}"`;
     case "commit":
       return "commit: the new stack serves, nothing below is undone";
     case "settle":
@@ -121,6 +142,14 @@ export function describeAction(a: Action): string {
     case "remove":
       return `remove "${a.container}": ${a.reason}`;
   }
+}
+
+/** `stable "<container>" (90 %), canary "<container>" (10 %)`: a table in one phrase. */
+export function describeTable(t: RouteTable): string {
+  if (!t.canary) return `all traffic to "${t.stable.container}" (${t.stable.address})`;
+  return `stable "${t.stable.container}" (${
+    100 - t.canary.weight
+  } %), canary "${t.canary.container}" (${t.canary.weight} %)`;
 }
 
 /** The numbered list `--dry-run` prints, each undo beside its action. Ends with a newline. */

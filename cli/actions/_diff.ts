@@ -28,7 +28,8 @@ import {
   POLICY_DATA_FILE,
   type StackPlan,
 } from "../plan/mod.ts";
-import type { Action, Step } from "./_action.ts";
+import type { RouteTarget } from "../routing/_routes.ts";
+import type { Action, RouteTable, Step } from "./_action.ts";
 import { canServe, type ObservedContainer, type ObservedState } from "./_observed.ts";
 
 /** What the stack should be: the plan and the content of the files its containers read. */
@@ -40,6 +41,15 @@ export interface DesiredStack {
   policyData: string;
   /** What /healthz through nginx must report once traffic is switched. */
   expect: { mode: string; version: string };
+  /** The port the app listens on (its route is `<static address>:<port>`). */
+  appPort: number;
+  /**
+   * How the new app takes traffic. `switch` (the default): all of it once it
+   * is healthy, the old app drains. `canary`: it joins beside `stable`, which
+   * keeps serving everything (weight 0); the rollout controller moves the
+   * weight. Requests carrying `header: always` reach it for the confirmation.
+   */
+  release?: { kind: "switch" } | { kind: "canary"; stable: RouteTarget; header: string };
 }
 
 /** Seconds an old app gets to finish its in-flight requests after SIGTERM. */
@@ -66,6 +76,22 @@ function policyDataOf(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** True when two routing tables send the same traffic to the same containers. */
+export function sameTable(a: RouteTable | undefined, b: RouteTable | undefined): boolean {
+  if (!a || !b) return a === b;
+  const key = (t: RouteTable) =>
+    JSON.stringify([
+      t.stable.address,
+      t.stable.version,
+      t.stable.container,
+      t.canary?.address,
+      t.canary?.version,
+      t.canary?.container,
+      t.canary?.weight,
+    ]);
+  return key(a) === key(b);
 }
 
 /** nginx.conf without comment lines (the header names the manifest's hash): what a reload changes. */
@@ -309,7 +335,43 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
       address,
     });
   }
-  const oldApps = ofRole("app").filter((c) => c.name !== target && !removedEarly.has(c.name));
+  const release = desired.release ?? { kind: "switch" as const };
+  const keptStable = release.kind === "canary" ? release.stable.container : undefined;
+  const oldApps = ofRole("app").filter((c) =>
+    c.name !== target && !removedEarly.has(c.name) && c.name !== keptStable
+  );
+
+  // 3b. routes: nginx sends traffic to the new app through its admin socket, no reload
+  if (address === undefined) {
+    throw new SwiftDeployError("INTERNAL", "Cannot route to the app: the plan gives it no address");
+  }
+  const newTarget: RouteTarget = {
+    address: `${address}:${desired.appPort}`,
+    version: desired.expect.version,
+    // The name it has once the switch is done (a "-next" one takes the app's name).
+    container: app.name,
+  };
+  const table: RouteTable = release.kind === "canary"
+    ? { stable: release.stable, canary: { ...newTarget, weight: 0 } }
+    : { stable: newTarget };
+  const previous = observed.routes?.file;
+  let routed = false;
+  if (!sameTable(previous, table) || !sameTable(observed.routes?.nginx, table)) {
+    add(
+      before,
+      {
+        kind: "route",
+        table,
+        reason: release.kind === "canary"
+          ? `"${target}" joins as the canary with no traffic yet`
+          : `traffic goes to "${target}"`,
+      },
+      previous
+        ? { kind: "route", table: stripRevision(previous), reason: "rolled back" }
+        : undefined,
+    );
+    routed = true;
+  }
 
   // 4. nginx: the new configuration, a graceful reload (or a new nginx)
   const nginx = planOf("nginx");
@@ -329,18 +391,11 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
       },
     );
   }
-  let switched = false;
-  // Old apps still running: a killed run may have written nginx.conf without reloading it,
-  // and the file cannot tell what nginx loaded; a graceful reload is cheap and certain.
-  const pendingSwitch = oldApps.some((c) => c.state === "running" || c.state === "paused");
+  let switched = routed;
   if (keepNginx) {
     add(before, { kind: "keep", container: nginx.name, reason: "matches the plan" });
-    if (confChanged || pendingSwitch) {
-      add(before, {
-        kind: "reload",
-        container: nginx.name,
-        reason: `traffic goes to "${target}"`,
-      });
+    if (confChanged) {
+      add(before, { kind: "reload", container: nginx.name, reason: "its configuration changed" });
       switched = true;
     }
   } else {
@@ -354,10 +409,15 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
     mode: desired.expect.mode,
     version: desired.expect.version,
     instanceOf: target,
+    ...(release.kind === "canary" ? { pin: { header: release.header, value: "always" } } : {}),
   });
   const serving = oldApps.filter((c) => c.state === "running" || c.state === "paused");
   if (serving.length > 0 && switched) {
-    add(after, { kind: "settle", ms: RELOAD_SETTLE_MS, reason: "old nginx workers finish" });
+    add(after, {
+      kind: "settle",
+      ms: RELOAD_SETTLE_MS,
+      reason: "requests nginx sent before the switch reach the old app",
+    });
   }
   for (const c of oldApps) {
     if (serving.includes(c)) {
@@ -370,6 +430,11 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
   }
   if (target !== app.name) add(after, { kind: "rename", container: target, to: app.name });
   return [...before, { action: { kind: "commit" } }, ...after, ...asides];
+}
+
+function stripRevision(r: RouteTable & { revision?: number }): RouteTable {
+  const { revision: _revision, ...table } = r;
+  return table;
 }
 
 /**

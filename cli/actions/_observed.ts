@@ -3,6 +3,8 @@
  * read once (by cli/deploy's observer) before anything is decided.
  */
 
+import type { Routes } from "../routing/_routes.ts";
+
 /** One container of the project, as `GET /containers/json` and `…/json` describe it. */
 export interface ObservedContainer {
   id: string;
@@ -42,6 +44,11 @@ export interface ObservedState {
   imageIds: Record<string, string | undefined>;
   /** Absolute path → content of the files the containers read; undefined when absent. */
   files: Record<string, string | undefined>;
+  /**
+   * The routing table persisted beside nginx.conf (`file`) and the one nginx
+   * holds now (`nginx`, absent when nginx does not run or cannot be read).
+   */
+  routes?: { file?: Routes; nginx?: Routes };
   /** IPv4 subnets of the engine's other networks (the project network's is not among them). */
   takenSubnets: string[];
 }

@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { SwiftDeployError } from "../errors/mod.ts";
+import type { Routes } from "../routing/_routes.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
-import { addressingOf, chooseSubnet, planStack, type StackPlan } from "../plan/mod.ts";
+import { addressingOf, appSlots, chooseSubnet, planStack, type StackPlan } from "../plan/mod.ts";
 import {
   type Action,
   changesSomething,
@@ -62,14 +63,30 @@ const IMAGES = {
 };
 
 /** The desired stack for a manifest; the rendered files are stand-ins that name the app. */
-function desired(m = manifest(), data = '{"limits":1}'): DesiredStack {
-  const plan = planStack(m, CTX);
+function desired(m = manifest(), data = '{"limits":1}', slot = 0): DesiredStack {
+  const subnet = chooseSubnet(m.project);
+  const plan = planStack(m, { ...CTX, addressing: addressingOf(subnet, appSlots(subnet)[slot]!) });
   const app = plan.containers.find((c) => c.role === "app")!;
   return {
     plan,
-    nginxConf: `# manifest hash ${m.services.version}\nupstream ${app.name};\n`,
+    // nginx.conf names no app (routes do): only a comment changes with the manifest
+    nginxConf: `# manifest hash ${m.services.version}\nupstream app_pool;\n`,
     policyData: data,
     expect: { mode: m.services.mode, version: m.services.version },
+    appPort: m.services.port,
+  };
+}
+
+/** The routing table nginx holds once `d` was applied with a switch. */
+function routesOf(d: DesiredStack, revision = 1): Routes {
+  const app = d.plan.containers.find((c) => c.role === "app")!;
+  return {
+    revision,
+    stable: {
+      address: `${plannedAddress(d.plan, app.body)}:${d.appPort}`,
+      version: d.expect.version,
+      container: app.name,
+    },
   };
 }
 
@@ -94,6 +111,7 @@ function runningAs(d: DesiredStack, images: Record<string, string> = IMAGES): Ob
     containers,
     imageIds: { ...images },
     files: { [nginxConfPath(plan)]: d.nginxConf, [policyDataPath(plan)]: d.policyData },
+    routes: { file: routesOf(d), nginx: routesOf(d) },
     takenSubnets: [],
   };
 }
@@ -115,7 +133,7 @@ function brief(steps: Step[]): string[] {
     "container" in a ? a.container : "name" in a ? a.name : "path" in a ? a.path : "";
   return steps.map((s) =>
     `${s.action.kind} ${target(s.action)}`.trimEnd() +
-    (s.undo ? ` (undo: ${s.undo.kind} ${target(s.undo)})` : "")
+    (s.undo ? ` (undo: ${`${s.undo.kind} ${target(s.undo)}`.trimEnd()})` : "")
   );
 }
 
@@ -138,6 +156,7 @@ Deno.test("diffStack() creates everything, in dependency order, with undos, on a
     `start ${app}`,
     `wait-healthy ${app}`,
     `join-network ${app}`,
+    "route",
     "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
     "create demo-nginx (undo: remove demo-nginx)",
     "start demo-nginx",
@@ -174,9 +193,9 @@ Deno.test("diffStack() only keeps, waits and confirms when the stack already mat
   assert.match(describeSteps(steps), /^Nothing to do/);
 });
 
-Deno.test("diffStack() starts a changed app beside the old one, reloads nginx, then drains the old", () => {
+Deno.test("diffStack() starts a changed app beside the old one, routes to it without a reload, then drains the old", () => {
   const before = desired();
-  const d = desired(manifest({ version: "1.1.0" }));
+  const d = desired(manifest({ version: "1.1.0" }), undefined, 1);
   const oldApp = nameOf(before.plan, "app");
   const app = nameOf(d.plan, "app");
   assert.notEqual(app, oldApp);
@@ -188,9 +207,9 @@ Deno.test("diffStack() starts a changed app beside the old one, reloads nginx, t
     `start ${app}`,
     `wait-healthy ${app}`,
     `join-network ${app}`,
+    "route (undo: route)",
     "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
     "keep demo-nginx",
-    "reload demo-nginx",
     "confirm",
     "commit",
     "settle",
@@ -198,22 +217,74 @@ Deno.test("diffStack() starts a changed app beside the old one, reloads nginx, t
   ]);
   const confirm = steps.find((s) => s.action.kind === "confirm")!.action;
   assert.deepEqual(confirm, { kind: "confirm", mode: "stable", version: "1.1.0", instanceOf: app });
-  // Restoring the old nginx.conf on undo reloads nginx, so traffic goes back.
-  const write = steps.find((s) =>
-    s.action.kind === "write-file" && s.action.path.endsWith("nginx.conf")
-  )!;
-  assert.deepEqual(write.undo, {
-    kind: "write-file",
-    path: "/srv/demo/.swiftdeploy/nginx/nginx.conf",
-    content: before.nginxConf,
-    notify: { container: "demo-nginx", how: "hup" },
+  // Only a comment of nginx.conf changed: no reload. The route's undo sends traffic back.
+  const route = steps.find((s) => s.action.kind === "route")!;
+  assert.deepEqual(route.action, {
+    kind: "route",
+    table: { stable: { ...routesOf(d).stable } },
+    reason: `traffic goes to "${app}"`,
   });
+  const { revision: _r, ...previous } = routesOf(before);
+  assert.deepEqual(route.undo, { kind: "route", table: previous, reason: "rolled back" });
+});
+
+Deno.test("diffStack() reloads nginx only when its configuration changed, never to switch the app", () => {
+  const before = desired();
+  const d = desired(manifest({ version: "1.1.0" }), undefined, 1);
+  d.nginxConf = d.nginxConf.replace("app_pool", "app_pool_2");
+  const steps = brief(diffStack(d, runningAs(before)));
+  assert.ok(steps.includes("reload demo-nginx"), steps.join("\n"));
+  assert.ok(steps.indexOf("route (undo: route)") < steps.indexOf("reload demo-nginx"));
+});
+
+Deno.test("diffStack() routes again when nginx holds another table than the file (a killed run)", () => {
+  const d = desired();
+  const observed = runningAs(d);
+  observed.routes = {
+    file: routesOf(d),
+    nginx: { ...routesOf(d), stable: { ...routesOf(d).stable, address: "10.0.0.9:3000" } },
+  };
+  assert.ok(brief(diffStack(d, observed)).includes("route (undo: route)"));
+  // nginx not readable (stopped): the table is pushed again as well, harmless and certain.
+  observed.routes = { file: routesOf(d) };
+  assert.ok(brief(diffStack(d, observed)).includes("route (undo: route)"));
+});
+
+Deno.test("diffStack() starts a canary beside the serving stable at weight 0, confirms it pinned, drains nothing", () => {
+  const before = desired();
+  const d = desired(manifest({ version: "1.1.0" }), undefined, 1);
+  const stable = routesOf(before).stable;
+  d.release = { kind: "canary", stable, header: "X-Canary" };
+  const oldApp = nameOf(before.plan, "app");
+  const app = nameOf(d.plan, "app");
+  const steps = diffStack(d, runningAs(before));
+  assert.deepEqual(brief(steps), [
+    "keep demo-opa",
+    "wait-healthy demo-opa",
+    `create ${app} (undo: remove ${app})`,
+    `start ${app}`,
+    `wait-healthy ${app}`,
+    `join-network ${app}`,
+    "route (undo: route)",
+    "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
+    "keep demo-nginx",
+    "confirm",
+    "commit",
+  ]);
+  assert.ok(!brief(steps).includes(`drain ${oldApp}`));
+  const route = steps.find((s) => s.action.kind === "route")!.action;
+  assert.ok(route.kind === "route");
+  assert.deepEqual(route.table.stable, stable);
+  assert.deepEqual(route.table.canary, { ...routesOf(d).stable, weight: 0 });
+  const confirm = steps.find((s) => s.action.kind === "confirm")!.action;
+  assert.ok(confirm.kind === "confirm");
+  assert.deepEqual(confirm.pin, { header: "X-Canary", value: "always" });
 });
 
 Deno.test("diffStack() warms a same-named app up as -next when only its image was rebuilt", () => {
-  const d = desired();
+  const d = desired(undefined, undefined, 1);
   const app = nameOf(d.plan, "app");
-  const observed = runningAs(d, { ...IMAGES, "app:latest": "sha256:app0" });
+  const observed = runningAs(desired(), { ...IMAGES, "app:latest": "sha256:app0" });
   observed.imageIds["app:latest"] = "sha256:app1";
   const steps = diffStack(d, observed);
   assert.deepEqual(brief(steps).slice(2), [
@@ -221,8 +292,8 @@ Deno.test("diffStack() warms a same-named app up as -next when only its image wa
     `start ${app}-next`,
     `wait-healthy ${app}-next`,
     `join-network ${app}-next`,
+    "route (undo: route)",
     "keep demo-nginx",
-    "reload demo-nginx",
     "confirm",
     "commit",
     "settle",
@@ -307,8 +378,7 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
   const app = nameOf(d.plan, "app");
   const oldApp = nameOf(old.plan, "app");
 
-  // Killed after the switch: both apps run, nginx.conf already names the new one (whether
-  // nginx reloaded it or not cannot be seen in the file: it is reloaded again).
+  // Killed after the switch: both apps run, nginx already routes to the new one.
   const switched = runningAs(d);
   switched.containers.push({ ...runningAs(old).containers[1]!, id: "old" });
   assert.deepEqual(brief(diffStack(d, switched)), [
@@ -317,10 +387,9 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
     `keep ${app}`,
     `wait-healthy ${app}`,
     "keep demo-nginx",
-    "reload demo-nginx",
     "confirm",
     "commit",
-    "settle",
+    // the switch happened in the killed run: nothing sent now needs waiting for
     `drain ${oldApp}`,
   ]);
 
@@ -331,22 +400,29 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
     health: "starting",
     networks: { bridge: "172.17.0.9" },
   });
-  assert.deepEqual(brief(diffStack(d, warming)).slice(2, 6), [
+  assert.deepEqual(brief(diffStack(d, warming)).slice(2, 7), [
     `keep ${app}`,
     `wait-healthy ${app}`,
     `join-network ${app}`,
+    "route (undo: route)",
     "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
   ]);
 
   // Killed on the same-name path: a healthy -next is taken over, not started again.
   const sameName = runningAs(old);
-  sameName.containers.push({ ...sameName.containers[1]!, id: "next", name: `${oldApp}-next` });
+  const next = desired(undefined, undefined, 1);
+  sameName.containers.push({
+    ...sameName.containers[1]!,
+    id: "next",
+    name: `${oldApp}-next`,
+    networks: { "demo-net": plannedAddress(next.plan, next.plan.containers[1]!.body)! },
+  });
   sameName.containers[1]!.imageId = "sha256:app0";
-  assert.deepEqual(brief(diffStack(old, sameName)).slice(2), [
+  assert.deepEqual(brief(diffStack(next, sameName)).slice(2), [
     `keep ${oldApp}-next`,
     `wait-healthy ${oldApp}-next`,
+    "route (undo: route)",
     "keep demo-nginx",
-    "reload demo-nginx",
     "confirm",
     "commit",
     "settle",
@@ -385,23 +461,24 @@ Deno.test("diffStack() converges from what a killed run left: a switch without d
 Deno.test("diffStack() replaces an unhealthy, paused or stopped app with an unchanged spec by the zero-downtime path", () => {
   const d = desired();
   const app = nameOf(d.plan, "app");
+  const moved = desired(undefined, undefined, 1);
   for (const [state, health] of [["running", "unhealthy"], ["paused", "healthy"]]) {
     const observed = runningAs(d);
     Object.assign(observed.containers[1]!, { state, health });
-    assert.deepEqual(brief(diffStack(d, observed)).slice(2), [
+    assert.deepEqual(brief(diffStack(moved, observed)).slice(2), [
       `create ${app}-next (undo: remove ${app}-next)`,
       `start ${app}-next`,
       `wait-healthy ${app}-next`,
       `join-network ${app}-next`,
+      "route (undo: route)",
       "keep demo-nginx",
-      "reload demo-nginx",
       "confirm",
       "commit",
       "settle",
       `drain ${app}`,
       `rename ${app}-next`,
     ], `${state}/${health}`);
-    const drain = diffStack(d, observed).find((s) => s.action.kind === "drain")!.action;
+    const drain = diffStack(moved, observed).find((s) => s.action.kind === "drain")!.action;
     assert.ok(drain.kind === "drain" && drain.graceSeconds === 1, "nothing in flight to wait for");
   }
   // Stopped: it serves nothing, so it is removed at once and the new one takes its name.
@@ -441,7 +518,7 @@ Deno.test("diffStack() refuses another project's network or volume and a missing
 
 Deno.test("describeSteps() numbers every action and prints its undo beside it", () => {
   const text = describeSteps(diffStack(desired(), empty()));
-  assert.match(text, /^16 actions, in order \(undone in reverse on failure\):\n/);
+  assert.match(text, /^17 actions, in order \(undone in reverse on failure\):\n/);
   assert.match(text, /\n {3}1\. create network "demo-net"\n {6}undo: remove network "demo-net"\n/);
   assert.match(text, /wait until "demo-opa" is healthy/);
   assert.match(

@@ -11,7 +11,9 @@ export {
   changesSomething,
   describeAction,
   describeSteps,
+  describeTable,
   type Notify,
+  type RouteTable,
   type Step,
 } from "./_action.ts";
 export {
@@ -23,6 +25,7 @@ export {
   plannedAddress,
   policyDataPath,
   RELOAD_SETTLE_MS,
+  sameTable,
   stagedBody,
 } from "./_diff.ts";
 export {
