@@ -38,8 +38,19 @@ export type RolloutPhase =
   | "progressing"
   /** Held by `rollout pause`; `rollout resume` continues. */
   | "paused"
-  /** The canary took all traffic and became stable. */
+  /**
+   * Decided: the canary takes all traffic; its routes and the old stable's
+   * drain are being carried out (a killed CLI leaves it here: `rollout
+   * resume` finishes it).
+   */
+  | "completing"
+  /** The canary took all traffic and became stable; the old stable is gone. */
   | "completed"
+  /**
+   * Decided: roll back; the canary's weight goes to 0 and it drains (a
+   * killed CLI leaves it here: `rollout abort` or `resume` finishes it).
+   */
+  | "aborting"
   /** Rolled back (analysis or `rollout abort`): the canary is gone, stable serves. */
   | "aborted";
 
