@@ -27,9 +27,28 @@
  * | policy_limits.canary.min_requests            | 20                                    |
  * | audit.history_file                           | "history.jsonl"                       |
  * | audit.report_file                            | "audit_report.md"                     |
+ * | rollout.strategy                             | "switch"                              |
+ * | rollout.steps                                | [] (see EXAMPLE_CANARY_STEPS)         |
+ * | rollout.analysis.source                      | "edge"                                |
+ * | rollout.analysis.window                      | 30s                                   |
+ * | rollout.analysis.min_requests                | 20 (per variant)                      |
+ * | rollout.analysis.max_error_rate_percent      | 5                                     |
+ * | rollout.analysis.max_error_rate_increase_points | 1.0                                 |
+ * | rollout.analysis.max_p99_latency_ms          | 1000                                  |
+ * | rollout.analysis.max_p99_ratio               | 2.0                                   |
+ * | rollout.analysis.failure_limit               | 0                                     |
+ * | rollout.analysis.inconclusive_limit          | 2                                     |
+ * | rollout.routing.header                       | "X-Canary"                            |
+ * | rollout.routing.sticky_cookie                | null (no sticky cookie)               |
+ * | prometheus.enabled                           | false                                 |
+ * | prometheus.image                             | "prom/prometheus:latest"              |
+ * | prometheus.port                              | 9090                                  |
+ * | prometheus.scrape_interval                   | 5s                                    |
  *
  * The policy limits and the rest match the shipped manifest.yaml.
  */
+
+import type { ResolvedManifest, RolloutSpec, RolloutStep } from "./types.ts";
 
 export const DEFAULT_PROJECT = "swiftdeploy";
 
@@ -68,7 +87,61 @@ export const DEFAULTS = {
     history_file: "history.jsonl",
     report_file: "audit_report.md",
   },
+  rollout: {
+    strategy: "switch",
+    analysis: {
+      source: "edge",
+      window_seconds: 30,
+      min_requests: 20,
+      max_error_rate_percent: 5,
+      max_error_rate_increase_points: 1.0,
+      max_p99_latency_ms: 1000,
+      max_p99_ratio: 2.0,
+      failure_limit: 0,
+      inconclusive_limit: 2,
+    },
+    routing: {
+      header: "X-Canary",
+      sticky_cookie: null,
+    },
+  },
+  prometheus: {
+    enabled: false,
+    // Upstream's name, built locally by `swiftdeploy build` like nginx:latest.
+    image: "prom/prometheus:latest",
+    port: 9090,
+    scrape_interval_seconds: 5,
+  },
 } as const;
+
+/**
+ * The step list the shipped manifest documents for `strategy: canary`:
+ * 10 %, wait, judge, 50 %, wait, judge, then 100 % (implied).
+ */
+export const EXAMPLE_CANARY_STEPS: readonly RolloutStep[] = [
+  { weight: 10 },
+  { pause_seconds: 30 },
+  { analysis: {} },
+  { weight: 50 },
+  { pause_seconds: 30 },
+  { analysis: {} },
+];
+
+/** The resolved `rollout` section of a manifest that leaves it out (a fresh copy). */
+export function defaultRollout(): RolloutSpec {
+  const d = DEFAULTS.rollout;
+  return {
+    strategy: d.strategy,
+    steps: [],
+    analysis: { ...d.analysis },
+    routing: { ...d.routing },
+  };
+}
+
+/** The resolved `prometheus` section of a manifest that leaves it out (a fresh copy). */
+export function defaultPrometheus(): ResolvedManifest["prometheus"] {
+  return { ...DEFAULTS.prometheus };
+}
 
 /** Default network name of a project. */
 export function defaultNetworkName(project: string): string {

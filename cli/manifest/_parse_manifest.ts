@@ -7,14 +7,25 @@
  * checks rules between keys, only for keys that passed pass 1.
  */
 
-import { type Document, isAlias, isMap, isScalar, type Node, type Pair, type YAMLMap } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  type YAMLMap,
+  type YAMLSeq,
+} from "yaml";
 import { type FileIssue, ManifestError } from "../errors/mod.ts";
 import { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
+import { durationSeconds, formatDuration } from "./_duration.ts";
 import { collisionMessage, findCollisions, outputPaths } from "./_output_paths.ts";
-import { MANIFEST_SCHEMA, schemaPaths, type SectionSpec } from "./_schema.ts";
+import { type ListSpec, MANIFEST_SCHEMA, schemaPaths, type SectionSpec } from "./_schema.ts";
 import { suggestKey } from "./_suggest.ts";
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
-import type { ResolvedManifest } from "./types.ts";
+import type { ResolvedManifest, RolloutStep } from "./types.ts";
 
 export interface ParseOptions {
   /**
@@ -52,6 +63,8 @@ interface Given {
   value: unknown;
   /** The node to point at: the value as written (an alias stays an alias). */
   node: Node;
+  /** The scalar as written in the file (of the aliased node for an alias). */
+  source: string;
 }
 
 class ManifestCheck {
@@ -60,6 +73,10 @@ class ManifestCheck {
   readonly #bad = new Set<string>();
   /** Dotted paths of leaves that passed the shape pass. */
   readonly #given = new Map<string, Given>();
+  /** Dotted paths of mappings (sections, list items) that were written, with their offset. */
+  readonly #sections = new Map<string, number>();
+  /** Dotted paths of lists that were written, with their length and offset. */
+  readonly #lists = new Map<string, { length: number; offset: number }>();
   readonly #text: string;
   readonly #file: string;
   readonly #doc: Document.Parsed;
@@ -114,6 +131,7 @@ class ManifestCheck {
     const firstLine = new Map<string, number>();
     /** Keys an unknown key was taken for: not reported again as missing. */
     const suggested = new Set<string>();
+    let unknownSeen = false;
     for (const pair of map.items as Pair<unknown, unknown>[]) {
       const keyNode = pair.key;
       const key = isScalar(keyNode) ? String(keyNode.value) : describeNode(this.#text, keyNode);
@@ -130,6 +148,7 @@ class ManifestCheck {
       if (child === undefined) {
         const [message, near] = this.#unknownKey(key, spec, parents);
         if (near !== undefined) suggested.add(near);
+        unknownSeen = true;
         this.#report(keyOffset, path, message);
         continue;
       }
@@ -143,13 +162,28 @@ class ManifestCheck {
         continue;
       }
       if (isNullNode(value)) {
-        this.#report(valueOffset, path, "must not be empty");
+        if (child.kind === "leaf" && child.nullable) {
+          this.#given.set(path, { value: null, node: (written ?? keyNode) as Node, source: "" });
+        } else if (child.kind === "section" && child.nullable) {
+          this.#sections.set(path, keyOffset);
+        } else {
+          this.#report(valueOffset, path, "must not be empty");
+        }
         continue;
       }
       const got = describeNode(this.#text, value);
       if (child.kind === "section") {
-        if (isMap(value)) this.#section(child, value, [...parents, key]);
-        else this.#report(valueOffset, path, `must be a mapping (got ${got})`);
+        if (isMap(value)) {
+          this.#sections.set(path, keyOffset);
+          this.#section(child, value, [...parents, key]);
+        } else {
+          this.#report(valueOffset, path, `must be a mapping (got ${got})`);
+        }
+        continue;
+      }
+      if (child.kind === "list") {
+        if (isSeq(value)) this.#list(child, value, [...parents, key], valueOffset);
+        else this.#report(valueOffset, path, `must be a list (got ${got})`);
         continue;
       }
       const scalar = isScalar(value) ? value.value : value;
@@ -165,12 +199,74 @@ class ManifestCheck {
         this.#report(valueOffset, path, `${problem} (got ${got})`);
         continue;
       }
-      this.#given.set(path, { value: scalar, node: written ?? (value as Node) });
+      this.#given.set(path, { value: scalar, node: written ?? (value as Node), source });
     }
 
     for (const [key, child] of Object.entries(spec.fields)) {
       if (child.required && !firstLine.has(key) && !suggested.has(key)) {
         this.#report(map.range?.[0] ?? 0, [...parents, key].join("."), "is required");
+      }
+    }
+
+    if (spec.exactlyOne !== undefined) {
+      const held = spec.exactlyOne.filter((key) => firstLine.has(key));
+      const kinds = spec.exactlyOne.map((key) => `"${key}"`);
+      const listed = `${kinds.slice(0, -1).join(", ")} or ${kinds.at(-1)}`;
+      if (held.length > 1) {
+        this.#report(
+          map.range?.[0] ?? 0,
+          parents.join("."),
+          `must hold exactly one of ${listed}, one step per list item (got ${
+            held.map((key) => `"${key}"`).join(" and ")
+          })`,
+        );
+      } else if (held.length === 0 && !unknownSeen) {
+        this.#report(
+          map.range?.[0] ?? 0,
+          parents.join("."),
+          `must hold exactly one of ${listed} (got an empty mapping)`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Pass 1 for a list: its length, then every item as a mapping of the list's
+   * item keys, named `<list>[<index>]` (`rollout.steps[2].weight`).
+   */
+  #list(spec: ListSpec, seq: YAMLSeq, parents: string[], offset: number): void {
+    const path = parents.join(".");
+    const key = parents.at(-1) ?? "";
+    const items = seq.items as unknown[];
+    if (items.length > spec.maxItems) {
+      this.#report(
+        offset,
+        path,
+        `must hold at most ${spec.maxItems} ${spec.itemName}s (got ${items.length})`,
+      );
+      return;
+    }
+    this.#lists.set(path, { length: items.length, offset });
+    for (const [index, written] of items.entries()) {
+      const itemParents = [...parents.slice(0, -1), `${key}[${index}]`];
+      const itemPath = itemParents.join(".");
+      const value = resolveAlias(this.#doc, written) as Node | null | undefined;
+      const itemOffset = (written as Node | null)?.range?.[0] ?? offset;
+      if (isAlias(written) && value === undefined) {
+        this.#report(
+          itemOffset,
+          itemPath,
+          `refers to an undefined anchor (got *${written.source})`,
+        );
+      } else if (isMap(value)) {
+        this.#sections.set(itemPath, itemOffset);
+        this.#section(spec.items, value, itemParents);
+      } else {
+        this.#report(
+          itemOffset,
+          itemPath,
+          `must be a mapping such as "${spec.example}" (got ${describeNode(this.#text, value)})`,
+        );
       }
     }
   }
@@ -208,6 +304,7 @@ class ManifestCheck {
     const project = this.#get("project", DEFAULT_PROJECT);
     const d = DEFAULTS;
     const legacyVolume = this.#get<string | undefined>("services.log_volume", undefined);
+    const a = d.rollout.analysis;
     return {
       project,
       services: {
@@ -249,13 +346,82 @@ class ManifestCheck {
         history_file: this.#get("audit.history_file", d.audit.history_file),
         report_file: this.#get("audit.report_file", d.audit.report_file),
       },
+      rollout: {
+        strategy: this.#get("rollout.strategy", d.rollout.strategy),
+        steps: this.#steps(),
+        analysis: {
+          source: this.#get("rollout.analysis.source", d.rollout.analysis.source),
+          window_seconds: this.#seconds("rollout.analysis.window", a.window_seconds),
+          min_requests: this.#get("rollout.analysis.min_requests", a.min_requests),
+          max_error_rate_percent: this.#get(
+            "rollout.analysis.max_error_rate_percent",
+            a.max_error_rate_percent,
+          ),
+          max_p99_latency_ms: this.#get(
+            "rollout.analysis.max_p99_latency_ms",
+            a.max_p99_latency_ms,
+          ),
+          max_error_rate_increase_points: this.#get(
+            "rollout.analysis.max_error_rate_increase_points",
+            a.max_error_rate_increase_points,
+          ),
+          max_p99_ratio: this.#get("rollout.analysis.max_p99_ratio", a.max_p99_ratio),
+          failure_limit: this.#get("rollout.analysis.failure_limit", a.failure_limit),
+          inconclusive_limit: this.#get(
+            "rollout.analysis.inconclusive_limit",
+            a.inconclusive_limit,
+          ),
+        },
+        routing: {
+          header: this.#get("rollout.routing.header", d.rollout.routing.header),
+          sticky_cookie: this.#get<string | null>(
+            "rollout.routing.sticky_cookie",
+            d.rollout.routing.sticky_cookie,
+          ),
+        },
+      },
+      prometheus: {
+        enabled: this.#get("prometheus.enabled", d.prometheus.enabled),
+        image: this.#get("prometheus.image", d.prometheus.image),
+        port: this.#get("prometheus.port", d.prometheus.port),
+        scrape_interval_seconds: this.#seconds(
+          "prometheus.scrape_interval",
+          d.prometheus.scrape_interval_seconds,
+        ),
+      },
     };
+  }
+
+  /** A duration key in seconds: the given value, or `fallback`. */
+  #seconds(path: string, fallback: number): number {
+    const given = this.#given.get(path);
+    return given === undefined ? fallback : durationSeconds(given.value, given.source) ?? fallback;
+  }
+
+  /** `rollout.steps` as written, each item as the one kind it holds (a broken item is left out). */
+  #steps(): RolloutStep[] {
+    const steps: RolloutStep[] = [];
+    const length = this.#lists.get("rollout.steps")?.length ?? 0;
+    for (let index = 0; index < length; index++) {
+      const item = `rollout.steps[${index}]`;
+      if (this.#given.has(`${item}.weight`)) {
+        steps.push({ weight: this.#get(`${item}.weight`, 0) });
+      } else if (this.#given.has(`${item}.pause`)) {
+        steps.push({ pause_seconds: this.#seconds(`${item}.pause`, 0) });
+      } else if (this.#sections.has(`${item}.analysis`)) {
+        const window = `${item}.analysis.window`;
+        steps.push({
+          analysis: this.#given.has(window) ? { window_seconds: this.#seconds(window, 0) } : {},
+        });
+      }
+    }
+    return steps;
   }
 
   /** True when neither `path` nor a section above it had a shape problem. */
   #clean(path: string): boolean {
     for (const bad of this.#bad) {
-      if (path === bad || path.startsWith(`${bad}.`)) return false;
+      if (path === bad || path.startsWith(`${bad}.`) || path.startsWith(`${bad}[`)) return false;
     }
     return true;
   }
@@ -328,6 +494,164 @@ class ManifestCheck {
         legacy.node.range?.[0] ?? 0,
         "services.log_volume",
         "remove this old spelling of logs.volume_name: both are set",
+      );
+    }
+
+    this.#rolloutSteps(m);
+    this.#prometheus(m);
+  }
+
+  /**
+   * The step list against the strategy: steps only with `canary`, which
+   * needs at least one weight step; weights strictly increasing; an
+   * analysis only once a weight step sent the canary traffic. A step with a
+   * shape problem is skipped, and a rule that would only repeat one is not
+   * applied.
+   */
+  #rolloutSteps(m: ResolvedManifest): void {
+    const list = this.#lists.get("rollout.steps");
+    if (!this.#clean("rollout.steps")) return;
+    const length = list?.length ?? 0;
+    const items = Array.from({ length }, (_, index) => `rollout.steps[${index}]`);
+    /** A weight key was written in the item (valid or not). */
+    const wroteWeight = (item: string) =>
+      this.#given.has(`${item}.weight`) || this.#bad.has(`${item}.weight`);
+    const strategyGiven = this.#given.has("rollout.strategy");
+
+    if (this.#clean("rollout.strategy")) {
+      if (m.rollout.strategy === "switch" && list !== undefined && length > 0) {
+        this.#report(
+          list.offset,
+          "rollout.steps",
+          `must be empty when rollout.strategy is "switch"${
+            strategyGiven ? "" : " (the default)"
+          }: set strategy "canary" to walk these steps, or remove them (got ${length} step${
+            length === 1 ? "" : "s"
+          })`,
+        );
+      }
+      const allClean = items.every((item) => this.#clean(item));
+      if (m.rollout.strategy === "canary" && allClean && !items.some(wroteWeight)) {
+        if (list === undefined) {
+          this.#report(
+            this.#offsetOf("rollout.strategy"),
+            "rollout.strategy",
+            'needs rollout.steps with at least one "weight" step (got "canary" and no steps)',
+          );
+        } else {
+          this.#report(
+            list.offset,
+            "rollout.steps",
+            `must hold at least one "weight" step when rollout.strategy is "canary" (got ${
+              length === 0 ? "an empty list" : "none"
+            })`,
+          );
+        }
+      }
+    }
+
+    let previous: { weight: number; item: string } | undefined;
+    let weighted = false;
+    for (const item of items) {
+      if (wroteWeight(item)) weighted = true;
+      if (!this.#clean(item)) continue;
+      const weight = this.#given.get(`${item}.weight`);
+      if (weight !== undefined) {
+        const value = weight.value as number;
+        if (previous !== undefined && value <= previous.weight) {
+          this.#report(
+            weight.node.range?.[0] ?? 0,
+            `${item}.weight`,
+            `must be greater than the weight before it (${previous.item}.weight is ${previous.weight}): weights only go up (got ${value})`,
+          );
+        } else {
+          previous = { weight: value, item };
+        }
+      }
+      const analysis = this.#sections.get(`${item}.analysis`);
+      if (analysis !== undefined && !weighted) {
+        this.#report(
+          analysis,
+          `${item}.analysis`,
+          "must come after a weight step: before one the canary has no traffic to judge",
+        );
+      }
+    }
+  }
+
+  /**
+   * The stack's Prometheus: the only source of `prometheus` analysis, a
+   * port of its own on the host, and a scrape interval that leaves two
+   * scrapes in every analysis window (a rate needs two samples).
+   */
+  #prometheus(m: ResolvedManifest): void {
+    if (!this.#clean("prometheus.enabled")) return;
+    const enabled = m.prometheus.enabled;
+    if (
+      this.#given.has("rollout.analysis.source") && m.rollout.analysis.source === "prometheus" &&
+      !enabled
+    ) {
+      this.#report(
+        this.#offsetOf("rollout.analysis.source"),
+        "rollout.analysis.source",
+        'must be "edge" while prometheus.enabled is false: enable the stack\'s Prometheus to query it (got "prometheus")',
+      );
+    }
+    if (!enabled) return;
+
+    if (this.#clean("prometheus.port")) {
+      const clashes = [["nginx.port", m.nginx.port], ["opa.port", m.opa.port]] as const;
+      for (const [other, port] of clashes) {
+        if (!this.#clean(other) || port !== m.prometheus.port) continue;
+        if (this.#given.has("prometheus.port")) {
+          this.#report(
+            this.#offsetOf("prometheus.port"),
+            "prometheus.port",
+            `must differ from ${other}, both are published on the host (got ${port})`,
+          );
+        } else {
+          this.#report(
+            this.#offsetOf("prometheus.enabled"),
+            "prometheus.enabled",
+            `needs prometheus.port to differ from ${other}: the default ${port} is taken (got true)`,
+          );
+        }
+        break;
+      }
+    }
+
+    if (m.rollout.analysis.source !== "prometheus" || !this.#clean("prometheus.scrape_interval")) {
+      return;
+    }
+    const interval = m.prometheus.scrape_interval_seconds;
+    const windows = ["rollout.analysis.window"];
+    const length = this.#lists.get("rollout.steps")?.length ?? 0;
+    for (let index = 0; index < length; index++) {
+      windows.push(`rollout.steps[${index}].analysis.window`);
+    }
+    for (const path of windows) {
+      if (!this.#clean(path)) continue;
+      const seconds = path === "rollout.analysis.window"
+        ? m.rollout.analysis.window_seconds
+        : this.#given.has(path)
+        ? this.#seconds(path, 0)
+        : undefined;
+      if (seconds === undefined || seconds >= 2 * interval) continue;
+      const at = this.#given.has(path)
+        ? path
+        : this.#given.has("prometheus.scrape_interval")
+        ? "prometheus.scrape_interval"
+        : "rollout.analysis.source";
+      this.#report(
+        this.#offsetOf(at),
+        at,
+        `${
+          at === path ? "must be" : `needs ${path} (${formatDuration(seconds)}) to be`
+        } at least twice prometheus.scrape_interval (${
+          formatDuration(interval)
+        }): a rate needs two scrapes in the window${
+          at === path ? ` (got ${formatDuration(seconds)})` : ""
+        }`,
       );
     }
   }

@@ -50,6 +50,28 @@ const SHIPPED_RESOLVED: ResolvedManifest = {
     },
   },
   audit: { history_file: "history.jsonl", report_file: "audit_report.md" },
+  rollout: {
+    strategy: "switch",
+    steps: [],
+    analysis: {
+      source: "edge",
+      window_seconds: 30,
+      min_requests: 20,
+      max_error_rate_percent: 5,
+      max_error_rate_increase_points: 1.0,
+      max_p99_latency_ms: 1000,
+      max_p99_ratio: 2.0,
+      failure_limit: 0,
+      inconclusive_limit: 2,
+    },
+    routing: { header: "X-Canary", sticky_cookie: null },
+  },
+  prometheus: {
+    enabled: false,
+    image: "prom/prometheus:latest",
+    port: 9090,
+    scrape_interval_seconds: 5,
+  },
 };
 
 Deno.test("parseManifest() resolves the shipped manifest to its documented values", () => {

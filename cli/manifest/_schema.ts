@@ -3,12 +3,16 @@
  * check its value must pass. Defaults live in _defaults.ts.
  */
 
+import { durationSeconds } from "./_duration.ts";
+
 /** A single value. `check` returns what is wrong, or undefined when the value fits. */
 export interface LeafSpec {
   kind: "leaf";
   required?: boolean;
   /** An older spelling still accepted; never offered as a suggestion. */
   legacy?: boolean;
+  /** `null` (or `~`, or nothing) is a value of its own (e.g. "no cookie"), not an empty key. */
+  nullable?: boolean;
   check: (value: unknown, source: string) => string | undefined;
 }
 
@@ -16,10 +20,27 @@ export interface LeafSpec {
 export interface SectionSpec {
   kind: "section";
   required?: boolean;
+  /** `null` (or nothing after the colon) stands for an empty mapping: `analysis:` as `analysis: {}`. */
+  nullable?: boolean;
+  /** The mapping must hold exactly one of these keys (a rollout step is one kind of step). */
+  exactlyOne?: readonly string[];
   fields: Readonly<Record<string, Spec>>;
 }
 
-export type Spec = LeafSpec | SectionSpec;
+/** A sequence whose every item is a mapping of `items`' keys; `[]` is a valid (empty) list. */
+export interface ListSpec {
+  kind: "list";
+  required?: boolean;
+  /** How many items the list may hold at most. */
+  maxItems: number;
+  /** What one item is called in messages ("steps" holds "step"s). */
+  itemName: string;
+  /** An item as the user would write it, shown when an item is not a mapping. */
+  example: string;
+  items: SectionSpec;
+}
+
+export type Spec = LeafSpec | SectionSpec | ListSpec;
 
 const INTEGER_LITERAL = /^[-+]?(?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+)$/;
 
@@ -121,9 +142,108 @@ const relativeFile = string((value) =>
 
 const contact = string();
 
+const boolean: LeafSpec["check"] = (value) =>
+  typeof value === "boolean" ? undefined : "must be true or false";
+
+/** Shortest and longest duration a pause, a window or a scrape interval may take, seconds. */
+export const DURATION_LIMITS = { min: 1, max: 3600 } as const;
+
+/** A duration between 1 s and 1 h (see _duration.ts for the spellings). */
+const duration: LeafSpec["check"] = (value, source) => {
+  const seconds = durationSeconds(value, source);
+  return seconds !== undefined && seconds >= DURATION_LIMITS.min && seconds <= DURATION_LIMITS.max
+    ? undefined
+    : "must be a duration between 1s and 1h, such as 30s, 2m, 1m30s or a whole number of seconds";
+};
+
+const canaryWeight: LeafSpec["check"] = (value, source) =>
+  isInteger(value, source) && value >= 1 && value <= 99
+    ? undefined
+    : "must be an integer percentage between 1 and 99 (100 is implied after the last step)";
+
+/** Letters, digits and "-": the only header names nginx passes on by default (`ignore_invalid_headers`). */
+export const HEADER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
+
+/**
+ * Header names a pin header must not take: hop-by-hop headers (RFC 9110
+ * 7.6.1; a proxy drops or consumes them), and headers nginx, the browser or
+ * the app already give a meaning (routing, framing, identity, caching).
+ */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length",
+  "content-type",
+  "content-encoding",
+  "cookie",
+  "set-cookie",
+  "authorization",
+  "expect",
+  "range",
+  "date",
+  "via",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-real-ip",
+  "x-request-id",
+]);
+
+const headerName = string((value) => {
+  if (!HEADER_NAME_PATTERN.test(value)) {
+    return 'must be a header name of letters, digits and "-", starting with a letter, at most 64 characters (nginx drops other names)';
+  }
+  if (RESERVED_HEADERS.has(value.toLowerCase())) {
+    return "must not be a hop-by-hop or reserved header name";
+  }
+  return undefined;
+});
+
+/** A cookie-name: an RFC 6265 token (RFC 9110 tchar), at most 64 characters. */
+export const COOKIE_NAME_PATTERN = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,64}$/;
+
+const cookieName: LeafSpec["check"] = (value) => {
+  if (value === null) return undefined;
+  if (typeof value !== "string") return "must be a cookie name or null (no sticky cookie)";
+  if (!COOKIE_NAME_PATTERN.test(value)) {
+    return "must be a cookie name: 1 to 64 letters, digits or !#$%&'*+-.^_`|~ (RFC 6265), or null";
+  }
+  if (/^__(host|secure)-/i.test(value)) {
+    return 'must not start with "__Host-" or "__Secure-": browsers keep those only from HTTPS';
+  }
+  return undefined;
+};
+
+function numberBetween(min: number, max: number, what: string): LeafSpec["check"] {
+  return (value) =>
+    isFiniteNumber(value) && value >= min && value <= max
+      ? undefined
+      : `must be ${what} between ${min} and ${max}`;
+}
+
+const ratio: LeafSpec["check"] = (value) =>
+  isFiniteNumber(value) && value >= 1 && value <= 1000
+    ? undefined
+    : "must be a number between 1 and 1000 (the canary's P99 over stable's)";
+
 function leaf(check: LeafSpec["check"], required = false): LeafSpec {
   return { kind: "leaf", required, check };
 }
+
+/** The longest step list a rollout may have. */
+export const MAX_ROLLOUT_STEPS = 64;
+
+/** The kinds of rollout step, in Argo Rollouts' vocabulary; a step holds exactly one. */
+export const STEP_KINDS = ["weight", "pause", "analysis"] as const;
 
 export const MANIFEST_SCHEMA: SectionSpec = {
   kind: "section",
@@ -210,10 +330,70 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         report_file: leaf(relativeFile),
       },
     },
+    rollout: {
+      kind: "section",
+      fields: {
+        strategy: leaf(oneOf(["switch", "canary"])),
+        steps: {
+          kind: "list",
+          maxItems: MAX_ROLLOUT_STEPS,
+          itemName: "step",
+          example: "weight: 10",
+          items: {
+            kind: "section",
+            exactlyOne: STEP_KINDS,
+            fields: {
+              weight: leaf(canaryWeight),
+              pause: leaf(duration),
+              analysis: {
+                kind: "section",
+                nullable: true,
+                fields: { window: leaf(duration) },
+              },
+            },
+          },
+        },
+        analysis: {
+          kind: "section",
+          fields: {
+            source: leaf(oneOf(["edge", "prometheus"])),
+            window: leaf(duration),
+            min_requests: leaf(integerAtLeast(1)),
+            max_error_rate_percent: leaf(percentage),
+            max_error_rate_increase_points: leaf(
+              numberBetween(0, 100, "a number of percentage points"),
+            ),
+            max_p99_latency_ms: leaf(positiveNumber),
+            max_p99_ratio: leaf(ratio),
+            failure_limit: leaf(integerBetween(0, 100)),
+            inconclusive_limit: leaf(integerBetween(0, 100)),
+          },
+        },
+        routing: {
+          kind: "section",
+          fields: {
+            header: leaf(headerName),
+            sticky_cookie: { kind: "leaf", nullable: true, check: cookieName },
+          },
+        },
+      },
+    },
+    prometheus: {
+      kind: "section",
+      fields: {
+        enabled: leaf(boolean),
+        image: leaf(image),
+        port: leaf(integerBetween(1, 65535)),
+        scrape_interval: leaf(duration),
+      },
+    },
   },
 };
 
-/** Every non-legacy key path of the schema, e.g. ["nginx", "contact"]. */
+/**
+ * Every non-legacy key path of the schema, e.g. ["nginx", "contact"]; keys of
+ * a list's items sit under "<list>[]", e.g. ["rollout", "steps[]", "weight"].
+ */
 export function schemaPaths(
   spec: SectionSpec = MANIFEST_SCHEMA,
   prefix: string[] = [],
@@ -223,6 +403,7 @@ export function schemaPaths(
     if (child.kind === "leaf" && child.legacy) continue;
     out.push([...prefix, key]);
     if (child.kind === "section") out.push(...schemaPaths(child, [...prefix, key]));
+    if (child.kind === "list") out.push(...schemaPaths(child.items, [...prefix, `${key}[]`]));
   }
   return out;
 }

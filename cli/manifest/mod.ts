@@ -9,11 +9,24 @@
 export { parseManifest } from "./_parse_manifest.ts";
 export { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
 export { loadManifest, setManifestValue } from "./_load_manifest.ts";
-export { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
+export {
+  DEFAULT_PROJECT,
+  defaultNetworkName,
+  defaultPrometheus,
+  defaultRollout,
+  DEFAULTS,
+  defaultVolumeName,
+  EXAMPLE_CANARY_STEPS,
+} from "./_defaults.ts";
+export { durationSeconds, formatDuration } from "./_duration.ts";
 export type {
+  AnalysisSource,
   LoadedManifest,
   Mode,
   NetworkDriver,
   ResolvedManifest,
   RestartPolicy,
+  RolloutSpec,
+  RolloutStep,
+  RolloutStrategy,
 } from "./types.ts";

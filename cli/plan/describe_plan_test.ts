@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { ResolvedManifest } from "../manifest/types.ts";
+import { defaultPrometheus, defaultRollout } from "../manifest/mod.ts";
 import { describePlan, planStack } from "./mod.ts";
 
 const manifest: ResolvedManifest = {
@@ -25,6 +26,8 @@ const manifest: ResolvedManifest = {
     },
   },
   audit: { history_file: "history.jsonl", report_file: "audit_report.md" },
+  rollout: defaultRollout(),
+  prometheus: defaultPrometheus(),
 };
 
 Deno.test("describePlan() names every object in creation order", () => {

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "../digest/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
+import { defaultPrometheus, defaultRollout } from "../manifest/mod.ts";
 import {
   appContainerName,
   type ContainerPlan,
@@ -45,6 +46,8 @@ function shipped(): ResolvedManifest {
       },
     },
     audit: { history_file: "history.jsonl", report_file: "audit_report.md" },
+    rollout: defaultRollout(),
+    prometheus: defaultPrometheus(),
   };
 }
 
