@@ -426,6 +426,14 @@ class ManifestCheck {
     return true;
   }
 
+  /** True when `path` or anything written under it had a shape problem. */
+  #troubled(path: string): boolean {
+    for (const bad of this.#bad) {
+      if (bad === path || bad.startsWith(`${path}.`) || bad.startsWith(`${path}[`)) return true;
+    }
+    return !this.#clean(path);
+  }
+
   /** Points at the value of `path` as written. */
   #offsetOf(path: string): number {
     return this.#given.get(path)?.node.range?.[0] ?? 0;
@@ -530,7 +538,7 @@ class ManifestCheck {
           })`,
         );
       }
-      const allClean = items.every((item) => this.#clean(item));
+      const allClean = items.every((item) => !this.#troubled(item));
       if (m.rollout.strategy === "canary" && allClean && !items.some(wroteWeight)) {
         if (list === undefined) {
           this.#report(
@@ -543,7 +551,7 @@ class ManifestCheck {
             list.offset,
             "rollout.steps",
             `must hold at least one "weight" step when rollout.strategy is "canary" (got ${
-              length === 0 ? "an empty list" : "none"
+              length === 0 ? "an empty list" : `${length} step${length === 1 ? "" : "s"}, no weight`
             })`,
           );
         }

@@ -159,7 +159,7 @@ const duration: LeafSpec["check"] = (value, source) => {
 const canaryWeight: LeafSpec["check"] = (value, source) =>
   isInteger(value, source) && value >= 1 && value <= 99
     ? undefined
-    : "must be an integer percentage between 1 and 99 (100 is implied after the last step)";
+    : "must be an integer percentage between 1 and 99: 100 is implied after the last step";
 
 /** Letters, digits and "-": the only header names nginx passes on by default (`ignore_invalid_headers`). */
 export const HEADER_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
