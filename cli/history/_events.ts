@@ -18,6 +18,14 @@ export const EVENT_NAMES = [
   "chaos_change",
   "policy_violation",
   "lock_taken_over",
+  "rollout_started",
+  "rollout_step",
+  "rollout_analysis",
+  "rollout_paused",
+  "rollout_resumed",
+  "rollout_promoted",
+  "rollout_completed",
+  "rollout_aborted",
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];
@@ -156,6 +164,95 @@ export interface LockTakenOverData {
   reason: string;
 }
 
+/** One variant of a rollout as its events name it. */
+export interface RolloutVariantData {
+  container: string;
+  version: string;
+}
+
+/**
+ * One variant's figures over an analysis window (cli/rollout's
+ * `VariantFigures`, kept structural here like `DecisionData`).
+ */
+export interface RolloutFiguresData {
+  requests: number | null;
+  errors: number | null;
+  error_rate_percent: number | null;
+  /** Upper bound (ms) of the latency bucket holding the P99; null when unknown. */
+  p99_latency_ms: number | null;
+  /** Set when the P99 lay beyond the highest finite bucket: the bound (ms) it exceeded. */
+  p99_above_ms?: number;
+  /** Why a figure is unknown. */
+  unknown?: string;
+}
+
+/** A canary rollout began: the new version joined beside stable at weight 0. */
+export interface RolloutStartedData {
+  /** The rollout's id, `<yyyymmddThhmmss>-<spec hash8>`; every rollout event carries it. */
+  id: string;
+  stable: RolloutVariantData;
+  canary: RolloutVariantData;
+  /** The steps as the manifest gave them (cli/manifest `RolloutStep`). */
+  steps: unknown[];
+}
+
+/** The canary's weight changed. */
+export interface RolloutStepData {
+  id: string;
+  /** Index of the step in the rollout's steps. */
+  step: number;
+  /** Percent of traffic on the canary, now and before. */
+  weight: number;
+  previous_weight: number;
+  /** From the decision to the new weight being in effect at nginx, ms. */
+  ms: number;
+}
+
+/** An analysis step was decided by `swiftdeploy.rollout`. */
+export interface RolloutAnalysisData {
+  id: string;
+  step: number;
+  weight: number;
+  outcome: "continue" | "hold" | "rollback";
+  reasons: string[];
+  canary: RolloutFiguresData;
+  stable: RolloutFiguresData;
+  window_seconds: number;
+}
+
+/** `rollout pause` / `rollout resume`. */
+export interface RolloutPausedData {
+  id: string;
+  step: number;
+  /** Who asked (the operator's user name, or what acted). */
+  by: string;
+}
+
+/** `rollout promote`: the remaining steps were skipped (gated by the policy). */
+export interface RolloutPromotedData {
+  id: string;
+  step: number;
+  decision: DecisionData;
+}
+
+/** The canary took all traffic and became stable. */
+export interface RolloutCompletedData {
+  id: string;
+  version: string;
+  duration_ms: number;
+}
+
+/** The rollout was rolled back: the canary is at weight 0, drained and removed. */
+export interface RolloutAbortedData {
+  id: string;
+  step: number;
+  weight: number;
+  by: "analysis" | "operator";
+  reasons: string[];
+  /** The analysis decision that rolled it back, when one did. */
+  decision?: DecisionData;
+}
+
 export interface EventDataMap {
   deploy: DeployData;
   deploy_blocked: DeployBlockedData;
@@ -169,6 +266,14 @@ export interface EventDataMap {
   chaos_change: ChaosChangeData;
   policy_violation: PolicyViolationData;
   lock_taken_over: LockTakenOverData;
+  rollout_started: RolloutStartedData;
+  rollout_step: RolloutStepData;
+  rollout_analysis: RolloutAnalysisData;
+  rollout_paused: RolloutPausedData;
+  rollout_resumed: RolloutPausedData;
+  rollout_promoted: RolloutPromotedData;
+  rollout_completed: RolloutCompletedData;
+  rollout_aborted: RolloutAbortedData;
 }
 
 /** One line of history.jsonl as written; keys in this order. */
