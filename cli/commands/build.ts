@@ -30,7 +30,12 @@ export async function runBuild(
   try {
     const built = await buildImages(engine, {
       homeDir: ctx.home,
-      tags: { app: m.services.image, nginx: m.nginx.image, opa: m.opa.image },
+      tags: {
+        app: m.services.image,
+        nginx: m.nginx.image,
+        opa: m.opa.image,
+        ...(m.prometheus.enabled ? { prometheus: m.prometheus.image } : {}),
+      },
       ...(opts.only ? { only: opts.only } : {}),
       log: (l) => term.err(term.dim(l)),
     });

@@ -16,25 +16,32 @@ export {
   LUA_SHARE_DIR,
   NGINX_MODULES,
   parseLdd,
+  PROMETHEUS_DEFAULT_CONF,
+  PROMETHEUS_DEFAULT_FLAGS,
   splitImageRef,
 } from "./specs.ts";
 
+/** Debian's Prometheus (package prometheus, installed by build/bootstrap.sh). */
+export const PROMETHEUS_BIN = "/usr/bin/prometheus";
+
 export interface BuildImagesOptions {
   homeDir: string;
-  tags: Record<ImageRole, string>;
-  /** Only these roles (default: all three). */
+  /** The Prometheus tag only when its image is wanted (`prometheus.enabled`). */
+  tags: Record<Exclude<ImageRole, "prometheus">, string> & { prometheus?: string };
+  /** Only these roles (default: nginx, opa, app, and prometheus when its tag is given). */
   only?: ImageRole[];
   log: (line: string) => void;
 }
 
-/** Builds the nginx, OPA and app images the manifest names. */
+/** Builds the nginx, OPA and app images the manifest names, and Prometheus's when tagged. */
 export async function buildImages(
   engine: EngineClient,
   opts: BuildImagesOptions,
 ): Promise<BuiltImage[]> {
   const stateDir = join(opts.homeDir, ".state", "build");
   const appBundle = join(stateDir, "app.js");
-  const roles = opts.only ?? ["nginx", "opa", "app"];
+  const roles: ImageRole[] = opts.only ??
+    ["nginx", "opa", "app", ...(opts.tags.prometheus ? ["prometheus" as const] : [])];
   if (roles.includes("app")) await bundleService(opts.homeDir, appBundle, opts.log);
   const recipes = imageRecipes({
     tags: opts.tags,
@@ -44,6 +51,7 @@ export async function buildImages(
     opaBin: join(opts.homeDir, ".tools", "bin", "opa"),
     denoBin: Deno.execPath(),
     appBundle,
+    prometheusBin: PROMETHEUS_BIN,
   });
   const built: BuiltImage[] = [];
   for (const recipe of recipes) {

@@ -1,15 +1,16 @@
 /**
- * Recipes of the three registry-free images (pure data): which host files go
+ * Recipes of the registry-free images (nginx, OPA, the app, and Prometheus when enabled) (pure data): which host files go
  * where, the users, and the Dockerfile. Each image is `FROM scratch` plus one
  * `ADD rootfs.tar /` so file ownership comes from the tar headers.
  */
 
-export type ImageRole = "nginx" | "opa" | "app";
+export type ImageRole = "nginx" | "opa" | "app" | "prometheus";
 
 export const IMAGE_USERS: Record<ImageRole, { uid: number; name: string }> = {
   app: { uid: 10001, name: "app" },
   nginx: { uid: 10002, name: "nginx" },
   opa: { uid: 10003, name: "opa" },
+  prometheus: { uid: 10004, name: "prometheus" },
 };
 
 /** A file copied from the host (`src`) into the image (`dest`). */
@@ -47,7 +48,8 @@ export const NGINX_MODULES: readonly string[] = Object.freeze([
 export const LUA_SHARE_DIR = "/usr/share/lua/5.1";
 
 export interface RecipeInputs {
-  tags: Record<ImageRole, string>;
+  /** The Prometheus tag only when its image is wanted (`prometheus.enabled`). */
+  tags: Record<Exclude<ImageRole, "prometheus">, string> & { prometheus?: string };
   /** Host paths of the binaries. */
   nginxBin: string;
   /** Host paths of the Lua files under LUA_SHARE_DIR, copied to the same paths in the nginx image. */
@@ -57,6 +59,8 @@ export interface RecipeInputs {
   denoBin: string;
   /** The bundled service (`deno bundle service/main.ts`). */
   appBundle: string;
+  /** Debian's prometheus binary (package prometheus, 2.42; links libc only). */
+  prometheusBin?: string;
 }
 
 function passwd(role: ImageRole): string {
@@ -103,6 +107,27 @@ http {
 `;
 
 /**
+ * The Prometheus image's own configuration: it scrapes itself, so the image
+ * works on its own. swiftdeploy starts it with `--config.file` naming the
+ * generated prometheus.yml in its read-only config folder.
+ */
+export const PROMETHEUS_DEFAULT_CONF = `# Default configuration of the SwiftDeploy Prometheus image.
+global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ["127.0.0.1:9090"]
+`;
+
+/** Flags the Prometheus image starts with when the plan gives none (prom/prometheus's, our paths). */
+export const PROMETHEUS_DEFAULT_FLAGS = [
+  "--config.file=/etc/prometheus/prometheus.yml",
+  "--storage.tsdb.path=/prometheus",
+  "--web.listen-address=0.0.0.0:9090",
+];
+
+/**
  * The image's own healthcheck (the plan sets one with the manifest's port):
  * busybox's wget costs milliseconds a check where a second Deno process
  * costs a runtime start.
@@ -125,6 +150,13 @@ export const APP_ENTRYPOINT = [
   "/app/app.js",
 ];
 
+/**
+ * The recipes: nginx, OPA and the app always; Prometheus when both its tag
+ * and `prometheusBin` are given. Prometheus is Debian's Go binary (it links
+ * libc only, packed with what `ldd` lists) plus busybox for the healthcheck
+ * (`wget /-/ready`, the same check prom/prometheus's busybox base allows),
+ * running as 10004 with its TSDB in `/prometheus` (a tmpfs in the stack).
+ */
 export function imageRecipes(inputs: RecipeInputs): ImageRecipe[] {
   const nginx = IMAGE_USERS.nginx.uid;
   const app = IMAGE_USERS.app.uid;
@@ -132,7 +164,7 @@ export function imageRecipes(inputs: RecipeInputs): ImageRecipe[] {
   const nginxBase = base("nginx");
   const opaBase = base("opa");
   const appBase = base("app");
-  return [
+  const recipes: ImageRecipe[] = [
     {
       role: "nginx",
       tags: [inputs.tags.nginx],
@@ -210,6 +242,39 @@ export function imageRecipes(inputs: RecipeInputs): ImageRecipe[] {
       ].join("\n"),
     },
   ];
+  if (inputs.tags.prometheus !== undefined && inputs.prometheusBin !== undefined) {
+    const prometheus = IMAGE_USERS.prometheus.uid;
+    const promBase = base("prometheus");
+    recipes.push({
+      role: "prometheus",
+      tags: [inputs.tags.prometheus],
+      hostFiles: [
+        { src: inputs.prometheusBin, dest: "bin/prometheus", mode: 0o755, withLibraries: true },
+        { src: inputs.busyboxBin, dest: "bin/busybox", mode: 0o755 },
+      ],
+      textFiles: [
+        ...promBase.textFiles,
+        { dest: "etc/prometheus/prometheus.yml", text: PROMETHEUS_DEFAULT_CONF, mode: 0o644 },
+      ],
+      dirs: [
+        ...promBase.dirs,
+        { dest: "etc/prometheus/swiftdeploy", mode: 0o755, uid: 0 },
+        { dest: "prometheus", mode: 0o700, uid: prometheus },
+      ],
+      dockerfile: [
+        "FROM scratch",
+        "ADD rootfs.tar /",
+        "ENV PATH=/bin",
+        `USER ${prometheus}:${prometheus}`,
+        "EXPOSE 9090",
+        "WORKDIR /prometheus",
+        `ENTRYPOINT ["/bin/prometheus"]`,
+        `CMD ${JSON.stringify(PROMETHEUS_DEFAULT_FLAGS)}`,
+        "",
+      ].join("\n"),
+    });
+  }
+  return recipes;
 }
 
 /** Splits `repo[:tag]` (a registry port is not a tag) into repo and tag. */

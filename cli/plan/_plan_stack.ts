@@ -2,6 +2,18 @@ import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { type Addressing, defaultAddressing } from "./_addressing.ts";
 import { canonicalJson, sha256Hex } from "../digest/mod.ts";
+import {
+  LABEL_PROMETHEUS_CONFIG,
+  PROMETHEUS_CONFIG_DIR,
+  PROMETHEUS_CONFIG_FILE_NAME,
+  PROMETHEUS_CONTAINER_PORT,
+  PROMETHEUS_DATA_DIR,
+  PROMETHEUS_RETENTION,
+  PROMETHEUS_TSDB_TMPFS,
+  PROMETHEUS_UID,
+  prometheusAddress,
+  prometheusConfigHash,
+} from "./_prometheus.ts";
 import type {
   ContainerCreateBody,
   HealthcheckBody,
@@ -12,7 +24,7 @@ import type {
 } from "./_engine_bodies.ts";
 
 /** The containers of a stack, named after what they do. */
-export type ContainerRole = "opa" | "app" | "nginx";
+export type ContainerRole = "opa" | "app" | "nginx" | "prometheus";
 /** The `io.swiftdeploy.role` label of every object a stack owns. */
 export type ObjectRole = ContainerRole | "network" | "logs";
 
@@ -28,6 +40,7 @@ export const CONTAINER_USERS: Readonly<Record<ContainerRole, string>> = {
   app: "10001:10001",
   nginx: "10002:10002",
   opa: "10003:10003",
+  prometheus: `${PROMETHEUS_UID}:${PROMETHEUS_UID}`,
 };
 
 /** Folder beside the manifest holding what the engine driver bind-mounts. */
@@ -81,6 +94,11 @@ export interface HostDirs {
   opaDataDir: string;
   /** The installation's Rego policies; bound read-only on OPA_POLICIES_DIR. */
   policiesDir: string;
+  /**
+   * Only when `prometheus.enabled`: holds prometheus.yml and the file_sd
+   * lists (apps.json, nginx.json); bound read-only on PROMETHEUS_CONFIG_DIR.
+   */
+  prometheusConfigDir?: string;
 }
 
 export interface ContainerPlan {
@@ -110,7 +128,7 @@ export interface StackPlan {
   project: string;
   network: NetworkPlan;
   volume: VolumePlan;
-  /** In creation order: opa, app, nginx. */
+  /** In creation order: opa, app, nginx, then prometheus when enabled. */
   containers: ContainerPlan[];
   hostDirs: HostDirs;
 }
@@ -275,15 +293,63 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     NetworkingConfig: onNetwork(nginxName),
   };
 
+  const containers = [
+    containerPlan("opa", opaName, [], opa),
+    containerPlan("app", appName, [], app),
+    containerPlan("nginx", nginxName, ["app"], nginx),
+  ];
+  if (manifest.prometheus.enabled) {
+    hostDirs.prometheusConfigDir = `${manifestDir}/${STATE_DIR_NAME}/prometheus`;
+    const name = `${project}-prometheus`;
+    const prometheus: ContainerCreateBody = {
+      Image: manifest.prometheus.image,
+      // Flags only: the image's entrypoint is the prometheus binary (ours and prom/prometheus).
+      Cmd: [
+        `--config.file=${PROMETHEUS_CONFIG_DIR}/${PROMETHEUS_CONFIG_FILE_NAME}`,
+        `--storage.tsdb.path=${PROMETHEUS_DATA_DIR}`,
+        `--storage.tsdb.retention.time=${PROMETHEUS_RETENTION}`,
+        `--web.listen-address=0.0.0.0:${PROMETHEUS_CONTAINER_PORT}`,
+        "--log.level=warn",
+      ],
+      User: CONTAINER_USERS.prometheus,
+      Labels: {
+        ...containerLabels(project, "prometheus", version),
+        [LABEL_PROMETHEUS_CONFIG]: prometheusConfigHash(manifest),
+      },
+      ExposedPorts: { [`${PROMETHEUS_CONTAINER_PORT}/tcp`]: {} },
+      Healthcheck: healthcheck(
+        wgetCheck(`http://127.0.0.1:${PROMETHEUS_CONTAINER_PORT}/-/ready`),
+        10,
+      ),
+      HostConfig: {
+        Binds: [`${hostDirs.prometheusConfigDir}:${PROMETHEUS_CONFIG_DIR}:ro`],
+        PortBindings: {
+          [`${PROMETHEUS_CONTAINER_PORT}/tcp`]: [{
+            HostIp: "127.0.0.1",
+            HostPort: String(manifest.prometheus.port),
+          }],
+        },
+        ...hardenedHost(restart, networkName),
+        Tmpfs: { ...TMPFS, [PROMETHEUS_DATA_DIR]: PROMETHEUS_TSDB_TMPFS },
+      },
+      NetworkingConfig: {
+        EndpointsConfig: {
+          [networkName]: {
+            Aliases: [name],
+            // Static, outside the dynamic range: nginx's listener allows this address only.
+            IPAMConfig: { IPv4Address: prometheusAddress(addressing.subnet) },
+          },
+        },
+      },
+    };
+    containers.push(containerPlan("prometheus", name, [], prometheus));
+  }
+
   return {
     project,
     network: { name: networkName, ...network },
     volume: { name: volumeName, ...volume },
-    containers: [
-      containerPlan("opa", opaName, [], opa),
-      containerPlan("app", appName, [], app),
-      containerPlan("nginx", nginxName, ["app"], nginx),
-    ],
+    containers,
     hostDirs,
   };
 }

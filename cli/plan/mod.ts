@@ -38,6 +38,26 @@ export {
 } from "./_plan_stack.ts";
 export { describePlan } from "./_describe_plan.ts";
 export {
+  type AppScrapeTarget,
+  appTargetsJson,
+  FILE_SD_REFRESH_SECONDS,
+  LABEL_PROMETHEUS_CONFIG,
+  NGINX_PROMETHEUS_PORT,
+  nginxPrometheusListener,
+  nginxTargetsJson,
+  PROMETHEUS_APPS_FILE_NAME,
+  PROMETHEUS_CONFIG_DIR,
+  PROMETHEUS_CONFIG_FILE_NAME,
+  PROMETHEUS_CONTAINER_PORT,
+  PROMETHEUS_DATA_DIR,
+  PROMETHEUS_HOST,
+  PROMETHEUS_NGINX_FILE_NAME,
+  PROMETHEUS_UID,
+  prometheusAddress,
+  prometheusConfig,
+  prometheusConfigHash,
+} from "./_prometheus.ts";
+export {
   type Addressing,
   addressingOf,
   appSlots,

@@ -9,7 +9,9 @@ import {
   NGINX_LOG_DIR,
   OPA_DATA_DIR,
   OPA_POLICIES_DIR,
+  PROMETHEUS_CONFIG_DIR,
   type StackPlan,
+  STATE_DIR_NAME,
 } from "../plan/mod.ts";
 
 const SECOND_NS = 1_000_000_000;
@@ -25,7 +27,9 @@ const SECOND_NS = 1_000_000_000;
  * the compose file. Every bind is a folder, never a single file: `init`
  * replaces files by rename, and a file bind keeps showing the old inode
  * (issue 11 case 10). nginx's admin folder is a tmpfs of its own here: a
- * stack run by hand has no CLI reading its edge counters.
+ * stack run by hand has no CLI reading its edge counters. Prometheus (when
+ * enabled) reads `.swiftdeploy/prometheus/` beside this file, where the CLI
+ * keeps prometheus.yml and its target lists.
  */
 export function composeDocument(plan: StackPlan, relPoliciesDir: string): Record<string, unknown> {
   const policies = composeRelativePath(relPoliciesDir);
@@ -144,6 +148,9 @@ function composeMount(
   if (target === NGINX_CONFIG_DIR) return { volume: `.:${NGINX_CONFIG_DIR}:ro` };
   if (target === OPA_POLICIES_DIR) return { volume: `${policies}:${OPA_POLICIES_DIR}:ro` };
   if (target === OPA_DATA_DIR) return { volume: `.:${OPA_DATA_DIR}:ro` };
+  if (target === PROMETHEUS_CONFIG_DIR) {
+    return { volume: `./${STATE_DIR_NAME}/prometheus:${PROMETHEUS_CONFIG_DIR}:ro` };
+  }
   if (target === NGINX_ADMIN_DIR) {
     const [uid, gid] = CONTAINER_USERS.nginx.split(":");
     return {

@@ -59,6 +59,7 @@ function expectedService(plan: StackPlan, container: ContainerPlan, dir: string,
     "/etc/nginx/swiftdeploy": `${dir}:/etc/nginx/swiftdeploy:ro`,
     "/policies": `${resolvePath(dir, policies)}:/policies:ro`,
     "/data": `${dir}:/data:ro`,
+    "/etc/prometheus/swiftdeploy": `${dir}/.swiftdeploy/prometheus:/etc/prometheus/swiftdeploy:ro`,
   };
   // The admin folder is a tmpfs in compose (no CLI reads it there), not a bind.
   const adminTmpfs: Record<string, string> = {
@@ -189,6 +190,29 @@ for (const variant of VARIANTS) {
     }
   });
 }
+
+Deno.test("docker-compose reads the prometheus service as the plan when prometheus.enabled is set", async () => {
+  const shipped = await loadVariant(VARIANTS[0]!);
+  const manifest = {
+    ...shipped.manifest,
+    prometheus: { ...shipped.manifest.prometheus, enabled: true, port: 9391 },
+  };
+  const loaded = { ...shipped, manifest, ...await planAndRender(manifest, shipped.variant) };
+  assert.deepEqual(loaded.plan.containers.map((c) => c.role), [
+    "opa",
+    "app",
+    "nginx",
+    "prometheus",
+  ]);
+  await assertComposeAgreesWithPlan(loaded);
+  const { config } = await composeConfig(loaded.files["docker-compose.yml"]);
+  const prometheus = config.services["prometheus"]!;
+  assert.deepEqual(prometheus["ports"], ["127.0.0.1:9391:9090/tcp"], "loopback only");
+  assert.ok(
+    (prometheus["tmpfs"] as string[]).some((t) => t.startsWith("/prometheus:")),
+    "the TSDB is a tmpfs",
+  );
+});
 
 Deno.test("renderAll() writes a compose file with neither a version nor a top-level name", async () => {
   for (const variant of VARIANTS) {
