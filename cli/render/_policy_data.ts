@@ -8,9 +8,16 @@ export interface GeneratedNote {
   note: string;
 }
 
-/** The OPA data document: the manifest's policy limits, read by the policies as `data.limits`. */
+/**
+ * The OPA data document: the thresholds the policies read as `data.limits`
+ * (no policy writes one itself): `infrastructure` and `canary` from the
+ * manifest's policy_limits, `rollout` from rollout.analysis (the limits of
+ * package swiftdeploy.rollout; the window and the source are the
+ * controller's business, not the policy's).
+ */
 export function policyData(manifest: ResolvedManifest, generated: GeneratedNote): string {
   const { infrastructure, canary } = manifest.policy_limits;
+  const analysis = manifest.rollout.analysis;
   const document = {
     _generated: generated,
     limits: {
@@ -24,6 +31,15 @@ export function policyData(manifest: ResolvedManifest, generated: GeneratedNote)
         max_p99_latency_ms: canary.max_p99_latency_ms,
         window_seconds: canary.window_seconds,
         min_requests: canary.min_requests,
+      },
+      rollout: {
+        min_requests: analysis.min_requests,
+        max_error_rate_percent: analysis.max_error_rate_percent,
+        max_error_rate_increase_points: analysis.max_error_rate_increase_points,
+        max_p99_latency_ms: analysis.max_p99_latency_ms,
+        max_p99_ratio: analysis.max_p99_ratio,
+        failure_limit: analysis.failure_limit,
+        inconclusive_limit: analysis.inconclusive_limit,
       },
     },
   };
