@@ -45,6 +45,8 @@ export type ErrorCode =
   | "HISTORY_KEY"
   | "METRICS_INVALID"
   | "METRICS_UNREACHABLE"
+  | "ROUTES_INVALID"
+  | "ROUTES_UNAPPLIED"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {
