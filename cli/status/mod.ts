@@ -10,6 +10,28 @@ import type { StatusScrapeData } from "../history/mod.ts";
 import type { AppState, WindowFigures } from "../metrics/mod.ts";
 import { canaryMetricsInput } from "../metrics/policy_input.ts";
 import type { Decision } from "../policy/mod.ts";
+import {
+  renderRollout,
+  type RolloutObservation,
+  type RolloutStatus,
+  rolloutStatus,
+} from "./_rollout.ts";
+
+export {
+  durationText,
+  RECENT_ROLLOUT_SECONDS,
+  renderRollout,
+  type RolloutDecisionStatus,
+  type RolloutObservation,
+  rolloutShown,
+  type RolloutStatus,
+  rolloutStatus,
+  rolloutStep,
+  type RolloutStepStatus,
+  type RolloutVariantStatus,
+  timeLeftSeconds,
+  type VariantLive,
+} from "./_rollout.ts";
 
 export type Compliance = "PASS" | "FAIL" | "UNKNOWN";
 
@@ -42,6 +64,13 @@ export interface StatusDocument {
     reset: boolean;
   };
   policy: { infrastructure: DomainStatus; canary: DomainStatus };
+  /**
+   * The rollout in progress (or one that ended less than
+   * RECENT_ROLLOUT_SECONDS ago), or why its persisted state cannot be read.
+   * Absent when there is none to show, so a stack without rollouts gives
+   * the same document as before.
+   */
+  rollout?: RolloutStatus | { error: string };
 }
 
 /** A decision, or the reason there is none, as a compliance line. */
@@ -85,6 +114,11 @@ export interface Observation {
   /** What /healthz said. */
   health: { version: string | null; error: string | null };
   policy: { infrastructure: DomainStatus; canary: DomainStatus };
+  /**
+   * The rollout to show (the command filters with `rolloutShown`), or why
+   * its persisted state could not be read. Absent: no rollout.
+   */
+  rollout?: RolloutObservation | { error: string };
 }
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
@@ -115,6 +149,9 @@ export function statusDocument(o: Observation): StatusDocument {
       reset: f?.reset ?? false,
     },
     policy: o.policy,
+    ...(o.rollout === undefined
+      ? {}
+      : { rollout: "error" in o.rollout ? { error: o.rollout.error } : rolloutStatus(o.rollout) }),
   };
 }
 
@@ -169,6 +206,12 @@ export interface DashboardOptions {
   intervalSeconds: number;
   once: boolean;
   limits: { maxErrorRate: number; maxP99: number };
+  /**
+   * The rollout analysis's absolute limits on a variant (the manifest's
+   * `rollout.analysis` max error rate and P99), used to colour the
+   * per-variant figures; `limits` when not given.
+   */
+  rolloutLimits?: { maxErrorRate: number; maxP99: number };
   /** Problems of the refresh itself (e.g. the history could not be appended to), shown as warnings. */
   warnings?: string[];
 }
@@ -196,11 +239,20 @@ export function renderDashboard(
   const lines = [
     `${paint.bold(`SwiftDeploy Status Dashboard — ${doc.project}`)}  ${doc.timestamp}`,
     "─".repeat(WIDTH),
+  ];
+  if (doc.rollout !== undefined) {
+    if ("error" in doc.rollout) {
+      lines.push(rule("Rollout"), paint.red(`  ! ${doc.rollout.error}`));
+    } else {
+      lines.push(...renderRollout(doc.rollout, opts.rolloutLimits ?? opts.limits, paint, rule));
+    }
+  }
+  lines.push(
     rule(`Throughput (${over})`),
     `  req/s       : ${num(w.requests_per_second, 2, "")}   (${count})`,
     `  error rate  : ${(errBad ? paint.red : same)(num(w.error_rate_percent, 2, "%"))}`,
     `  P99 latency : ${(p99Bad ? paint.red : same)(p99)}`,
-  ];
+  );
   if (w.reset) {
     lines.push(paint.yellow("  ! the app restarted during the window: counters were reset"));
   }
