@@ -11,7 +11,7 @@
  * `histogram_quantile`'s interpolation (see cli/metrics' `bucketQuantileBounds`).
  */
 import { SwiftDeployError } from "../errors/mod.ts";
-import { bucketQuantileBounds, parseFloatGo } from "../metrics/mod.ts";
+import { bucketQuantileBounds, NON_APPLICATION_PATHS, parseFloatGo } from "../metrics/mod.ts";
 import type { VariantFigures } from "../rollout/mod.ts";
 
 /** The two variants, in Argo Rollouts' naming. */
@@ -43,12 +43,13 @@ export const EDGE_FAMILIES: Readonly<VariantFamilies> = Object.freeze({
 
 /**
  * The apps' own `/metrics` (job `apps`, `variant` from the file_sd target
- * labels), application paths only: health checks and scrapes are not traffic.
+ * labels), application paths only (cli/metrics' NON_APPLICATION_PATHS:
+ * health checks, scrapes and chaos commands are not traffic).
  */
 export const APP_FAMILIES: Readonly<VariantFamilies> = Object.freeze({
   requests: "http_requests_total",
   errorMatchers: 'status_code=~"5.."',
-  commonMatchers: 'job="apps",path!~"/healthz|/metrics"',
+  commonMatchers: `job="apps",path!~"${NON_APPLICATION_PATHS.join("|")}"`,
   buckets: "http_request_duration_seconds_bucket",
 });
 

@@ -51,7 +51,7 @@ Deno.test("variantQueries() asks increases by variant, 5xx, resets and buckets b
   });
   assert.equal(
     variantQueries(30, APP_FAMILIES).errors,
-    'sum by (variant) (increase(http_requests_total{job="apps",path!~"/healthz|/metrics",status_code=~"5.."}[30s]))',
+    'sum by (variant) (increase(http_requests_total{job="apps",path!~"/healthz|/metrics|/chaos",status_code=~"5.."}[30s]))',
   );
   for (const bad of [0, -5, 1.5, NaN]) {
     assert.throws(() => variantQueries(bad), SwiftDeployError, String(bad));
