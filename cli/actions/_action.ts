@@ -5,7 +5,7 @@
  * anything runs.
  */
 import type { ContainerCreateBody, NetworkCreateBody, VolumeCreateBody } from "../plan/mod.ts";
-import type { Routes } from "../routing/_routes.ts";
+import type { Routes } from "../routing/mod.ts";
 
 /** A routing table as an action carries it: the revision is drawn when it is applied. */
 export type RouteTable = Omit<Routes, "revision">;

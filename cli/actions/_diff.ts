@@ -28,7 +28,7 @@ import {
   POLICY_DATA_FILE,
   type StackPlan,
 } from "../plan/mod.ts";
-import type { RouteTarget } from "../routing/_routes.ts";
+import type { RouteTarget } from "../routing/mod.ts";
 import type { Action, RouteTable, Step } from "./_action.ts";
 import { canServe, type ObservedContainer, type ObservedState } from "./_observed.ts";
 

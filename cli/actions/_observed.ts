@@ -3,7 +3,7 @@
  * read once (by cli/deploy's observer) before anything is decided.
  */
 
-import type { Routes } from "../routing/_routes.ts";
+import type { Routes } from "../routing/mod.ts";
 
 /** One container of the project, as `GET /containers/json` and `…/json` describe it. */
 export interface ObservedContainer {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { SwiftDeployError } from "../errors/mod.ts";
-import type { Routes } from "../routing/_routes.ts";
+import type { Routes } from "../routing/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { addressingOf, appSlots, chooseSubnet, planStack, type StackPlan } from "../plan/mod.ts";
 import {

@@ -4,7 +4,7 @@
  * lives in `<state dir>/rollout/state.json`, replaced atomically at every
  * transition, so a killed CLI resumes from it and never from memory.
  */
-import type { RolloutStep } from "../manifest/mod.ts";
+import type { RolloutStep } from "../manifest/types.ts";
 
 /** Figures of one variant over one analysis window, as the Rego policy reads them. */
 export interface VariantFigures {
