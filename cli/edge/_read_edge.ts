@@ -15,6 +15,7 @@ import {
   type StackPlan,
 } from "../plan/mod.ts";
 import { edgeSampleFromText } from "./_parse_edge.ts";
+import { type VariantSample, variantSampleFromText } from "./_variants.ts";
 
 /** The path nginx serves its counters on, on the admin socket. */
 export const EDGE_METRICS_PATH = "/edge-metrics";
@@ -87,6 +88,29 @@ export async function readEdgeSample(
   socketPath: string,
   opts: { timeoutMs?: number; now?: () => number } = {},
 ): Promise<EdgeSample> {
+  const { text, atMs } = await readEdgeText(socketPath, opts);
+  return edgeSampleFromText(text, atMs);
+}
+
+/**
+ * Reads nginx's per-variant figures once (the same /edge-metrics answer as
+ * `readEdgeSample`) for the deployment whose state folder is `stateDir`.
+ *
+ * @throws SwiftDeployError METRICS_UNREACHABLE (see `readEdgeSample`) or
+ *   METRICS_INVALID (see `variantSampleFromText`)
+ */
+export async function readVariantSample(
+  stateDir: string,
+  opts: { timeoutMs?: number; now?: () => number } = {},
+): Promise<VariantSample> {
+  const { text, atMs } = await readEdgeText(edgeSocketPath(stateDir), opts);
+  return variantSampleFromText(text, atMs);
+}
+
+async function readEdgeText(
+  socketPath: string,
+  opts: { timeoutMs?: number; now?: () => number },
+): Promise<{ text: string; atMs: number }> {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const unreachable = (detail: string, cause?: unknown) =>
     new SwiftDeployError(
@@ -121,5 +145,5 @@ export async function readEdgeSample(
   }
   const atMs = (opts.now ?? Date.now)();
   if (response.status !== 200) throw unreachable(`HTTP ${response.status}`);
-  return edgeSampleFromText(text, atMs);
+  return { text, atMs };
 }

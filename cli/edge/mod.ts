@@ -12,7 +12,19 @@ export {
   ensureEdgeAdminDir,
   MAX_SOCKET_PATH_BYTES,
   readEdgeSample,
+  readVariantSample,
 } from "./_read_edge.ts";
+export {
+  type Variant,
+  VARIANT_METRIC_NAMES,
+  type VariantCounts,
+  type VariantRoute,
+  VARIANTS,
+  type VariantSample,
+  variantSampleFromText,
+  variantWindow,
+  type VariantWindowFigures,
+} from "./_variants.ts";
 export {
   collectGateWindow,
   decodeEdgeSample,

@@ -1,4 +1,5 @@
 import { NGINX_ADMIN_SOCKET } from "../plan/mod.ts";
+import { NGINX_ROUTES_FILE } from "./_render_all.ts";
 
 /** Directives whose first argument is a file or folder nginx writes. */
 const WRITTEN_PATH =
@@ -9,7 +10,8 @@ const WRITTEN_PATH =
  * the current user, never the file itself: an upstream server named by a
  * host name (only Docker's DNS knows it) becomes 127.0.0.1, and every pid, log and temp path becomes a bare file
  * name, which nginx resolves against its `-p` prefix. The admin socket
- * (`listen unix:…`, which even `nginx -t` binds) moves to `<dir>/edge.sock`,
+ * (`listen unix:…`, which even `nginx -t` binds) moves to `<dir>/edge.sock`
+ * and the persisted routing table to `<dir>/routes`,
  * `dir` being an absolute folder of the caller's. Write the result to
  * `<dir>/nginx.conf` and run `nginx` with `nginxTestArgs(dir)`.
  */
@@ -17,6 +19,7 @@ export function nginxTestCopy(conf: string, dir: string): string {
   const socket = `${dir.replace(/\/+$/, "")}/edge.sock`;
   return conf
     .replaceAll(NGINX_ADMIN_SOCKET, () => socket)
+    .replaceAll(NGINX_ROUTES_FILE, () => `${dir.replace(/\/+$/, "")}/routes`)
     // Upstream servers are looked up when nginx loads the file; the app's
     // name resolves only inside Docker's network.
     .replace(

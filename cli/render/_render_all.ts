@@ -1,14 +1,14 @@
-import { SwiftDeployError } from "../errors/mod.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
-import { NGINX_ADMIN_SOCKET, NGINX_HEALTH_PORT, type StackPlan } from "../plan/mod.ts";
-import { composeDocument, composeYaml } from "./_compose.ts";
+import { DURATION_BUCKETS } from "../../service/buckets.ts";
 import {
-  commentText,
-  integerText,
-  nginxQuotedJson,
-  nginxQuotedText,
-  sha256Text,
-} from "./_escape.ts";
+  NGINX_ADMIN_SOCKET,
+  NGINX_CONFIG_DIR,
+  NGINX_HEALTH_PORT,
+  type StackPlan,
+} from "../plan/mod.ts";
+import { composeDocument, composeYaml } from "./_compose.ts";
+import { commentText, integerText, nginxQuotedJson, sha256Text } from "./_escape.ts";
 import { type GeneratedNote, policyData } from "./_policy_data.ts";
 import { fillTemplate } from "./_template.ts";
 
@@ -83,20 +83,23 @@ function renderNginxConf(
   ctx: RenderContext,
   header: Record<string, string>,
 ): string {
-  const app = ctx.plan.containers.find((c) => c.role === "app");
-  if (!app) {
-    throw new SwiftDeployError(
-      "INTERNAL",
-      "Cannot render nginx.conf: the plan has no app container",
-    );
-  }
-  const appPort = integerText("services.port", manifest.services.port, 1, 65535);
+  const { routing } = manifest.rollout;
   return fillTemplate("nginx.conf.tmpl", ctx.templates["nginx.conf.tmpl"], {
     ...header,
     listen_port: integerText("nginx.port", manifest.nginx.port, 1, 65535),
     health_port: integerText("the nginx health port", NGINX_HEALTH_PORT, 1, 65535),
     // Goes into `listen unix:…;` and into a Lua string: a plain absolute path only.
     admin_socket: plainPath("the nginx admin socket", NGINX_ADMIN_SOCKET),
+    // nginx.conf names no app address: the routing table (cli/routing) does,
+    // persisted here and loaded by a freshly started nginx.
+    routes_file: plainPath("the routing table", NGINX_ROUTES_FILE),
+    pin_header_var: nginxVariableSuffix(
+      safeToken("rollout.routing.header", routing.header, HEADER_NAME),
+    ),
+    sticky_cookie: routing.sticky_cookie === null
+      ? ""
+      : safeToken("rollout.routing.sticky_cookie", routing.sticky_cookie, COOKIE_NAME),
+    duration_buckets: luaBuckets(DURATION_BUCKETS),
     proxy_timeout: integerText("nginx.proxy_timeout", manifest.nginx.proxy_timeout, 1, 86400),
     // Connecting across the local bridge is instant; a connect that takes
     // longer means the container is gone, which should be a quick 502.
@@ -106,31 +109,66 @@ function renderNginxConf(
       1,
       86400,
     ),
-    // The app's static address when the plan gives one (issue 11 case 7): no DNS, so
-    // nothing else on the network can ever be sent the app's traffic.
-    app_upstream: nginxQuotedText(`${appHost(ctx.plan, app)}:${appPort}`),
-    app_upstream_server: `${appHost(ctx.plan, app)}:${appPort}`,
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),
   });
 }
 
+/** Where nginx finds the persisted routing table (cli/routing's `routes` in its config folder). */
+export const NGINX_ROUTES_FILE = `${NGINX_CONFIG_DIR}/routes`;
+
 /**
- * The app's static IPv4 address on the project network, from the plan (which
- * always gives one: cli/plan's addressing).
- *
- * @throws SwiftDeployError INTERNAL when the plan holds no IPv4 address
+ * Header names the renderer writes into nginx.conf and Lua text: letters,
+ * digits and "-" only (a subset of RFC 9110's token), so the name can be
+ * neither Lua nor nginx syntax and maps to one `$http_…` variable.
  */
-function appHost(plan: StackPlan, app: StackPlan["containers"][number]): string {
-  const endpoint = app.body.NetworkingConfig?.EndpointsConfig?.[plan.network.name];
-  const address = endpoint?.IPAMConfig?.IPv4Address ?? "";
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) {
+export const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+/** Cookie names the renderer writes: letters, digits, "_", "." and "-" (a subset of RFC 6265's token). */
+export const COOKIE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * `value` when `pattern` accepts it. The manifest parser validates these
+ * names too; this keeps unsafe text out of nginx.conf whatever the caller.
+ *
+ * @throws SwiftDeployError MANIFEST_INVALID naming the key
+ */
+function safeToken(key: string, value: string, pattern: RegExp): string {
+  if (!pattern.test(value)) {
     throw new SwiftDeployError(
-      "INTERNAL",
-      `Cannot render nginx.conf: "${address}" is not an IPv4 address`,
+      "MANIFEST_INVALID",
+      `Cannot render nginx.conf: ${key} "${value}" must be 1 to 64 letters, digits${
+        pattern === COOKIE_NAME ? ', "_", "."' : ""
+      } or "-", starting with a letter or digit`,
+      { exitCode: ExitCode.invalid },
     );
   }
-  return address;
+  return value;
+}
+
+/** The suffix of nginx's `$http_…` variable for a header: lower case, "-" as "_". */
+function nginxVariableSuffix(header: string): string {
+  return header.toLowerCase().replaceAll("-", "_");
+}
+
+/**
+ * The latency bucket bounds as Lua table items `{ 0.0005, "0.0005" }, …`:
+ * each bound as a number (for comparing) and as the `le` label the edge
+ * histogram prints (JavaScript's shortest text of the number, the form
+ * cli/metrics parses back to the same value).
+ *
+ * @throws SwiftDeployError INTERNAL when a bound is not a positive finite
+ *   number or the list is not strictly increasing
+ */
+export function luaBuckets(bounds: readonly number[]): string {
+  bounds.forEach((b, i) => {
+    if (!(Number.isFinite(b) && b > 0) || (i > 0 && !(b > bounds[i - 1]!))) {
+      throw new SwiftDeployError(
+        "INTERNAL",
+        `Cannot render nginx.conf: latency bucket ${b} is not a positive number above the one before`,
+      );
+    }
+  });
+  return bounds.map((b) => `{ ${b}, "${b}" }`).join(", ");
 }
 
 /** `path` when it is absolute and made of `[A-Za-z0-9._/-]` only, safe in nginx and Lua text. */

@@ -124,9 +124,9 @@ Deno.test("renderAll() puts the contact into the error bodies as exact JSON when
   for (const variant of VARIANTS) {
     const { files, manifest } = await loadVariant(variant);
     const bodies = [...files["nginx.conf"].matchAll(/^ *return (50[234]) '((?:[^'\\]|\\.)*)';$/gm)];
-    // @fresh_address's refusal to resend, then the server-level pages; 504's handler answers 502 when the connection
+    // The server-level pages; 504's handler answers 502 when the connection
     // never opened (a dead container).
-    assert.deepEqual(bodies.map((m) => m[1]), ["502", "502", "503", "502", "504"]);
+    assert.deepEqual(bodies.map((m) => m[1]), ["502", "503", "502", "504"]);
     for (const [, code, quoted] of bodies) {
       const body = JSON.parse(nginxUnquote(quoted!));
       assert.deepEqual(body, {
@@ -155,14 +155,16 @@ Deno.test("renderAll() writes nginx.conf with the contract's directives", async 
     has("pid /tmp/nginx.pid;");
     assert.ok(!conf.includes("resolver"), "no name is looked up: the app has a static address");
     has(`listen ${manifest.nginx.port};`);
-    // The app's static address, never its name: nothing else can answer for it (issue 11 case 7).
+    // No app address at all: the routing table names it (issue 13 item 3),
+    // so moving the app between slots never changes this file.
     const address = app.body.NetworkingConfig!.EndpointsConfig[plan.network.name]!.IPAMConfig!
-      .IPv4Address;
-    has(`set $app_upstream '${address}:${manifest.services.port}';`);
-    has("proxy_pass http://$app_upstream;");
+      .IPv4Address!;
+    assert.ok(!conf.includes(address), `${variant.name}: names the app's address`);
+    has("server 0.0.0.1;");
+    has("balancer_by_lua_block {");
+    has("lua_shared_dict swiftdeploy_routes 1m;");
     has("listen 127.0.0.1:8099;");
     has("proxy_next_upstream error;");
-    has(`server ${address}:${manifest.services.port} max_fails=1 fail_timeout=5s;`);
     has("keepalive 32;");
     has("proxy_pass http://app_pool;");
     for (const kind of ["send", "read"]) {
@@ -176,7 +178,11 @@ Deno.test("renderAll() writes nginx.conf with the contract's directives", async 
     assert.equal([...conf.matchAll(/_temp_path /g)].length, 5);
     assert.deepEqual(
       [...conf.matchAll(/^\s*add_header .*$/gm)].map((m) => m[0].trim()),
-      ["add_header X-Deployed-By swiftdeploy always;"],
+      [
+        "add_header X-Deployed-By swiftdeploy always;",
+        "add_header X-SwiftDeploy-Variant $swiftdeploy_variant always;",
+        "add_header Set-Cookie $swiftdeploy_set_cookie always;",
+      ],
     );
     assert.doesNotMatch(conf, /^\s*[^#\s].*X-Mode/m, "X-Mode is neither added nor hidden");
     assert.doesNotMatch(conf, /opa|8181/i, "nothing of OPA is proxied");
@@ -197,7 +203,7 @@ Deno.test("renderAll() sets add_header at server level only, never inside a loca
   assert.equal(depth, 0);
 });
 
-Deno.test("renderAll() changes only the upstream address when the new app version takes another slot", async () => {
+Deno.test("renderAll() leaves nginx.conf unchanged when the new app version takes another slot", async () => {
   const { manifest } = await loadVariant(VARIANTS[0]!);
   const subnet = chooseSubnet(manifest.project);
   const [slotA, slotB] = appSlots(subnet) as [string, string];
@@ -220,13 +226,6 @@ Deno.test("renderAll() changes only the upstream address when the new app versio
       i,
     ) => (line === bl[i] ? [] : [[line.trim(), bl[i]?.trim()]]));
   };
-  const [appBefore, appAfter] = [slotA, slotB];
-  assert.deepEqual(diff(before.files["nginx.conf"], after.files["nginx.conf"]), [
-    [
-      `server ${appBefore}:3000 max_fails=1 fail_timeout=5s;`,
-      `server ${appAfter}:3000 max_fails=1 fail_timeout=5s;`,
-    ],
-    [`set $app_upstream '${appBefore}:3000';`, `set $app_upstream '${appAfter}:3000';`],
-  ]);
+  assert.deepEqual(diff(before.files["nginx.conf"], after.files["nginx.conf"]), []);
   assert.equal(after.files["policy_data.json"], before.files["policy_data.json"]);
 });

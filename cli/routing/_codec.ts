@@ -20,7 +20,7 @@ import type { Routes, RouteTarget } from "./_routes.ts";
 /** File name of the persisted table in nginx's config folder (`.swiftdeploy/nginx/routes`). */
 export const ROUTES_FILE_NAME = "routes";
 
-/** Longest version or container name a table carries (characters). */
+/** Longest version (UTF-8 bytes) or container name (characters) a table carries. */
 export const MAX_ROUTE_TEXT = 128;
 
 /** Highest revision: integers stay exact in both JavaScript and LuaJIT doubles. */
@@ -59,9 +59,11 @@ function targetProblems(prefix: string, t: RouteTarget): string[] {
   const out: string[] = [];
   const a = addressProblem(t.address);
   if (a) out.push(`${prefix}: "${t.address}" ${a}`);
-  if (t.version.length < 1 || t.version.length > MAX_ROUTE_TEXT || CONTROL.test(t.version)) {
+  // Bytes of UTF-8, as nginx's Lua counts them.
+  const bytes = new TextEncoder().encode(t.version).length;
+  if (bytes < 1 || bytes > MAX_ROUTE_TEXT || CONTROL.test(t.version)) {
     out.push(
-      `${prefix}_version: must be 1 to ${MAX_ROUTE_TEXT} characters without control characters`,
+      `${prefix}_version: must be 1 to ${MAX_ROUTE_TEXT} characters (UTF-8 bytes) without control characters`,
     );
   }
   if (t.container.length > MAX_ROUTE_TEXT || !CONTAINER.test(t.container)) {
