@@ -4,10 +4,22 @@
  * with chaos injected are shaded; deploys, promotions and blocked attempts
  * are marked. Deterministic (fixed ids, coordinates with one decimal),
  * valid XML, no scripts, no external references.
+ *
+ * Rollouts (issue 13) add one line per variant to each panel: the canary's
+ * and stable's error rate (upper) and P99 (lower) as each `rollout_analysis`
+ * event recorded them, one point per analysis at the end of its window.
+ * These, not the status checks (which see both variants mixed through
+ * nginx) and not request rates (which only follow the weight), are the
+ * figures the Rego analysis compared when it continued, held or rolled back,
+ * so the chart shows why: the canary's line apart from stable's. A P99
+ * beyond the highest bucket is drawn at that bound (a lower bound, said in
+ * its tooltip). The lines break between rollouts; rollout starts, ends and
+ * rollbacks are marked. A history without rollout events draws exactly the
+ * chart it drew before.
  */
 
 import type { HistoryEvent } from "../history/mod.ts";
-import { formatTime, num, str } from "./_model.ts";
+import { formatTime, num, obj, str } from "./_model.ts";
 
 const W = 880;
 const H = 560;
@@ -27,6 +39,8 @@ const COLORS = {
   text: "#212121",
   marker: "#6a1b9a",
   blocked: "#b71c1c",
+  canary: "#ef6c00",
+  stable: "#2e7d32",
 };
 /** Markers this close outside the checks' time range (as a share of it) widen the axis to show them. */
 const MARKER_REACH = 0.25;
@@ -120,6 +134,27 @@ export interface ChartData {
   spans: Span[];
   open?: { from: number; label: string };
   markers: Marker[];
+  /**
+   * Per-variant figures of the rollout analyses (one point per
+   * `rollout_analysis`, a null point between two rollouts); absent when the
+   * history has none.
+   */
+  variants?: VariantSeries;
+}
+
+/** The rollout analyses' figures per variant, in time order. */
+export interface VariantSeries {
+  /** Analyses seen. */
+  count: number;
+  first: number;
+  last: number;
+  canary: { error: VariantPoint[]; p99: VariantPoint[] };
+  stable: { error: VariantPoint[]; p99: VariantPoint[] };
+}
+
+/** A point of a variant line; `above` when the P99 lay beyond the highest bucket (`v` is that bound). */
+interface VariantPoint extends SeriesPoint {
+  above?: boolean;
 }
 
 function aggregate(a: Agg | undefined, t: number, v: number): Agg {
@@ -186,6 +221,39 @@ export function chartBuilder(): { add(e: HistoryEvent): void; data(): ChartData 
   const spans: Span[] = [];
   let open: { from: number; label: string } | undefined;
   const marks: Marker[] = [];
+  const variants: VariantSeries = {
+    count: 0,
+    first: Infinity,
+    last: -Infinity,
+    canary: { error: [], p99: [] },
+    stable: { error: [], p99: [] },
+  };
+  let lastRollout: string | undefined;
+
+  const analysis = (t: number, d: HistoryEvent["data"]): void => {
+    const id = str(d["id"]) ?? "";
+    const gap = lastRollout !== undefined && lastRollout !== id;
+    lastRollout = id;
+    variants.count++;
+    variants.first = Math.min(variants.first, t);
+    variants.last = Math.max(variants.last, t);
+    for (const key of ["canary", "stable"] as const) {
+      const figures = obj(d[key]);
+      const series = variants[key];
+      if (gap) {
+        series.error.push({ t, v: null });
+        series.p99.push({ t, v: null });
+      }
+      series.error.push({ t, v: num(figures?.["error_rate_percent"]) ?? null });
+      const p99 = num(figures?.["p99_latency_ms"]);
+      const above = num(figures?.["p99_above_ms"]);
+      series.p99.push(
+        p99 === undefined && above !== undefined
+          ? { t, v: above, above: true }
+          : { t, v: p99 ?? null },
+      );
+    }
+  };
 
   const place = (t: number, error: number | null, p99: number | null) => {
     let i = Math.max(0, Math.floor((t - origin) / width));
@@ -244,6 +312,14 @@ export function chartBuilder(): { add(e: HistoryEvent): void; data(): ChartData 
         return mark("blocked", true);
       case "deploy_blocked":
         return mark("deploy blocked", true);
+      case "rollout_started":
+        return mark("rollout");
+      case "rollout_completed":
+        return mark("rollout done");
+      case "rollout_aborted":
+        return mark("rolled back", true);
+      case "rollout_analysis":
+        return analysis(t, e.data);
       case "status_scrape":
         break;
       default:
@@ -269,7 +345,15 @@ export function chartBuilder(): { add(e: HistoryEvent): void; data(): ChartData 
   };
 
   const data = (): ChartData => {
-    const base = { count, first, last, spans, markers: marks, ...(open ? { open } : {}) };
+    const base = {
+      count,
+      first,
+      last,
+      spans,
+      markers: marks,
+      ...(open ? { open } : {}),
+      ...(variants.count ? { variants } : {}),
+    };
     if (raw) {
       const pts = [...raw].sort((a, b) => a.t - b.t);
       return {
@@ -396,7 +480,8 @@ export function renderChartSvg(events: readonly HistoryEvent[]): string {
 
 /** The chart from what `chartBuilder` gathered. Pure and deterministic. */
 export function renderChart(data: ChartData): string {
-  if (data.count === 0) {
+  const vs = data.variants;
+  if (data.count === 0 && !vs) {
     return [
       ...header(NO_DATA),
       el(
@@ -416,8 +501,10 @@ export function renderChart(data: ChartData): string {
     ].join("\n");
   }
 
-  let t0 = data.first;
-  let t1 = data.last;
+  const first = vs ? Math.min(data.first, vs.first) : data.first;
+  const last = vs ? Math.max(data.last, vs.last) : data.last;
+  let t0 = first;
+  let t1 = last;
   if (t1 - t0 < 60_000) {
     const mid = (t0 + t1) / 2;
     t0 = mid - 30_000;
@@ -438,11 +525,20 @@ export function renderChart(data: ChartData): string {
   ].filter((s) => s.to >= t0 && s.from <= t1);
   const marks = allMarks.filter((m) => m.t >= t0 && m.t <= t1);
 
-  const desc = `Error rate (%) and P99 latency (ms) of ${data.count} status checks from ` +
-    `${formatTime(data.first)} to ${formatTime(data.last)} UTC` +
-    (data.sampled === undefined
-      ? ""
-      : `; each series shows the lowest and highest value per time slice (at most ${data.sampled} points)`);
+  const analyses = vs
+    ? `canary and stable as judged by ${vs.count} rollout ${
+      vs.count === 1 ? "analysis" : "analyses"
+    }`
+    : "";
+  const desc = data.count === 0
+    ? `Error rate (%) and P99 latency (ms) of the ${analyses} from ` +
+      `${formatTime(first)} to ${formatTime(last)} UTC`
+    : `Error rate (%) and P99 latency (ms) of ${data.count} status checks from ` +
+      `${formatTime(first)} to ${formatTime(last)} UTC` +
+      (data.sampled === undefined
+        ? ""
+        : `; each series shows the lowest and highest value per time slice (at most ${data.sampled} points)`) +
+      (vs ? `; ${analyses}` : "");
   const out = header(desc);
 
   const legend = [
@@ -472,6 +568,14 @@ export function renderChart(data: ChartData): string {
     }
     out.push(el("text", { x: lx + 28, y: 56 }, item.label));
   });
+  if (vs) {
+    // A second row, below the time axis, only when rollouts were analysed.
+    VARIANT_LINES.forEach((item, i) => {
+      const lx = LEFT + i * 304;
+      out.push(el("line", { x1: lx, y1: 520, x2: lx + 22, y2: 520, ...item.stroke }));
+      out.push(el("text", { x: lx + 28, y: 524 }, item.label));
+    });
+  }
   out.push("  </g>");
 
   const series = [
@@ -483,7 +587,11 @@ export function renderChart(data: ChartData): string {
     const pts = data[s.key];
     const values: number[] = [];
     for (const p of pts) if (p.v !== null) values.push(p.v);
-    const scale = yScale(values);
+    const variantValues: number[] = [];
+    for (const key of ["canary", "stable"] as const) {
+      for (const p of vs?.[key][s.key] ?? []) if (p.v !== null) variantValues.push(p.v);
+    }
+    const scale = yScale(variantValues.length ? [...values, ...variantValues] : values);
     const y = (v: number) => panel.top + panel.height - (v / scale.top) * panel.height;
     const bottom = panel.top + panel.height;
     const cy = panel.top + panel.height / 2;
@@ -538,12 +646,16 @@ export function renderChart(data: ChartData): string {
       }));
       const px = x(m.t);
       const width = m.label.length * 6.5;
-      if (i === 0 && px - width / 2 > lastLabelEnd + 4) {
-        lastLabelEnd = px + width / 2;
+      // The label's extent as drawn: from its point at the left edge, up to it
+      // at the right edge, centred on it elsewhere.
+      const anchor = px < LEFT + 40 ? "start" : px > LEFT + PLOT_W - 40 ? "end" : "middle";
+      const from = anchor === "start" ? px : anchor === "end" ? px - width : px - width / 2;
+      if (i === 0 && from > lastLabelEnd + 4) {
+        lastLabelEnd = from + width;
         out.push(el("text", {
           x: mx,
           y: panel.top - 6,
-          "text-anchor": px < LEFT + 40 ? "start" : px > LEFT + PLOT_W - 40 ? "end" : "middle",
+          "text-anchor": anchor,
           "font-size": 11,
           fill: color,
         }, m.label));
@@ -564,7 +676,7 @@ export function renderChart(data: ChartData): string {
       transform: `rotate(-90 22 ${cy})`,
       "font-weight": "bold",
     }, s.title));
-    if (values.length === 0) {
+    if (values.length === 0 && variantValues.length === 0) {
       out.push(el("text", {
         x: LEFT + PLOT_W / 2,
         y: cy,
@@ -605,6 +717,27 @@ export function renderChart(data: ChartData): string {
         }
       }
     }
+    for (const v of VARIANT_LINES) {
+      const vpts = vs?.[v.key][s.key] ?? [];
+      const unit = s.key === "error" ? "%" : " ms";
+      for (const seg of segmentsOf(vpts)) {
+        if (seg.length > 1) {
+          out.push(el("polyline", {
+            points: seg.map((p) => `${f(x(p.t))},${f(y(p.v))}`).join(" "),
+            fill: "none",
+            "stroke-linejoin": "round",
+            ...v.stroke,
+          }));
+        }
+        for (const p of seg) {
+          out.push(withTitle(
+            "rect",
+            { x: f(x(p.t) - 3), y: f(y(p.v) - 3), width: 6, height: 6, fill: v.stroke.stroke },
+            `${formatTime(p.t)}: ${v.key} ${p.above ? "above " : ""}${p.v.toFixed(2)}${unit}`,
+          ));
+        }
+      }
+    }
     out.push("  </g>");
   });
 
@@ -621,4 +754,34 @@ export function renderChart(data: ChartData): string {
   ));
   out.push("</svg>", "");
   return out.join("\n");
+}
+
+/** The per-variant lines: canary solid orange, stable dashed green (colour-blind safe by the dash too). */
+const VARIANT_LINES = [
+  {
+    key: "canary" as const,
+    label: "Canary (rollout analysis)",
+    stroke: { stroke: COLORS.canary, "stroke-width": 2 },
+  },
+  {
+    key: "stable" as const,
+    label: "Stable (rollout analysis)",
+    stroke: { stroke: COLORS.stable, "stroke-width": 2, "stroke-dasharray": "6 3" },
+  },
+];
+
+/** Runs of points with a value; a null point (a gap) ends a run. */
+function segmentsOf(
+  pts: readonly VariantPoint[],
+): { t: number; v: number; above: boolean }[][] {
+  const out: { t: number; v: number; above: boolean }[][] = [];
+  let run: { t: number; v: number; above: boolean }[] = [];
+  for (const p of pts) {
+    if (p.v === null) {
+      if (run.length) out.push(run);
+      run = [];
+    } else run.push({ t: p.t, v: p.v, above: p.above === true });
+  }
+  if (run.length) out.push(run);
+  return out;
 }

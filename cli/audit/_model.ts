@@ -189,8 +189,33 @@ export function timelineBuilder(): Builder<TimelineRow> {
         ]);
         break;
       }
+      case "rollout_started": {
+        const stable = obj(d["stable"]);
+        const canary = obj(d["canary"]);
+        row("Rollout started", current, [
+          `${str(stable?.["version"]) ?? "unknown"} → ${str(canary?.["version"]) ?? "unknown"}`,
+          `rollout ${str(d["id"]) ?? "unknown"} (see Rollouts)`,
+        ]);
+        break;
+      }
+      case "rollout_completed":
+        row("Rollout completed", current, [
+          `${str(d["version"]) ?? "the canary"} takes all traffic`,
+          formatDuration(num(d["duration_ms"]))
+            ? `took ${formatDuration(num(d["duration_ms"]))}`
+            : "",
+        ]);
+        break;
+      case "rollout_aborted":
+        row("Rollout rolled back", current, [
+          `by ${str(d["by"]) ?? "unknown"}: ${reasonsText(strs(d["reasons"]))}`,
+        ]);
+        break;
       case "status_scrape":
       case "policy_violation":
+        break;
+      default:
+        // The other rollout events (steps, analyses, pauses) are in the Rollouts section.
         break;
     }
   };
@@ -203,7 +228,8 @@ export type ViolationSource =
   | "deploy blocked"
   | "promote blocked"
   | "policy violation"
-  | "status check";
+  | "status check"
+  | "rollout rolled back";
 
 export interface ViolationRow {
   ts: string;
@@ -240,7 +266,10 @@ function sameReasons(a: string[], b: string[]): boolean {
  * Policy denials: deploy_blocked, promote_blocked, policy_violation (merged
  * into the *_blocked event it accompanies), and status_scrape events whose
  * policy result was FAIL (a run of consecutive failing checks failing for
- * the same kinds of reasons is one row: latest reasons, worst figures).
+ * the same kinds of reasons is one row: latest reasons, worst figures),
+ * and rollouts the analysis rolled back (`rollout_aborted` by `analysis`,
+ * with the canary's figures of the rollback analysis; an operator's abort is
+ * no policy denial).
  */
 export function violations(events: readonly HistoryEvent[]): ViolationRow[] {
   const b = violationsBuilder();
@@ -252,6 +281,8 @@ export function violations(events: readonly HistoryEvent[]): ViolationRow[] {
 export function violationsBuilder(): Builder<ViolationRow> {
   const rows: ViolationRow[] = [];
   let run: ViolationRow | undefined; // the open run of failing status checks
+  // The canary's figures of each rollout's last rollback analysis (one entry per rollout id).
+  const rollbackFigures = new Map<string, Obj | undefined>();
 
   const push = (row: ViolationRow) => {
     const last = rows[rows.length - 1];
@@ -300,6 +331,26 @@ export function violationsBuilder(): Builder<ViolationRow> {
           p99_latency_ms: num(d["p99_latency_ms"]) ?? null,
         });
         break;
+      case "rollout_analysis":
+        if (str(d["outcome"]) === "rollback") {
+          rollbackFigures.set(str(d["id"]) ?? "", obj(d["canary"]));
+        }
+        break;
+      case "rollout_aborted": {
+        if (str(d["by"]) !== "analysis") break;
+        const decision = obj(d["decision"]);
+        const canary = rollbackFigures.get(str(d["id"]) ?? "");
+        run = undefined;
+        push({
+          ts: e.ts,
+          source: "rollout rolled back",
+          domain: str(decision?.["domain"]) ?? "rollout",
+          reasons: strs(d["reasons"]),
+          error_rate_percent: num(canary?.["error_rate_percent"]) ?? null,
+          p99_latency_ms: num(canary?.["p99_latency_ms"]) ?? null,
+        });
+        break;
+      }
       case "status_scrape": {
         const policy = obj(d["policy"]);
         const failing = ["infrastructure", "canary"].filter((k) => policy?.[k] === "FAIL");
@@ -356,6 +407,8 @@ export interface Summary {
   promotions: number;
   blocked: number;
   violations: number;
+  /** Rollouts started, and how many completed or were rolled back. */
+  rollouts: { started: number; completed: number; rolledBack: number };
   /** From the last deploy/promote event. */
   mode?: { mode: string; ts: string; event: "deploy" | "promote" };
   /** A teardown after that event. */
@@ -373,7 +426,14 @@ export function summaryBuilder(): {
   add(e: HistoryEvent): void;
   summary(violations: number): Summary;
 } {
-  const summary: Summary = { events: 0, deploys: 0, promotions: 0, blocked: 0, violations: 0 };
+  const summary: Summary = {
+    events: 0,
+    deploys: 0,
+    promotions: 0,
+    blocked: 0,
+    violations: 0,
+    rollouts: { started: 0, completed: 0, rolledBack: 0 },
+  };
   const add = (e: HistoryEvent): void => {
     summary.events++;
     summary.first ??= e.ts;
@@ -390,11 +450,20 @@ export function summaryBuilder(): {
       delete summary.tornDownAt;
     } else if (e.event === "deploy_blocked" || e.event === "promote_blocked") {
       summary.blocked++;
+    } else if (e.event === "rollout_started") {
+      summary.rollouts.started++;
+    } else if (e.event === "rollout_completed") {
+      summary.rollouts.completed++;
+    } else if (e.event === "rollout_aborted") {
+      summary.rollouts.rolledBack++;
     } else if (e.event === "teardown" && summary.mode) {
       summary.tornDownAt = e.ts;
     }
   };
-  return { add, summary: (violations) => ({ ...summary, violations }) };
+  return {
+    add,
+    summary: (violations) => ({ ...summary, rollouts: { ...summary.rollouts }, violations }),
+  };
 }
 
 /** One line on the chain verification result (the report's "History chain" cell). */

@@ -17,6 +17,7 @@ import {
   type ViolationRow,
   violationsBuilder,
 } from "./_model.ts";
+import { rolloutOutcomeText, rolloutsBuilder, type RolloutTimeline } from "./_rollouts.ts";
 
 /** What the report shows, built from the events one at a time (see `reportBuilder`). */
 export interface ReportModel {
@@ -25,6 +26,10 @@ export interface ReportModel {
   violations: ViolationRow[];
   /** Number of status_scrape events. */
   scrapes: number;
+  /** One timeline per rollout id, by first appearance. */
+  rollouts: RolloutTimeline[];
+  /** Number of rollout_analysis events (the chart's per-variant points). */
+  analyses: number;
 }
 
 /**
@@ -36,19 +41,25 @@ export function reportBuilder(): { add(e: HistoryEvent): void; model(): ReportMo
   const tl = timelineBuilder();
   const vi = violationsBuilder();
   const su = summaryBuilder();
+  const ro = rolloutsBuilder();
   let scrapes = 0;
+  let analyses = 0;
   return {
     add(e) {
       tl.add(e);
       vi.add(e);
       su.add(e);
+      ro.add(e);
       if (e.event === "status_scrape") scrapes++;
+      if (e.event === "rollout_analysis") analyses++;
     },
     model: () => ({
       summary: su.summary(vi.rows.length),
       timeline: tl.rows,
       violations: vi.rows,
       scrapes,
+      rollouts: ro.rollouts,
+      analyses,
     }),
   };
 }
@@ -130,6 +141,13 @@ export function renderReport(model: ReportModel, options: AuditReportOptions): s
       ["Promotions", String(summary.promotions)],
       ["Blocked by policy", String(summary.blocked)],
       ["Policy violations", String(summary.violations)],
+      ...(summary.rollouts.started || model.rollouts.length
+        ? [[
+          "Rollouts",
+          `${summary.rollouts.started} started: ${summary.rollouts.completed} completed, ` +
+          `${summary.rollouts.rolledBack} rolled back`,
+        ]]
+        : []),
       ["Current mode", modeText],
       ["History chain", verificationText(options.verification)],
       ...(malformedCount
@@ -161,6 +179,8 @@ export function renderReport(model: ReportModel, options: AuditReportOptions): s
     );
   }
 
+  if (model.rollouts.length) out.push(...rolloutsSection(model.rollouts));
+
   out.push("## Policy violations", "");
   if (rows.length === 0) {
     out.push(empty ? NO_EVENTS : "No policy violations recorded.", "");
@@ -184,18 +204,47 @@ export function renderReport(model: ReportModel, options: AuditReportOptions): s
 
   out.push("## Error rate and P99 latency", "");
   const scrapes = model.scrapes;
-  out.push(
-    scrapes === 0
+  const checks = scrapes === 0
+    ? model.analyses === 0
       ? "No status checks recorded yet, so the chart is empty."
-      : `From ${scrapes} status ${
-        scrapes === 1 ? "check" : "checks"
-      } (\`swiftdeploy status\`); shaded spans had chaos injected.` +
-        (options.chartSampled === undefined
-          ? ""
-          : ` Too many to draw one by one: each series shows the lowest and highest value of ` +
-            `each time slice (${options.chartSampled} points at most).`),
-    "",
-  );
+      : "No status checks recorded yet."
+    : `From ${scrapes} status ${
+      scrapes === 1 ? "check" : "checks"
+    } (\`swiftdeploy status\`); shaded spans had chaos injected.` +
+      (options.chartSampled === undefined
+        ? ""
+        : ` Too many to draw one by one: each series shows the lowest and highest value of ` +
+          `each time slice (${options.chartSampled} points at most).`);
+  const variants = model.analyses === 0
+    ? ""
+    : ` The canary and stable lines are the figures the rollout analysis judged, one point ` +
+      `per analysis (${model.analyses} in all), at the end of its window.`;
+  out.push(checks + variants, "");
   out.push(`![Error rate and P99 latency over time](${linkTarget(options.chartFileName)})`, "");
   return out.join("\n");
+}
+
+/**
+ * The "Rollouts" section: per rollout id, how it ended in one line, then
+ * its timeline (each weight step, each analysis with both variants'
+ * figures and its reasons, pauses, the promotion, the end).
+ */
+function rolloutsSection(rollouts: readonly RolloutTimeline[]): string[] {
+  const out = ["## Rollouts", ""];
+  for (const r of rollouts) {
+    const a = r.analyses;
+    out.push(
+      `### Rollout ${escapeText(r.id)}`,
+      "",
+      escapeText(rolloutOutcomeText(r, formatTime)) +
+        `. Analyses: ${a.continue} continue, ${a.hold} hold, ${a.rollback} rollback.`,
+      "",
+      table(
+        ["Time", "Event", "Canary weight", "Details"],
+        r.rows.map((row) => [formatTime(row.ts), row.event, row.weight, row.details]),
+      ),
+      "",
+    );
+  }
+  return out;
 }
