@@ -17,8 +17,10 @@ import {
   createSidecarEvaluator,
   createWasmEvaluator,
   type Decision,
+  DOMAINS,
   generateParitySamples,
   isDomain,
+  type PolicyLimits,
   runRegoTests,
 } from "../policy/mod.ts";
 import { mark } from "../term/mod.ts";
@@ -168,7 +170,9 @@ export async function runPolicyEval(
   if (!isDomain(domain)) {
     throw new SwiftDeployError(
       "USAGE",
-      `Unknown policy domain "${domain}": expected "infrastructure" or "canary"`,
+      `Unknown policy domain "${domain}": expected one of ${
+        DOMAINS.map((d) => `"${d}"`).join(", ")
+      }`,
       {
         exitCode: ExitCode.invalid,
       },
@@ -220,7 +224,11 @@ export async function runPolicyParity(
     url: url ?? opaUrl(loaded),
     timeoutMs: loaded.manifest.opa.decision_timeout_seconds * 1000,
   });
-  const list = generateParitySamples(Math.round(samples), loaded.manifest.policy_limits);
+  // The limits as the engines get them (data.limits of the rendered policy data).
+  const list = generateParitySamples(
+    Math.round(samples),
+    JSON.parse(files[POLICY_DATA]).limits as PolicyLimits,
+  );
   const mismatches = await compareEngines(wasm, sidecar, list);
   for (const mm of mismatches.slice(0, 20)) {
     term.out(`${mark(term, false)} ${JSON.stringify(mm)}`);

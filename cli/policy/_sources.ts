@@ -49,7 +49,8 @@ export async function hashPolicySources(policiesDir: string): Promise<PolicySour
       "POLICY_BUNDLE_MISSING",
       `Cannot read the policies: no .rego file in "${policiesDir}"`,
       {
-        hint: "restore policies/infrastructure.rego, policies/canary.rego and policies/text.rego",
+        hint:
+          "restore policies/infrastructure.rego, policies/canary.rego, policies/rollout.rego and policies/text.rego",
       },
     );
   }

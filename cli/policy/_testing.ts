@@ -23,6 +23,15 @@ export const TEST_DATA = {
       window_seconds: 30,
       min_requests: 20,
     },
+    rollout: {
+      min_requests: 20,
+      max_error_rate_percent: 5,
+      max_error_rate_increase_points: 1.0,
+      max_p99_latency_ms: 1000,
+      max_p99_ratio: 2.0,
+      failure_limit: 0,
+      inconclusive_limit: 2,
+    },
   },
   _generated: { by: "swiftdeploy init", note: "test fixture" },
 };
@@ -55,12 +64,16 @@ export async function copyPolicies(): Promise<string> {
   return dir;
 }
 
-/** A minimal infrastructure package and a canary package made of `canaryBody`. */
+/** Minimal infrastructure and rollout packages, and a canary package made of `canaryBody`. */
 export async function fixturePolicies(canaryBody: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-fixture-" });
   await Deno.writeTextFile(
     join(dir, "infrastructure.rego"),
     'package swiftdeploy.infrastructure\n\ndecision := {"allow": true, "reasons": [], "domain": "infrastructure", "checked": {}}\n',
+  );
+  await Deno.writeTextFile(
+    join(dir, "rollout.rego"),
+    'package swiftdeploy.rollout\n\ndecision := {"allow": true, "reasons": ["continue"], "domain": "rollout", "checked": {"outcome": "continue"}}\n',
   );
   await Deno.writeTextFile(
     join(dir, "canary.rego"),

@@ -6,7 +6,8 @@
  *   2. if `<outDir>/policy-<hash12>.wasm` and a matching policy.json exist,
  *      stop (rebuilt: false);
  *   3. `opa build -t wasm -e swiftdeploy/infrastructure/decision
- *      -e swiftdeploy/canary/decision --ignore "*_test.rego" --capabilities
+ *      -e swiftdeploy/canary/decision -e swiftdeploy/rollout/decision
+ *      --ignore "*_test.rego" --capabilities
  *      <opa-wasm's capabilities>` into a temp dir: a rule calling a built-in
  *      opa-wasm cannot run does not compile;
  *   4. take policy.wasm out of bundle.tar.gz, load it with opa-wasm and
@@ -15,7 +16,7 @@
  */
 import { basename, join } from "node:path";
 import { SwiftDeployError } from "../errors/mod.ts";
-import { ENTRYPOINTS } from "./decision.ts";
+import { DOMAINS, ENTRYPOINTS } from "./decision.ts";
 import {
   DEFAULT_BUNDLE_DIR,
   defaultOpaBin,
@@ -184,7 +185,7 @@ export async function checkPolicyWasm(bytes: Uint8Array): Promise<void> {
       `Cannot use the compiled policy: entrypoint ${
         absent.map((e) => `"${e}"`).join(", ")
       } is missing`,
-      "keep `decision` in packages swiftdeploy.infrastructure and swiftdeploy.canary",
+      `keep \`decision\` in packages ${DOMAINS.map((d) => `swiftdeploy.${d}`).join(", ")}`,
     );
   }
 }

@@ -37,7 +37,11 @@ Deno.test("buildPolicyBundle() writes policy-<hash12>.wasm and policy.json when 
   assert.deepEqual(await readBundleManifest(bundleDir), {
     hash,
     wasm: wasmFileName(hash),
-    entrypoints: ["swiftdeploy/infrastructure/decision", "swiftdeploy/canary/decision"],
+    entrypoints: [
+      "swiftdeploy/infrastructure/decision",
+      "swiftdeploy/canary/decision",
+      "swiftdeploy/rollout/decision",
+    ],
     opa_version: "1.22.2",
   });
 });
@@ -76,7 +80,12 @@ Deno.test("hashPolicySources() ignores Rego test files and sorts by path", async
   const policiesDir = await copyPolicies();
   try {
     const before = await hashPolicySources(policiesDir);
-    assert.deepEqual(before.files, ["canary.rego", "infrastructure.rego", "text.rego"]);
+    assert.deepEqual(before.files, [
+      "canary.rego",
+      "infrastructure.rego",
+      "rollout.rego",
+      "text.rego",
+    ]);
     await Deno.writeTextFile(
       join(policiesDir, "extra_test.rego"),
       "package x_test\n\ntest_x if true\n",

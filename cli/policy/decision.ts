@@ -6,16 +6,20 @@
  */
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 
-export type Domain = "infrastructure" | "canary";
+export type Domain = "infrastructure" | "canary" | "rollout";
 
-export const DOMAINS: readonly Domain[] = ["infrastructure", "canary"];
+export const DOMAINS: readonly Domain[] = ["infrastructure", "canary", "rollout"];
 
 export interface Decision {
   allow: boolean;
   /** Sorted; never empty when `allow` is false. */
   reasons: string[];
   domain: Domain;
-  /** What the policy examined: inputs, limits, per-check results (canary adds `outcome`). */
+  /**
+   * What the policy examined: inputs, limits, per-check results (canary adds
+   * `outcome` and `direction`; rollout adds `outcome`: "continue" | "hold" |
+   * "rollback", and `failed` / `inconclusive`).
+   */
   checked: Record<string, unknown>;
 }
 
@@ -33,7 +37,7 @@ export function entrypointFor(domain: Domain): string {
 export const ENTRYPOINTS: readonly string[] = DOMAINS.map(entrypointFor);
 
 export function isDomain(value: unknown): value is Domain {
-  return value === "infrastructure" || value === "canary";
+  return (DOMAINS as readonly unknown[]).includes(value);
 }
 
 const DECISION_KEYS = ["allow", "checked", "domain", "reasons"];

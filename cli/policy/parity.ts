@@ -4,13 +4,32 @@
  * generateParitySamples() is pure and deterministic (seeded); it puts values
  * on, just inside and just outside every threshold (±0.005, ±0.01), zeros,
  * huge values, numbers JSON writes with exponents, rounding ties, missing and
- * null fields, wrong types, both promotion directions and the same mode.
+ * null fields, wrong types, both promotion directions and the same mode;
+ * for the rollout package, every outcome (continue, hold for too little
+ * traffic, hold for a failure within failure_limit, rollback on each check),
+ * unknown figures, counts at their tolerance, and sums and products that
+ * binary floats get wrong at a limit.
  */
 import { canonicalJson } from "../digest/mod.ts";
-import type { ResolvedManifest } from "../manifest/types.ts";
+import { DEFAULTS } from "../manifest/mod.ts";
+import type { ResolvedManifest, RolloutSpec } from "../manifest/types.ts";
 import type { Decision, Domain, PolicyEvaluator } from "./decision.ts";
 
-export type PolicyLimits = ResolvedManifest["policy_limits"];
+/** `data.limits.rollout`: rollout.analysis without what only the controller reads. */
+export type RolloutLimits = Omit<RolloutSpec["analysis"], "source" | "window_seconds">;
+
+/**
+ * `data.limits` as `init` renders it. `rollout` may be left out (the
+ * manifest's policy_limits alone): the rollout samples then sit around the
+ * default thresholds, which only makes them less pointed; parity holds for
+ * any data, since both engines get the same.
+ */
+export type PolicyLimits = ResolvedManifest["policy_limits"] & { rollout?: RolloutLimits };
+
+const DEFAULT_ROLLOUT_LIMITS: RolloutLimits = (() => {
+  const { source: _source, window_seconds: _window, ...limits } = DEFAULTS.rollout.analysis;
+  return limits;
+})();
 
 export interface ParitySample {
   domain: Domain;
@@ -191,6 +210,8 @@ export function generateParitySamples(
     }
   }
 
+  samples.push(...rolloutSamples(limits.rollout ?? DEFAULT_ROLLOUT_LIMITS));
+
   // Random combinations until n.
   const slot = (pool: readonly Slot[], low: number, high: number): Slot => {
     const r = random();
@@ -198,8 +219,12 @@ export function generateParitySamples(
     if (r < 0.9) return round2(low + random() * (high - low));
     return low + random() * (high - low);
   };
+  const rollout = limits.rollout ?? DEFAULT_ROLLOUT_LIMITS;
   while (samples.length < n) {
-    if (random() < 0.4) {
+    const kind = random();
+    if (kind > 0.75) {
+      samples.push({ domain: "rollout", input: randomRolloutInput(rollout, random, pick) });
+    } else if (kind < 0.3) {
       samples.push({
         domain: "infrastructure",
         input: build({
@@ -231,6 +256,140 @@ export function generateParitySamples(
     }
   }
   return samples.slice(0, n);
+}
+
+/** A healthy variant: ten times the traffic needed, a fifth of the error and latency limits. */
+function healthyVariant(l: RolloutLimits): Record<string, unknown> {
+  return {
+    requests: l.min_requests * 10,
+    errors: 0,
+    error_rate_percent: 0,
+    p99_latency_ms: round2(l.max_p99_latency_ms / 5),
+  };
+}
+
+/** Decimal `x`, cut to six places: what a sum or a product of short decimals is exactly. */
+function exact(x: number): number {
+  return Number(x.toFixed(6));
+}
+
+/** The deterministic rollout samples: every outcome, each check around its limit, bad fields. */
+function rolloutSamples(l: RolloutLimits): ParitySample[] {
+  const out: ParitySample[] = [];
+  const base = {
+    step: 2,
+    weight: 10,
+    window_seconds: 30,
+    analyses_failed: 0,
+    analyses_inconclusive: 0,
+  };
+  const push = (
+    canary: Record<string, Slot>,
+    stable: Record<string, Slot> = {},
+    top: Record<string, Slot> = {},
+  ) =>
+    out.push({
+      domain: "rollout",
+      input: build({
+        ...base,
+        canary: build({ ...healthyVariant(l), ...canary }),
+        stable: build({ ...healthyVariant(l), ...stable }),
+        ...top,
+      }),
+    });
+
+  // continue, and too little traffic on either side or both
+  push({});
+  for (const requests of [l.min_requests - 1, l.min_requests, 0, 1, l.min_requests - 0.5]) {
+    push({ requests });
+    push({}, { requests });
+    push({ requests }, { requests });
+  }
+  // each absolute check around its limit, alone and with the relative ones
+  for (const rate of aroundThreshold(l.max_error_rate_percent)) {
+    push({ error_rate_percent: rate });
+    push({ error_rate_percent: rate }, { error_rate_percent: rate });
+  }
+  for (const p99 of aroundThreshold(l.max_p99_latency_ms)) {
+    push({ p99_latency_ms: p99 });
+    push({ p99_latency_ms: p99 }, { p99_latency_ms: p99 });
+  }
+  for (const above of [l.max_p99_latency_ms, 10_000, 0.125]) {
+    push({ p99_latency_ms: null, p99_above_ms: above });
+    push({}, { p99_latency_ms: null, p99_above_ms: above });
+    push({ p99_latency_ms: l.max_p99_latency_ms }, { p99_latency_ms: null, p99_above_ms: above });
+  }
+  // relative checks exactly at, and just past, stable plus or times the limit,
+  // on stable figures whose sums and products binary floats round off
+  for (const stable of [0, 0.1, 0.22, 1.1, 1.3, 2.2, 3, 7, 25, 0.3, 2.5, 1.005]) {
+    const sum = exact(stable + l.max_error_rate_increase_points);
+    for (const rate of [sum, exact(sum + 0.000001), exact(sum + 0.01), exact(sum - 0.01)]) {
+      push({ error_rate_percent: rate }, { error_rate_percent: stable });
+    }
+    const product = exact(stable * l.max_p99_ratio);
+    for (const p99 of [product, exact(product + 0.000001), exact(product + 0.01)]) {
+      push({ p99_latency_ms: p99 }, { p99_latency_ms: stable });
+    }
+  }
+  // unknown and malformed figures, on each side
+  for (const side of ["canary", "stable"] as const) {
+    for (const field of ["requests", "error_rate_percent", "p99_latency_ms"]) {
+      for (const value of INVALID_NUMBERS) {
+        const figures = { [field]: value, unknown: value === null ? "counters reset" : MISSING };
+        if (side === "canary") push(figures);
+        else push({}, figures);
+      }
+    }
+  }
+  // counts at, below and past each tolerance, with a failing and a thin canary
+  const counts: Slot[] = [0, 1, 2, -1, 0.5, null, MISSING, "1"];
+  for (const limit of [l.failure_limit, l.inconclusive_limit]) {
+    counts.push(limit - 1, limit, limit + 1);
+  }
+  for (const value of counts) {
+    push({ error_rate_percent: 100 }, {}, { analyses_failed: value });
+    push({ requests: 0 }, {}, { analyses_inconclusive: value });
+  }
+  // inputs that are not objects, variants that are not objects
+  for (const input of [null, [], "rollout", {}, { canary: 5, stable: [] }]) {
+    out.push({ domain: "rollout", input: input as Record<string, unknown> });
+  }
+  push({}, {}, { window_seconds: MISSING, step: MISSING, weight: MISSING });
+  return out;
+}
+
+/** A random rollout input: figures around the limits, now and then unknown. */
+function randomRolloutInput(
+  l: RolloutLimits,
+  random: () => number,
+  pick: <T>(items: readonly T[]) => T,
+): Record<string, unknown> {
+  const value = (limit: number): Slot => {
+    const r = random();
+    if (r < 0.05) return null;
+    if (r < 0.4) return pick(aroundThreshold(limit));
+    if (r < 0.8) return round2(random() * limit * 2);
+    return random() * limit * 2;
+  };
+  const variant = () =>
+    build({
+      requests: random() < 0.5 ? pick([l.min_requests - 1, l.min_requests, 0]) : Math.floor(
+        random() * l.min_requests * 20,
+      ),
+      errors: 0,
+      error_rate_percent: value(l.max_error_rate_percent),
+      p99_latency_ms: value(l.max_p99_latency_ms),
+      ...(random() < 0.05 ? { p99_above_ms: l.max_p99_latency_ms * 2 } : {}),
+    });
+  return build({
+    step: 2,
+    weight: pick([1, 10, 50, 99]),
+    window_seconds: 30,
+    analyses_failed: pick([0, 0, 1, l.failure_limit]),
+    analyses_inconclusive: pick([0, 0, 1, l.inconclusive_limit]),
+    canary: variant(),
+    stable: variant(),
+  });
 }
 
 async function outcomeOf(engine: PolicyEvaluator, sample: ParitySample): Promise<EngineOutcome> {

@@ -18,6 +18,15 @@ const ODD_LIMITS: PolicyLimits = {
     window_seconds: 60,
     min_requests: 7,
   },
+  rollout: {
+    min_requests: 7,
+    max_error_rate_percent: 2.5,
+    max_error_rate_increase_points: 0.75,
+    max_p99_latency_ms: 250.25,
+    max_p99_ratio: 1.3,
+    failure_limit: 2,
+    inconclusive_limit: 1,
+  },
 };
 
 Deno.test("generateParitySamples() returns n deterministic samples", () => {
@@ -127,9 +136,42 @@ async function parity(limits: PolicyLimits, n: number): Promise<void> {
     );
     // The set exercises every outcome, not just one branch.
     const outcomes = new Set<string>();
+    const rollout = new Set<string>();
+    const reasons: string[] = [];
     for (const sample of samples) {
       const d = await wasm.evaluate(sample.domain, sample.input);
       outcomes.add(`${d.domain}:${d.allow}:${String(d.checked.outcome ?? "")}`);
+      if (d.domain === "rollout") {
+        rollout.add(`${String(d.checked.outcome)}:${d.checked.failed ? "failed" : "not failed"}`);
+        reasons.push(...d.reasons);
+      }
+    }
+    // Rollout: hold on a failure only where failure_limit tolerates one.
+    const holdsOnFailure = (limits.rollout?.failure_limit ?? 0) > 0;
+    assert.deepEqual([...rollout].sort(), [
+      "continue:not failed",
+      ...(holdsOnFailure ? ["hold:failed"] : []),
+      "hold:not failed",
+      "rollback:failed",
+      "rollback:not failed",
+    ]);
+    for (
+      const phrase of [
+        /^canary error rate .* exceeds the maximum/,
+        /^canary error rate .* exceeds stable's .* by more than/,
+        /^canary P99 latency .* exceeds the maximum/,
+        /^canary P99 latency .* times stable's/,
+        /^canary P99 latency is above .* \(beyond the highest latency bucket\)/,
+        /^too little traffic: canary served/,
+        /^too little traffic: stable served/,
+        /^canary error rate is unknown: counters reset$/,
+        /^stable P99 latency is unknown/,
+        /^input field "stable.requests" must be a number/,
+        /^analysis inconclusive, .*: roll back$/,
+        /^canary within every limit: .*: continue$/,
+      ]
+    ) {
+      assert.ok(reasons.some((r) => phrase.test(r)), `no rollout reason matches ${phrase}`);
     }
     assert.deepEqual([...outcomes].sort(), [
       "canary:false:denied",
@@ -137,6 +179,9 @@ async function parity(limits: PolicyLimits, n: number): Promise<void> {
       "canary:true:allowed",
       "infrastructure:false:",
       "infrastructure:true:",
+      "rollout:false:hold",
+      "rollout:false:rollback",
+      "rollout:true:continue",
     ]);
   } finally {
     await server.close();

@@ -9,6 +9,7 @@ import { SwiftDeployError } from "../errors/mod.ts";
 import {
   type Decision,
   type Domain,
+  DOMAINS,
   entrypointFor,
   isDomain,
   type PolicyEvaluator,
@@ -78,7 +79,7 @@ export async function createWasmEvaluator(options: WasmEvaluatorOptions): Promis
     );
   }
   const entrypoints = wasmEntrypoints(policy);
-  for (const domain of ["infrastructure", "canary"] as const) {
+  for (const domain of DOMAINS) {
     if (!entrypoints.includes(entrypointFor(domain))) {
       throw bundleMissing(
         `Cannot use the policy bundle: entrypoint "${entrypointFor(domain)}" is missing`,
@@ -87,10 +88,9 @@ export async function createWasmEvaluator(options: WasmEvaluatorOptions): Promis
   }
   policy.setData(options.data as object);
   // Each entrypoint resolved once; evaluate() then does no lookups by name.
-  const run: Record<Domain, EntrypointEvaluator> = {
-    infrastructure: entrypointEvaluator(policy, entrypointFor("infrastructure")),
-    canary: entrypointEvaluator(policy, entrypointFor("canary")),
-  };
+  const run = Object.fromEntries(
+    DOMAINS.map((domain) => [domain, entrypointEvaluator(policy, entrypointFor(domain))]),
+  ) as Record<Domain, EntrypointEvaluator>;
 
   return {
     engine: "wasm",
