@@ -2,7 +2,9 @@
  * `swiftdeploy status [--interval S] [--once] [--json]`: scrapes /metrics
  * through nginx, computes the window figures, asks both policies, draws the
  * dashboard (or prints one JSON document per refresh) and appends every
- * scrape to the history, with the chaos state it saw.
+ * scrape to the history, with the chaos state it saw. While a rollout runs
+ * (and shortly after it ended) the dashboard also shows both variants side
+ * by side from nginx's per-variant counters (see `observeRollout`).
  *
  * On a terminal the dashboard is redrawn in place (cursor home, each line
  * overwritten; the screen is cleared only before the first frame), coloured
@@ -12,7 +14,13 @@
  */
 import { join } from "node:path";
 import type { Context } from "./context.ts";
-import { keptEdgeNear, readAndKeepEdge } from "../edge/mod.ts";
+import {
+  keptEdgeNear,
+  readAndKeepEdge,
+  readVariantSample,
+  type VariantSample,
+  variantWindow,
+} from "../edge/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, readIfExists } from "../fs/mod.ts";
@@ -29,18 +37,26 @@ import {
   type WindowFigures,
 } from "../metrics/mod.ts";
 import type { Domain, PolicyEvaluator } from "../policy/mod.ts";
+import { readRolloutState } from "../rollout/mod.ts";
 import { loadKept, scrapeAndKeep, scrapesDir } from "../scrapes/mod.ts";
 import {
   canaryInput,
   complianceOf,
+  decodeVariantSample,
   type DomainStatus,
+  encodeVariantSample,
+  type Observation,
   redrawFrame,
   renderDashboard,
+  rolloutShown,
   SHOW_CURSOR,
   type StatusDocument,
   statusDocument,
   statusScrapeData,
   UNKNOWN_MODE_REASON,
+  usableBaseline,
+  VARIANT_KEEP_FILE,
+  type VariantLive,
 } from "../status/mod.ts";
 import { nginxUrl, openEvaluator, record } from "./_shared.ts";
 
@@ -99,6 +115,57 @@ async function healthOf(
   }
 }
 
+/**
+ * The rollout to show, if any: the persisted state (cli/rollout), shown
+ * while it runs and for a short while after it ended (`rolloutShown`); a
+ * state that cannot be read is shown as that error, never thrown. While it
+ * runs, each variant's figures come from nginx's per-variant counters read
+ * now against the previous reading (this process's last one, else the one
+ * the last `status` kept, when recent enough), diffed by cli/edge's
+ * `variantWindow`; every reading is kept for the next refresh.
+ */
+async function observeRollout(
+  ctx: Context,
+  loaded: LoadedManifest,
+  previous: VariantSample | undefined,
+  now: Date,
+): Promise<{ rollout?: Observation["rollout"]; sample?: VariantSample }> {
+  let state;
+  try {
+    state = await readRolloutState(ctx.stateDir);
+  } catch (error) {
+    return { rollout: { error: firstLine(error, "the rollout state cannot be read") } };
+  }
+  if (!state || !rolloutShown(state, now)) return {};
+  const defaultWindowSeconds = loaded.manifest.rollout.analysis.window_seconds;
+  if (state.phase === "completed" || state.phase === "aborted") {
+    return { rollout: { state, defaultWindowSeconds, now } };
+  }
+  let sample: VariantSample;
+  try {
+    sample = await readVariantSample(ctx.stateDir, { timeoutMs: SCRAPE_TIMEOUT_MS });
+  } catch (error) {
+    return {
+      rollout: {
+        state,
+        defaultWindowSeconds,
+        now,
+        live: { error: firstLine(error, "nginx's per-variant counters did not answer") },
+      },
+    };
+  }
+  const keep = join(ctx.stateDir, VARIANT_KEEP_FILE);
+  const base = previous ??
+    decodeVariantSample((await readIfExists(keep).catch(() => undefined)) ?? "");
+  await atomicWrite(keep, encodeVariantSample(sample) + "\n").catch(() => {});
+  let live: VariantLive | undefined;
+  if (base && usableBaseline(base.atMs, sample.atMs)) {
+    const w = variantWindow(base, sample);
+    live = { seconds: (sample.atMs - base.atMs) / 1000, canary: w.canary, stable: w.stable };
+  }
+  return { rollout: { state, defaultWindowSeconds, now, ...(live ? { live } : {}) }, sample };
+}
+
 /** One refresh: everything the dashboard shows, as data. Never throws for an unreachable app or policy engine. */
 async function refresh(
   ctx: Context,
@@ -106,7 +173,8 @@ async function refresh(
   evaluator: PolicyEvaluator | { error: string },
   root: string | null,
   previous: Scrape | undefined,
-): Promise<{ doc: StatusDocument; scrape?: Scrape }> {
+  previousVariants: VariantSample | undefined,
+): Promise<{ doc: StatusDocument; scrape?: Scrape; variants?: VariantSample }> {
   const m = loaded.manifest;
   const windowSeconds = m.policy_limits.canary.window_seconds;
   const dir = scrapesDir(ctx.stateDir);
@@ -151,16 +219,19 @@ async function refresh(
     ? complianceOf({ error: UNKNOWN_MODE_REASON })
     : await decide("canary", () => Promise.resolve(canaryIn));
 
+  const now = new Date();
+  const { rollout, sample } = await observeRollout(ctx, loaded, previousVariants, now);
   const doc = statusDocument({
-    now: new Date(),
+    now,
     project: m.project,
     ...(state ? { state } : {}),
     ...(figures ? { figures } : {}),
     ...(scrapeError !== undefined ? { scrapeError } : {}),
     health,
     policy: { infrastructure, canary },
+    ...(rollout ? { rollout } : {}),
   });
-  return scrape ? { doc, scrape } : { doc };
+  return { doc, ...(scrape ? { scrape } : {}), ...(sample ? { variants: sample } : {}) };
 }
 
 /** Records a chaos_change when the chaos state differs from the last one seen. */
@@ -208,6 +279,7 @@ export async function runStatus(
   if (!opts.once) { for (const s of signals) Deno.addSignalListener(s, onSignal); }
 
   let previous: Scrape | undefined;
+  let previousVariants: VariantSample | undefined;
   let first = true;
   let historyFailed = false;
   try {
@@ -215,8 +287,16 @@ export async function runStatus(
       const started = Date.now();
       // An engine that was not there may have come up since the last refresh.
       if (disk.path === null && !first) disk = await diskSource(ctx);
-      const { doc, scrape } = await refresh(ctx, loaded, evaluator, disk.path, previous);
+      const { doc, scrape, variants } = await refresh(
+        ctx,
+        loaded,
+        evaluator,
+        disk.path,
+        previous,
+        previousVariants,
+      );
       if (scrape) previous = scrape;
+      if (variants) previousVariants = variants;
       const warnings: string[] = disk.note !== undefined ? [disk.note] : [];
       try {
         await record(loaded, "status_scrape", statusScrapeData(doc));
@@ -238,6 +318,10 @@ export async function runStatus(
           limits: {
             maxErrorRate: m.policy_limits.canary.max_error_rate_percent,
             maxP99: m.policy_limits.canary.max_p99_latency_ms,
+          },
+          rolloutLimits: {
+            maxErrorRate: m.rollout.analysis.max_error_rate_percent,
+            maxP99: m.rollout.analysis.max_p99_latency_ms,
           },
           warnings,
         }, term);

@@ -32,6 +32,13 @@ export {
   timeLeftSeconds,
   type VariantLive,
 } from "./_rollout.ts";
+export {
+  decodeVariantSample,
+  encodeVariantSample,
+  usableBaseline,
+  VARIANT_BASELINE_MAX_AGE_SECONDS,
+  VARIANT_KEEP_FILE,
+} from "./_variant_keep.ts";
 
 export type Compliance = "PASS" | "FAIL" | "UNKNOWN";
 

@@ -11,7 +11,9 @@ import { createTerminal } from "../term/mod.ts";
 import {
   complianceOf,
   type DashboardOptions,
+  decodeVariantSample,
   durationText,
+  encodeVariantSample,
   type Observation,
   RECENT_ROLLOUT_SECONDS,
   renderDashboard,
@@ -21,6 +23,8 @@ import {
   rolloutStep,
   statusDocument,
   timeLeftSeconds,
+  usableBaseline,
+  VARIANT_BASELINE_MAX_AGE_SECONDS,
   type VariantLive,
 } from "./mod.ts";
 
@@ -349,4 +353,49 @@ Deno.test("durationText() gives seconds under a minute and minutes with padded s
     "1m 00s",
     "2m 05s",
   ]);
+});
+
+Deno.test("encodeVariantSample() and decodeVariantSample() keep a reading, +Inf buckets included, and refuse anything else", () => {
+  const counts = {
+    classes: { "1xx": 0, "2xx": 90, "3xx": 0, "4xx": 1, "5xx": 2, other: 0 },
+    buckets: [{ le: 0.005, count: 50 }, { le: Infinity, count: 93 }],
+    sum: 1.5,
+    count: 93,
+  };
+  const sample = {
+    atMs: 1_764_583_200_000,
+    instance: "abc",
+    revision: 3,
+    weight: 10,
+    variants: {
+      stable: { ...counts, route: { address: "10.1.2.16:3000", version: "1.0.0", container: "a" } },
+      canary: counts,
+    },
+  };
+  const text = encodeVariantSample(sample);
+  assert.ok(!text.includes("\n") && text.includes('"+Inf"'));
+  assert.deepEqual(decodeVariantSample(text), sample);
+  for (
+    const bad of [
+      "",
+      "{",
+      "null",
+      "[]",
+      JSON.stringify({ ...sample, atMs: "now" }),
+      JSON.stringify({ ...sample, variants: { stable: counts } }),
+      text.replace('"sum":1.5', '"sum":"x"'),
+      text.replace('{"le":0.005,"count":50}', '{"le":"a","count":50}'),
+    ]
+  ) {
+    assert.equal(decodeVariantSample(bad), undefined, bad);
+  }
+});
+
+Deno.test("usableBaseline() takes an earlier reading up to the maximum age, never a later or older one", () => {
+  const t = 1_764_583_200_000;
+  assert.equal(usableBaseline(t - 5_000, t), true);
+  assert.equal(usableBaseline(t - VARIANT_BASELINE_MAX_AGE_SECONDS * 1000, t), true);
+  assert.equal(usableBaseline(t - VARIANT_BASELINE_MAX_AGE_SECONDS * 1000 - 1, t), false);
+  assert.equal(usableBaseline(t, t), false);
+  assert.equal(usableBaseline(t + 1, t), false);
 });
