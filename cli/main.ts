@@ -132,14 +132,45 @@ program.command("deploy")
   .description("init → validate → infrastructure policy → create/replace containers → wait healthy")
   .option("--dry-run", "print the plan and the actions against the running engine; change nothing")
   .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
+  .option("--retry", "deploy a spec a rollout rolled back (refused without it)")
+  .addHelpText(
+    "after",
+    "\nWith rollout.strategy canary, a changed app starts beside the serving one and the\n" +
+      "rollout's steps run (weights, pauses, analyses); exit 3 when the analysis rolls it back.",
+  )
   .action(
-    action(async (ctx, o: { dryRun?: boolean; timeout: number }) =>
+    action(async (ctx, o: { dryRun?: boolean; timeout: number; retry?: boolean }) =>
       (await commands.lifecycle()).runDeploy(ctx, {
         dryRun: Boolean(o.dryRun),
         timeoutSeconds: o.timeout,
+        retry: Boolean(o.retry),
       })
     ),
   );
+
+const rollout = program.command("rollout").description(
+  "follow and steer a canary rollout (rollout.strategy: canary): status, pause, resume, promote, abort",
+);
+rollout.command("status")
+  .description("the rollout as persisted, checked against nginx's routes and the engine")
+  .option("--json", "print it as JSON")
+  .action(
+    action(async (ctx, o: { json?: boolean }) =>
+      (await commands.lifecycle()).runRollout(ctx, "status", { json: Boolean(o.json) })
+    ),
+  );
+for (
+  const [verb, what] of [
+    ["pause", "hold the canary at its weight: the steps stop until `rollout resume`"],
+    ["resume", "continue a paused rollout, or walk the steps of one whose process was stopped"],
+    ["promote", "skip the remaining steps if the rollout policy allows it on a fresh window"],
+    ["abort", "roll back now: the canary's weight goes to 0, it drains and is removed"],
+  ] as const
+) {
+  rollout.command(verb)
+    .description(what)
+    .action(action(async (ctx) => (await commands.lifecycle()).runRollout(ctx, verb, {})));
+}
 
 program.command("promote")
   .description("switch services.mode with zero downtime, gated by the canary policy")

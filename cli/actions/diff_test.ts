@@ -66,7 +66,6 @@ const IMAGES = {
 function desired(m = manifest(), data = '{"limits":1}', slot = 0): DesiredStack {
   const subnet = chooseSubnet(m.project);
   const plan = planStack(m, { ...CTX, addressing: addressingOf(subnet, appSlots(subnet)[slot]!) });
-  const app = plan.containers.find((c) => c.role === "app")!;
   return {
     plan,
     // nginx.conf names no app (routes do): only a comment changes with the manifest

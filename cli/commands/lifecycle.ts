@@ -20,6 +20,14 @@ import { collectGateWindow, ensureEdgeAdminDir } from "../edge/mod.ts";
 import { mark } from "../term/mod.ts";
 import { validate } from "../validate/mod.ts";
 import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
+import { readRolloutState } from "../rollout/mod.ts";
+import {
+  checkNoActiveRollout,
+  driveToEnd,
+  releasePlan,
+  specHash,
+  startRollout,
+} from "./rollout.ts";
 
 /**
  * Takes the lock, then loads the manifest: what a change reads is what no
@@ -95,12 +103,13 @@ async function desiredOnEngine(
   const first = await generate(ctx, loaded, { policiesHash });
   const addressing = chooseAddressing(first.plan, await observeStack(engine, first.plan));
   const { plan, files } = await generate(ctx, loaded, { policiesHash, addressing });
-  const { mode, version } = loaded.manifest.services;
+  const { mode, version, port } = loaded.manifest.services;
   return {
     plan,
     nginxConf: files["nginx.conf"],
     policyData: files["policy_data.json"],
     expect: { mode, version },
+    appPort: port,
   };
 }
 
@@ -124,12 +133,12 @@ function endProgress(ctx: Context): void {
 
 export async function runDeploy(
   ctx: Context,
-  opts: { dryRun: boolean; timeoutSeconds: number },
+  opts: { dryRun: boolean; timeoutSeconds: number; retry?: boolean },
 ): Promise<number> {
   const { term } = ctx;
   const started = performance.now();
   if (opts.dryRun) return await printDryRun(ctx, await loadManifest(ctx.manifestArg), "");
-  return await withLock(ctx, "deploy", async (loaded) => {
+  return await withLock(ctx, "deploy", async (loaded, lock) => {
     const m = loaded.manifest;
     const { plan, files } = await generate(ctx, loaded);
     // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
@@ -182,17 +191,47 @@ export async function runDeploy(
 
       // 4. create or replace what changed, wait healthy, confirm through nginx
       const progress = progressPrinter(ctx);
+      const apply = {
+        timeoutMs: opts.timeoutSeconds * 1000,
+        nginxPort: m.nginx.port,
+        log: (l: string) => {
+          endProgress(ctx);
+          term.out(`  ${l}`);
+        },
+        progress,
+      };
+      const desired = await desiredOnEngine(ctx, engine, loaded);
+      const observed = await observeStack(engine, desired.plan);
+      const release = releasePlan(loaded, desired, observed);
+      const app = desired.plan.containers.find((c) => c.role === "app")!;
+      checkNoActiveRollout(
+        await readRolloutState(ctx.stateDir),
+        specHash(app.configHash, observed.imageIds[app.body.Image]),
+        { retry: opts.retry ?? false, command: "deploy" },
+      );
+      if (release.kind === "canary") {
+        // 4b. a canary beside the serving stable, then the steps (issue 13)
+        const shell = { ctx, loaded, engine, plan: desired.plan, evaluator, apply };
+        let state;
+        try {
+          state = await startRollout(shell, desired, release);
+        } catch (error) {
+          endProgress(ctx);
+          await record(loaded, "deploy_failed", { reason: firstLine(error) });
+          throw error;
+        }
+        endProgress(ctx);
+        term.out(
+          `${mark(term, true)} Rollout ${state.id} started: ${state.canary.version} beside ` +
+            `${state.stable.version}, ${state.steps.length} steps (\`swiftdeploy rollout status\` follows it)`,
+        );
+        // The steps take the change lock one transition at a time: `rollout pause|abort` act at once.
+        await lock.release();
+        return await driveToEnd(shell);
+      }
       let result;
       try {
-        result = await applyStack(engine, await desiredOnEngine(ctx, engine, loaded), {
-          timeoutMs: opts.timeoutSeconds * 1000,
-          nginxPort: m.nginx.port,
-          log: (l) => {
-            endProgress(ctx);
-            term.out(`  ${l}`);
-          },
-          progress,
-        });
+        result = await applyStack(engine, desired, apply);
       } catch (error) {
         endProgress(ctx);
         await record(loaded, "deploy_failed", {
@@ -254,6 +293,10 @@ export async function runPromote(
   return await withLock(ctx, `promote ${target}`, async (loaded) => {
     const m = loaded.manifest;
     const from = m.services.mode;
+    checkNoActiveRollout(await readRolloutState(ctx.stateDir), undefined, {
+      retry: false,
+      command: `promote ${target}`,
+    });
     const engine = await EngineClient.connect(ctx.env);
     try {
       // 1. the canary policy decides, from the window's figures
@@ -362,6 +405,61 @@ export async function runPromote(
   });
 }
 
+/** `rollout status|pause|resume|promote|abort` (cli/commands/rollout.ts does the work). */
+export async function runRollout(
+  ctx: Context,
+  verb: "status" | "pause" | "resume" | "promote" | "abort",
+  opts: { json?: boolean },
+): Promise<number> {
+  const loaded = await loadManifest(ctx.manifestArg);
+  const { plan, files } = await generate(ctx, loaded);
+  const engine = await EngineClient.connect(ctx.env);
+  try {
+    const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
+    const progress = progressPrinter(ctx);
+    const shell = {
+      ctx,
+      loaded,
+      engine,
+      plan,
+      evaluator,
+      apply: {
+        timeoutMs: 60_000,
+        nginxPort: loaded.manifest.nginx.port,
+        log: (l: string) => {
+          endProgress(ctx);
+          ctx.term.out(`  ${l}`);
+        },
+        progress,
+      },
+    };
+    const r = await import("./rollout.ts");
+    switch (verb) {
+      case "status": {
+        const report = await r.rolloutReport(shell);
+        if (opts.json) ctx.term.out(JSON.stringify(report, null, 2));
+        else {
+          Deno.stdout.writeSync(new TextEncoder().encode(
+            r.formatRolloutReport(report, loaded.manifest.rollout.analysis.window_seconds),
+          ));
+        }
+        return 0;
+      }
+      case "pause":
+        return await r.rolloutPause(shell);
+      case "resume":
+        return await r.rolloutResume(shell);
+      case "promote":
+        return await r.rolloutPromote(shell);
+      case "abort":
+        return await r.rolloutAbort(shell);
+    }
+  } finally {
+    endProgress(ctx);
+    engine.close();
+  }
+}
+
 /** Says that the switch stands but tidying after it failed (the next deploy finishes it). */
 function warnCleanup(ctx: Context, cleanupError: string | undefined): void {
   if (cleanupError === undefined) return;
@@ -404,6 +502,9 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
     } finally {
       engine.close();
     }
+    // Its containers are gone: a rollout (and the routes naming them) ends with the stack.
+    await Deno.remove(join(ctx.stateDir, "rollout"), { recursive: true }).catch(() => {});
+    await Deno.remove(join(ctx.stateDir, "nginx", "routes")).catch(() => {});
     const deleted: string[] = [];
     if (opts.clean) {
       for (const name of GENERATED_FILE_NAMES) {
@@ -413,7 +514,9 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
         } catch { /* already gone */ }
       }
       // Every state folder and file but the change lock (held now, never removed).
-      for (const sub of ["nginx", "opa", "scrapes", "edge", "nginx-admin", "last_chaos"]) {
+      for (
+        const sub of ["nginx", "opa", "scrapes", "edge", "nginx-admin", "last_chaos", "prometheus"]
+      ) {
         await Deno.remove(join(ctx.stateDir, sub), { recursive: true }).catch(() => {});
       }
     }

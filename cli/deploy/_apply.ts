@@ -21,6 +21,7 @@ import { SwiftDeployError } from "../errors/mod.ts";
 import { type ContainerInspect, type EngineClient } from "../engine/mod.ts";
 import { LABEL_CONFIG_HASH, LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { atomicWrite, readIfExists } from "../fs/mod.ts";
+import { applyRoutes, readRoutes } from "../routing/mod.ts";
 
 export interface ApplyOptions {
   /** Per-container health wait, ms. */
@@ -29,6 +30,12 @@ export interface ApplyOptions {
   nginxPort: number;
   log: (line: string) => void;
   progress: (line: string) => void;
+}
+
+/** What performing one action needs: the apply options and the plan being applied. */
+export interface PerformOptions extends ApplyOptions {
+  /** Where the routes file and nginx's admin socket are. */
+  plan: StackPlan;
 }
 
 export interface ApplyResult {
@@ -80,6 +87,7 @@ export async function observeStack(engine: EngineClient, plan: StackPlan): Promi
   for (const path of [nginxConfPath(plan), policyDataPath(plan)]) {
     files[path] = await readIfExists(path);
   }
+  const routes = await readRoutes(plan);
   const subnet = net ? subnetOf(net)[0] : undefined;
   const ipRange = (net?.IPAM?.Config ?? []).find((c) => c.Subnet === subnet)?.IPRange;
   return {
@@ -95,6 +103,7 @@ export async function observeStack(engine: EngineClient, plan: StackPlan): Promi
     containers,
     imageIds,
     files,
+    routes,
     takenSubnets: others.flatMap(subnetOf),
   };
 }
@@ -112,7 +121,7 @@ export async function applyStack(
   const steps = diffStack(desired, await observeStack(engine, desired.plan));
   try {
     await execute(steps, {
-      perform: (a) => perform(engine, a, opts),
+      perform: (a) => perform(engine, a, { ...opts, plan: desired.plan }),
       log: (line) => opts.log(line),
     });
   } catch (error) {
@@ -144,7 +153,7 @@ async function stopContainer(engine: EngineClient, name: string, seconds: number
 export async function perform(
   engine: EngineClient,
   a: Action,
-  opts: ApplyOptions,
+  opts: PerformOptions,
 ): Promise<void> {
   switch (a.kind) {
     case "create-network":
@@ -191,6 +200,11 @@ export async function perform(
     case "reload":
       await engine.containerKill(a.container, "HUP");
       return;
+    case "route": {
+      const { ms } = await applyRoutes(opts.plan, a.table);
+      opts.progress(`routes in effect after ${ms.toFixed(1)} ms`);
+      return;
+    }
     case "restart":
       await engine.containerRestart(a.container, 5);
       await waitHealthy(engine, a.container, a.container, opts.timeoutMs, opts.progress);
@@ -204,6 +218,7 @@ export async function perform(
         opts.nginxPort,
         { mode: a.mode, version: a.version, instance: app.Id.slice(0, 12) },
         Math.min(opts.timeoutMs, 20_000),
+        a.pin,
       );
       return;
     }
@@ -288,10 +303,11 @@ export async function waitHealthy(
 }
 
 /** GET /healthz through nginx until it reports the expected mode and version (and instance). */
-async function confirmThroughNginx(
+export async function confirmThroughNginx(
   port: number,
   expect: { mode: string; version: string; instance?: string },
   timeoutMs: number,
+  pin?: { header: string; value: string },
 ): Promise<Record<string, unknown>> {
   const start = Date.now();
   let lastProblem = "no answer";
@@ -299,11 +315,13 @@ async function confirmThroughNginx(
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`, {
         signal: AbortSignal.timeout(3000),
+        ...(pin ? { headers: { [pin.header]: pin.value } } : {}),
       });
       const text = await res.text();
       if (res.status === 200) {
         const body = JSON.parse(text) as Record<string, unknown>;
-        const instanceOk = !expect.instance || !body.instance || body.instance === expect.instance;
+        // An answer without the instance id cannot prove the new container served it.
+        const instanceOk = !expect.instance || body.instance === expect.instance;
         if (
           body.status === "ok" && body.mode === expect.mode && body.version === expect.version &&
           instanceOk

@@ -7,8 +7,10 @@ export {
   type ApplyOptions,
   type ApplyResult,
   applyStack,
+  confirmThroughNginx,
   observeStack,
   perform,
+  type PerformOptions,
   removeStack,
   waitHealthy,
 } from "./_apply.ts";
