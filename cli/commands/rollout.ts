@@ -314,7 +314,6 @@ export async function startRollout(
  */
 export async function driveToEnd(shell: RolloutShell): Promise<number> {
   const { ctx } = shell;
-  const term = ctx.term;
   const lock = await tryDriverLock(ctx.stateDir);
   if (!lock) {
     throw new SwiftDeployError(
