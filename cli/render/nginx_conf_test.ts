@@ -609,6 +609,8 @@ Deno.test("nginx counts per variant by class with the service's latency buckets,
       await pinned("canary", "/a", 4);
       await pinned("canary", "/fail", 3);
       await pinned("canary", "/healthz", 5);
+      // nginx counts in its log phase, just after the last answer left.
+      await new Promise((r) => setTimeout(r, 100));
       const text = await (await fetch("http://nginx-admin/edge-metrics", {
         client: unixHttpClient(`${dir}/edge.sock`),
       })).text();
