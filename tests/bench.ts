@@ -13,15 +13,22 @@
  *    (what rendering the policy data costs);
  * 3. throughput with wrk, on the host (no containers, as the issue measured):
  *    the app alone, the app through nginx with the generated nginx.conf, and
- *    a bare nginx `return 200` with the same access log; req/s and P99.
+ *    a bare nginx `return 200` with the same access log; req/s and P99;
+ * 4. routing (issue 13): two apps behind the generated nginx.conf with the
+ *    Lua split at weight 10, beside the same conf with a plain weighted
+ *    `upstream` (9:1) instead of the balancer, and the median time from a
+ *    decision to a new weight in effect (cli/routing's applyRoutes, 50
+ *    changes).
  *
  * Everything it starts is stopped and removed at the end.
  *
- *   deno task bench [-- --duration 10s] [--only startup|throughput|deno]
+ *   deno task bench [-- --duration 10s] [--only startup|throughput|routing|deno]
  *   deno task bench -- --only throughput --nginx-variants   (where nginx spends its time)
  */
 import { join, relative } from "node:path";
 import { nginxTestCopy } from "../cli/render/mod.ts";
+import type { StackPlan } from "../cli/plan/mod.ts";
+import { applyRoutes, encodeRoutes, type RouteTarget } from "../cli/routing/mod.ts";
 import { freePort, HOME } from "./_harness.ts";
 
 const duration = (() => {
@@ -336,16 +343,26 @@ export const NGINX_VARIANTS: NginxVariant[] = [
 ];
 
 /**
- * The generated nginx.conf, made runnable on the host: the app at
- * 127.0.0.1:`appPort`, listening on 127.0.0.1:`port`, every written path
- * inside `dir` (nginxTestCopy), the health server on a free port.
+ * The generated nginx.conf, made runnable on the host: listening on
+ * 127.0.0.1:`port`, every written path inside `dir` (nginxTestCopy: the
+ * routing table it loads at start is `<dir>/routes`, its admin socket
+ * `<dir>/edge.sock`), the health server on a free port. nginx.conf names no
+ * app: `hostRoutes` says where the app is.
  */
-function hostNginxConf(generated: string, appPort: number, port: number, dir: string): string {
+function hostNginxConf(generated: string, port: number, dir: string): string {
   return nginxTestCopy(generated, dir)
-    .replace(/127\.0\.0\.1:3000\b/g, `127.0.0.1:${appPort}`)
-    .replace(/'[A-Za-z0-9.-]+:3000'/g, `'127.0.0.1:${appPort}'`)
     .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
     .replace(/listen 127\.0\.0\.1:8099;/, `listen 127.0.0.1:${freePort()};`);
+}
+
+/** A host app as a routing target. */
+function hostTarget(port: number, version: string): RouteTarget {
+  return { address: `127.0.0.1:${port}`, version, container: `bench-${version}` };
+}
+
+/** The routing table text nginx loads at start: everything to the app at `appPort`. */
+function hostRoutes(appPort: number): string {
+  return encodeRoutes({ revision: 1, stable: hostTarget(appPort, "stable") }) + "\n";
 }
 
 /** A bare nginx answering `return 200` with the generated conf's workers and access log. */
@@ -366,9 +383,10 @@ function bareNginxConf(hostConf: string, port: number): string {
   ].join("\n") + "\n";
 }
 
-async function startNginx(dir: string, conf: string): Promise<Started> {
+async function startNginx(dir: string, conf: string, routes?: string): Promise<Started> {
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(join(dir, "nginx.conf"), conf);
+  if (routes !== undefined) await Deno.writeTextFile(join(dir, "routes"), routes);
   const prefix = `${dir}/`;
   const test = await new Deno.Command("nginx", {
     args: ["-t", "-q", "-p", prefix, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")],
@@ -441,7 +459,8 @@ async function throughput(variants: boolean): Promise<number> {
       const port = freePort();
       const nginx = await startNginx(
         join(dir, name),
-        variant.edit(hostNginxConf(generated, appPort, port, join(dir, name))),
+        variant.edit(hostNginxConf(generated, port, join(dir, name))),
+        hostRoutes(appPort),
       );
       try {
         await waitFor(`http://127.0.0.1:${port}/`);
@@ -457,7 +476,7 @@ async function throughput(variants: boolean): Promise<number> {
     const barePort = freePort();
     const bare = await startNginx(
       join(dir, "bare"),
-      bareNginxConf(hostNginxConf(generated, appPort, barePort, join(dir, "bare")), barePort),
+      bareNginxConf(hostNginxConf(generated, barePort, join(dir, "bare")), barePort),
     );
     try {
       await waitFor(`http://127.0.0.1:${barePort}/`);
@@ -497,6 +516,146 @@ async function throughput(variants: boolean): Promise<number> {
   }
 }
 
+/**
+ * The generated conf with a plain weighted `upstream` to the two apps in
+ * place of the Lua balancer, and no per-request choice: what nginx costs
+ * without the split (the edge counters by class stay, as before issue 13).
+ */
+export function plainUpstreamConf(conf: string, stablePort: number, canaryPort: number): string {
+  const plain = conf
+    .replace(
+      /upstream app_pool \{[\s\S]*?keepalive (\d+);\n\s*\}/,
+      (_, keep) =>
+        `upstream app_pool {\n        server 127.0.0.1:${stablePort} weight=9;\n        server 127.0.0.1:${canaryPort} weight=1;\n        keepalive ${keep};\n    }`,
+    )
+    .replace(/\n\s*access_by_lua_block \{[^}]*\}/, "");
+  if (plain.includes("balancer_by_lua") || plain.includes("access_by_lua")) {
+    throw new Error("Cannot make the plain-upstream conf: the template changed shape");
+  }
+  return plain;
+}
+
+/**
+ * A stand-in StackPlan for applyRoutes against a host nginx: only the two
+ * things it reads, the config folder (`<dir>/routes`) and the bind of the
+ * admin folder (`<dir>/edge.sock`, where nginxTestCopy puts the socket).
+ */
+function hostPlan(dir: string): StackPlan {
+  return {
+    hostDirs: { nginxConfigDir: dir },
+    containers: [{ role: "nginx", body: { HostConfig: { Binds: [`${dir}:/run/nginx-admin`] } } }],
+  } as unknown as StackPlan;
+}
+
+/**
+ * Two apps (stable, canary) on the host behind the generated nginx.conf
+ * with the Lua split at weight 10, then behind the same conf with a plain
+ * weighted upstream; wrk after a 2 s warm-up each, alternating twice so
+ * drift weighs on both. Then 50 weight changes through applyRoutes (file
+ * written, PUT, read back), median ms.
+ */
+async function routing(): Promise<number> {
+  console.log(`\n== routing: Lua split vs plain upstream, wrk ${WRK_ARGS.join(" ")}`);
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-bench-routing-" });
+  const started: Started[] = [];
+  try {
+    await Deno.copyFile(join(HOME, "manifest.yaml"), join(dir, "manifest.yaml"));
+    const init = await new Deno.Command(LAUNCHER, {
+      args: ["-f", join(dir, "manifest.yaml"), "init"],
+      stdout: "null",
+      stderr: "inherit",
+    }).output();
+    if (!init.success) throw new Error("init failed");
+    const generated = await Deno.readTextFile(await findFile(dir, "nginx.conf"));
+    const [stablePort, canaryPort] = [freePort(), freePort()];
+    for (const [port, mode] of [[stablePort, "stable"], [canaryPort, "canary"]] as const) {
+      started.push(startProcess(Deno.execPath(), [
+        "run",
+        "-A",
+        "--quiet",
+        "--config",
+        join(HOME, "deno.json"),
+        join(HOME, "service", "main.ts"),
+      ], { APP_PORT: String(port), MODE: mode, APP_VERSION: mode }));
+      await waitFor(`http://127.0.0.1:${port}/`);
+    }
+    const split = encodeRoutes({
+      revision: 1,
+      stable: hostTarget(stablePort, "stable"),
+      canary: { ...hostTarget(canaryPort, "canary"), weight: 10 },
+    }) + "\n";
+    const run = async (name: string, conf: (d: string, port: number) => string) => {
+      const port = freePort();
+      const d = join(dir, name);
+      const nginx = await startNginx(d, conf(d, port), split);
+      try {
+        const url = `http://127.0.0.1:${port}/`;
+        await waitFor(url);
+        await wrk(url, ["-t2", "-c32", "-d2s"]).catch(() => undefined);
+        return await wrk(url);
+      } finally {
+        await nginx.stop();
+      }
+    };
+    const lua = (d: string, port: number) => hostNginxConf(generated, port, d);
+    const plain = (d: string, port: number) =>
+      plainUpstreamConf(hostNginxConf(generated, port, d), stablePort, canaryPort);
+    const rows: [string, WrkResult][] = [];
+    for (let round = 1; round <= 2; round++) {
+      rows.push([`Lua split, weight 10 (round ${round})`, await run(`lua-${round}`, lua)]);
+      rows.push([`plain upstream 9:1 (round ${round})`, await run(`plain-${round}`, plain)]);
+    }
+    console.log("");
+    printRows(rows);
+    const mean = (prefix: string) => {
+      const r = rows.filter(([n]) => n.startsWith(prefix)).map(([, r]) => r.requestsPerSecond);
+      return r.reduce((a, b) => a + b, 0) / r.length;
+    };
+    const [luaRps, plainRps] = [mean("Lua"), mean("plain")];
+    const cost = 100 * (1 - luaRps / plainRps);
+    console.log(
+      `\nLua split ${fmt(luaRps, 0)} req/s, plain upstream ${fmt(plainRps, 0)} req/s: ratio ${
+        fmt(luaRps / plainRps, 3)
+      }, the split costs ${fmt(cost, 1)} % (target <= 10 %: ${cost <= 10 ? "met" : "NOT met"})`,
+    );
+
+    // Decision → in effect: applyRoutes against a running nginx, 50 changes.
+    const port = freePort();
+    const d = join(dir, "apply");
+    const nginx = await startNginx(d, lua(d, port), split);
+    try {
+      await waitFor(`http://127.0.0.1:${port}/`);
+      const plan = hostPlan(d);
+      const times: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const weight = [5, 10, 25, 50, 75][i % 5]!;
+        const { ms } = await applyRoutes(plan, {
+          stable: hostTarget(stablePort, "stable"),
+          canary: { ...hostTarget(canaryPort, "canary"), weight },
+        });
+        times.push(ms);
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      console.log(
+        `applyRoutes, decision → in effect (file fsynced, PUT, read back): median ${
+          fmt(median(times), 1)
+        } ms, min ${fmt(sorted[0]!, 1)}, max ${fmt(sorted.at(-1)!, 1)} over 50 changes`,
+      );
+    } finally {
+      await nginx.stop();
+    }
+    const bad = rows.reduce((n, [, r]) => n + r.non2xx + r.socketErrors, 0);
+    if (bad > 0) {
+      console.error(`error: ${bad} request(s) failed or were not 2xx during the routing load test`);
+      return 1;
+    }
+    return cost <= 10 ? 0 : 1;
+  } finally {
+    for (const s of started.reverse()) await s.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 if (import.meta.main) {
   const codes: number[] = [];
   const section = async (name: string, run: () => Promise<number>) => {
@@ -511,5 +670,6 @@ if (import.meta.main) {
   await section("deno", async () => await denoBench(await benchFiles()));
   await section("startup", () => startup());
   await section("throughput", () => throughput(nginxVariants));
+  await section("routing", () => routing());
   Deno.exit(codes.every((c) => c === 0) ? 0 : 1);
 }
