@@ -13,6 +13,7 @@
 # the P99 lies beyond the highest finite bucket (a lower bound).
 # Data:  data.limits.rollout.{min_requests, max_error_rate_percent,
 #        max_error_rate_increase_points, max_p99_latency_ms, max_p99_ratio,
+#        p99_ratio_floor_ms,
 #        failure_limit, inconclusive_limit}, rendered from the manifest's
 #        rollout.analysis; no threshold is written here.
 #
@@ -22,7 +23,8 @@
 #     P99 beyond the highest latency bucket (its bound cannot be shown);
 #   canary against stable (at least min_requests requests on each):
 #     error rate above stable's plus max_error_rate_increase_points;
-#     P99 above max_p99_ratio times stable's (when stable's P99 is above 0).
+#     P99 above max_p99_ratio times stable's (when stable's P99 is above 0
+#     and the canary's above p99_ratio_floor_ms).
 # It is inconclusive, when it did not fail, if a variant served fewer than
 # min_requests ("too little traffic", a named outcome, never a silent pass),
 # or a figure or limit a check needs is unknown. Failed beats inconclusive.
@@ -75,6 +77,8 @@ max_error_rate_increase_points := limit("max_error_rate_increase_points")
 max_p99_latency_ms := limit("max_p99_latency_ms")
 
 max_p99_ratio := limit("max_p99_ratio")
+
+p99_ratio_floor_ms := limit("p99_ratio_floor_ms")
 
 failure_limit := limit("failure_limit")
 
@@ -169,14 +173,18 @@ failures contains concat("", [
 	micro(c_p99) * 1000000 > micro(max_p99_ratio) * micro(s_p99)
 }
 
-# The ratio is judged against a stable P99 above 0 (0 ms gives no scale).
+# The ratio is judged against a stable P99 above 0 (0 ms gives no scale),
+# and only for a canary P99 above the floor: at a few milliseconds the
+# buckets are coarse and a fresh process's first requests dominate.
 default ratio_applies := false
 
 ratio_applies if {
 	is_number(c_p99)
 	is_number(s_p99)
 	is_number(max_p99_ratio)
+	is_number(p99_ratio_floor_ms)
 	s_p99 > 0
+	c_p99 > p99_ratio_floor_ms
 }
 
 # --- inconclusive --------------------------------------------------------
@@ -230,6 +238,8 @@ gaps contains concat("", [
 	not is_number(s_p99)
 	is_number(s_above)
 	is_number(max_p99_ratio)
+	is_number(p99_ratio_floor_ms)
+	c_p99 > p99_ratio_floor_ms
 	micro(c_p99) * 1000000 > micro(max_p99_ratio) * micro(s_above)
 }
 
@@ -243,7 +253,7 @@ gaps contains limit_problem(name) if {
 
 gaps contains limit_problem(name) if {
 	both_judged
-	some name in ["max_error_rate_increase_points", "max_p99_ratio"]
+	some name in ["max_error_rate_increase_points", "max_p99_ratio", "p99_ratio_floor_ms"]
 	not is_number(limit(name))
 }
 
@@ -409,6 +419,7 @@ checked := {
 		"max_error_rate_increase_points": max_error_rate_increase_points,
 		"max_p99_latency_ms": max_p99_latency_ms,
 		"max_p99_ratio": max_p99_ratio,
+		"p99_ratio_floor_ms": p99_ratio_floor_ms,
 		"failure_limit": failure_limit,
 		"inconclusive_limit": inconclusive_limit,
 	},

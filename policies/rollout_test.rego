@@ -9,6 +9,7 @@ limits := {"rollout": {
 	"max_error_rate_increase_points": 1,
 	"max_p99_latency_ms": 1000,
 	"max_p99_ratio": 2,
+	"p99_ratio_floor_ms": 0,
 	"failure_limit": 0,
 	"inconclusive_limit": 2,
 }}
@@ -363,4 +364,29 @@ test_every_decision_has_the_four_keys_and_a_reason if {
 		continues := d.checked.outcome == "continue"
 		d.allow == continues
 	}
+}
+
+# --- the P99 ratio's floor -------------------------------------------------
+
+test_p99_ratio_is_not_judged_at_or_below_the_floor if {
+	d := decide_with(with_figures({"p99_latency_ms": 5}, {"p99_latency_ms": 1}), with_limits({"p99_ratio_floor_ms": 50}))
+	d.checked.outcome == "continue"
+}
+
+test_p99_ratio_is_judged_above_the_floor if {
+	d := decide_with(with_figures({"p99_latency_ms": 250}, {"p99_latency_ms": 5}), with_limits({"p99_ratio_floor_ms": 50}))
+	d.checked.outcome == "rollback"
+	d.reasons[_] == "canary P99 latency 250.00 ms exceeds 2.00 times stable's 5.00 ms"
+}
+
+test_stable_beyond_the_buckets_is_a_gap_only_above_the_floor if {
+	given := with_figures({"p99_latency_ms": 25}, {"p99_latency_ms": null, "p99_above_ms": 10})
+	decide_with(given, with_limits({"p99_ratio_floor_ms": 50})).checked.inconclusive == false
+	decide_with(given, with_limits({"p99_ratio_floor_ms": 0})).checked.inconclusive == true
+}
+
+test_a_missing_ratio_floor_is_inconclusive if {
+	d := decide_with(healthy, {"rollout": object.remove(limits.rollout, ["p99_ratio_floor_ms"])})
+	d.checked.inconclusive == true
+	d.reasons[_] == "policy data \"limits.rollout.p99_ratio_floor_ms\" is missing"
 }

@@ -36,6 +36,7 @@
  * | rollout.analysis.max_error_rate_increase_points | 1.0                                 |
  * | rollout.analysis.max_p99_latency_ms          | 1000                                  |
  * | rollout.analysis.max_p99_ratio               | 2.0                                   |
+ * | rollout.analysis.p99_ratio_floor_ms          | 50 (ms)                               |
  * | rollout.analysis.failure_limit               | 0                                     |
  * | rollout.analysis.inconclusive_limit          | 2                                     |
  * | rollout.routing.header                       | "X-Canary"                            |
@@ -97,6 +98,7 @@ export const DEFAULTS = {
       max_error_rate_increase_points: 1.0,
       max_p99_latency_ms: 1000,
       max_p99_ratio: 2.0,
+      p99_ratio_floor_ms: 50,
       failure_limit: 0,
       inconclusive_limit: 2,
     },

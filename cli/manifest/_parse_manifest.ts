@@ -366,6 +366,10 @@ class ManifestCheck {
             a.max_error_rate_increase_points,
           ),
           max_p99_ratio: this.#get("rollout.analysis.max_p99_ratio", a.max_p99_ratio),
+          p99_ratio_floor_ms: this.#get(
+            "rollout.analysis.p99_ratio_floor_ms",
+            a.p99_ratio_floor_ms,
+          ),
           failure_limit: this.#get("rollout.analysis.failure_limit", a.failure_limit),
           inconclusive_limit: this.#get(
             "rollout.analysis.inconclusive_limit",

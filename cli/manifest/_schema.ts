@@ -365,6 +365,7 @@ export const MANIFEST_SCHEMA: SectionSpec = {
             ),
             max_p99_latency_ms: leaf(positiveNumber),
             max_p99_ratio: leaf(ratio),
+            p99_ratio_floor_ms: leaf(numberBetween(0, 60000, "a number of milliseconds")),
             failure_limit: leaf(integerBetween(0, 100)),
             inconclusive_limit: leaf(integerBetween(0, 100)),
           },

@@ -80,6 +80,7 @@ Deno.test("parseManifest() gives a manifest without rollout or prometheus the do
       max_error_rate_increase_points: 1.0,
       max_p99_latency_ms: 1000,
       max_p99_ratio: 2.0,
+      p99_ratio_floor_ms: 50,
       failure_limit: 0,
       inconclusive_limit: 2,
     },
@@ -140,6 +141,7 @@ Deno.test("parseManifest() resolves every analysis, routing and prometheus key a
     max_error_rate_increase_points: 0,
     max_p99_latency_ms: 250,
     max_p99_ratio: 1.5,
+    p99_ratio_floor_ms: 50,
     failure_limit: 1,
     inconclusive_limit: 0,
   });

@@ -98,6 +98,13 @@ export interface RolloutSpec {
     max_error_rate_increase_points: number;
     /** Relative to stable: canary P99 at most this many times stable's. */
     max_p99_ratio: number;
+    /**
+     * The ratio is judged only for a canary P99 above this, ms: at a few
+     * milliseconds the buckets are coarse and a fresh process's first
+     * requests dominate (measured: a healthy new container's 5 ms against
+     * stable's 1 ms).
+     */
+    p99_ratio_floor_ms: number;
     /** Failed analyses tolerated before a rollback (Argo's failureLimit). */
     failure_limit: number;
     /** Inconclusive analyses tolerated before a rollback (Argo's inconclusiveLimit). */

@@ -29,6 +29,7 @@ export const TEST_DATA = {
       max_error_rate_increase_points: 1.0,
       max_p99_latency_ms: 1000,
       max_p99_ratio: 2.0,
+      p99_ratio_floor_ms: 50,
       failure_limit: 0,
       inconclusive_limit: 2,
     },

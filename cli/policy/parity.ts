@@ -331,6 +331,11 @@ function rolloutSamples(l: RolloutLimits): ParitySample[] {
       push({ p99_latency_ms: p99 }, { p99_latency_ms: stable });
     }
   }
+  // the ratio's floor: at, just above and below it
+  const floor = l.p99_ratio_floor_ms;
+  for (const p99 of [floor, exact(floor + 0.000001), exact(floor - 0.01), exact(floor + 1)]) {
+    push({ p99_latency_ms: p99 }, { p99_latency_ms: 0.5 });
+  }
   // unknown and malformed figures, on each side
   for (const side of ["canary", "stable"] as const) {
     for (const field of ["requests", "error_rate_percent", "p99_latency_ms"]) {

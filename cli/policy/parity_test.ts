@@ -24,6 +24,7 @@ const ODD_LIMITS: PolicyLimits = {
     max_error_rate_increase_points: 0.75,
     max_p99_latency_ms: 250.25,
     max_p99_ratio: 1.3,
+    p99_ratio_floor_ms: 0,
     failure_limit: 2,
     inconclusive_limit: 1,
   },

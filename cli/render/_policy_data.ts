@@ -38,6 +38,7 @@ export function policyData(manifest: ResolvedManifest, generated: GeneratedNote)
         max_error_rate_increase_points: analysis.max_error_rate_increase_points,
         max_p99_latency_ms: analysis.max_p99_latency_ms,
         max_p99_ratio: analysis.max_p99_ratio,
+        p99_ratio_floor_ms: analysis.p99_ratio_floor_ms,
         failure_limit: analysis.failure_limit,
         inconclusive_limit: analysis.inconclusive_limit,
       },

@@ -39,6 +39,7 @@ Deno.test("policyData() writes rollout.analysis' thresholds as data.limits.rollo
     max_error_rate_increase_points: 0.75,
     max_p99_latency_ms: 250.5,
     max_p99_ratio: 1.25,
+    p99_ratio_floor_ms: 50,
     failure_limit: 1,
     inconclusive_limit: 3,
   });
@@ -53,6 +54,7 @@ Deno.test("policyData() gives the shipped defaults as data.limits.rollout for a 
     max_error_rate_increase_points: 1,
     max_p99_latency_ms: 1000,
     max_p99_ratio: 2,
+    p99_ratio_floor_ms: 50,
     failure_limit: 0,
     inconclusive_limit: 2,
   });
