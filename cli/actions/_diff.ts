@@ -9,8 +9,9 @@
  *   3. app: kept when it matches and can serve, else a new one starts
  *      beside the old one off the project network, becomes healthy, joins;
  *   4. nginx: its new configuration and a graceful reload, or replaced;
- *   5. confirm through nginx, commit;
- *   6. drain the old app, remove what was set aside, take the app's name.
+ *   5. Prometheus (when enabled): its files, then kept, or replaced;
+ *   6. confirm through nginx, commit;
+ *   7. drain the old app, remove what was set aside, take the app's name.
  * nginx and OPA publish fixed host ports, so two cannot run at once: the
  * old one is stopped and set aside (`-old`), the new one started, and the
  * undo starts the old one again under its name.
@@ -19,7 +20,9 @@ import { SwiftDeployError } from "../errors/mod.ts";
 import {
   type Addressing,
   addressingOf,
+  type AppScrapeTarget,
   appSlots,
+  appTargetsJson,
   chooseSubnet,
   type ContainerCreateBody,
   type ContainerPlan,
@@ -99,6 +102,25 @@ function nginxBody(text: string): string {
   return text.split("\n").filter((l) => !l.trimStart().startsWith("#")).join("\n");
 }
 
+/**
+ * The app variants a routing table names, as Prometheus's apps.json lists
+ * them (stable, and the canary whatever its weight: it serves pinned
+ * requests at 0 %). Addresses are the table's `IPv4:port`.
+ */
+export function appScrapeTargets(table: RouteTable): AppScrapeTarget[] {
+  const targets: AppScrapeTarget[] = [
+    { address: table.stable.address, variant: "stable", version: table.stable.version },
+  ];
+  if (table.canary) {
+    targets.push({
+      address: table.canary.address,
+      variant: "canary",
+      version: table.canary.version,
+    });
+  }
+  return targets;
+}
+
 /** The app's static address on the project network, when the plan gives one. */
 export function plannedAddress(plan: StackPlan, body: ContainerCreateBody): string | undefined {
   const endpoint = body.NetworkingConfig?.EndpointsConfig?.[plan.network.name] as
@@ -152,7 +174,18 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
     if (c.state !== "running") return `it is ${c.state}`;
     if (c.health === "unhealthy") return "it is unhealthy";
     if (c.imageId !== imageOf(p)) return "its image was rebuilt";
+    if (c.configHash !== p.configHash) return "its configuration changed";
+    if (!atPlannedAddress(c, p)) return "it is not at its planned address";
     return "its configuration changed";
+  };
+  /**
+   * nginx and Prometheus with a planned static address must hold it: the
+   * address is outside the config hash, and a scrape target or an allow
+   * rule names it. (The app's slot is chosen from where the kept one is.)
+   */
+  const atPlannedAddress = (c: ObservedContainer, p: ContainerPlan): boolean => {
+    const want = p.role === "app" ? undefined : plannedAddress(plan, p.body);
+    return want === undefined || c.networks[plan.network.name] === want;
   };
 
   // Every image must exist before anything changes.
@@ -377,7 +410,8 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
   const nginx = planOf("nginx");
   const confPath = nginxConfPath(plan);
   const oldConf = observed.files[confPath];
-  const keepNginx = usable(nginx.name, nginx);
+  const keptNginx = usable(nginx.name, nginx);
+  const keepNginx = keptNginx && atPlannedAddress(keptNginx, nginx) ? keptNginx : undefined;
   const confChanged = oldConf === undefined || nginxBody(oldConf) !== nginxBody(desired.nginxConf);
   if (oldConf !== desired.nginxConf) {
     add(
@@ -403,7 +437,54 @@ export function diffStack(desired: DesiredStack, observed: ObservedState): Step[
     switched = true;
   }
 
-  // 5. confirm, commit; 6. drain and tidy
+  // 5. Prometheus: its configuration and file_sd lists, then kept or replaced
+  const prometheus = plan.containers.find((c) => c.role === "prometheus");
+  const files = plan.prometheus;
+  if (prometheus && files) {
+    const oldConfig = observed.files[files.config.path];
+    const writes: [path: string, content: string][] = [
+      [files.config.path, files.config.content],
+      [files.nginxTargets.path, files.nginxTargets.content],
+    ];
+    // The route action writes apps.json with the table; without one, it may still be stale.
+    if (!routed) writes.push([files.appTargetsPath, appTargetsJson(appScrapeTargets(table))]);
+    for (const [path, content] of writes) {
+      const old = observed.files[path];
+      if (old === content) continue;
+      add(before, { kind: "write-file", path, content }, {
+        kind: "write-file",
+        path,
+        content: old,
+        // Whichever Prometheus runs then (a kept one, or the old one an undo started
+        // again) reads prometheus.yml at start only; file_sd lists it re-reads itself.
+        ...(path === files.config.path
+          ? { notify: { container: prometheus.name, how: "restart" as const } }
+          : {}),
+      });
+    }
+    const keptProm = usable(prometheus.name, prometheus);
+    if (keptProm && atPlannedAddress(keptProm, prometheus)) {
+      add(before, { kind: "keep", container: prometheus.name, reason: "matches the plan" });
+      if (oldConfig !== undefined && oldConfig !== files.config.content) {
+        // Same hash, other bytes on disk (edited by hand): SIGHUP reloads Prometheus's config.
+        add(before, {
+          kind: "reload",
+          container: prometheus.name,
+          reason: "its configuration file was changed on disk",
+        });
+      }
+      add(before, { kind: "wait-healthy", container: prometheus.name });
+    } else {
+      replaceFixed(prometheus);
+    }
+  } else {
+    // prometheus.enabled turned false: the one left serves nothing the stack needs.
+    for (const c of ofRole("prometheus")) {
+      add(asides, { kind: "remove", container: c.name, reason: "prometheus.enabled is false" });
+    }
+  }
+
+  // 6. confirm, commit; 7. drain and tidy
   add(before, {
     kind: "confirm",
     mode: desired.expect.mode,

@@ -7,9 +7,17 @@ import assert from "node:assert/strict";
 import { SwiftDeployError } from "../errors/mod.ts";
 import type { Routes } from "../routing/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
-import { addressingOf, appSlots, chooseSubnet, planStack, type StackPlan } from "../plan/mod.ts";
+import {
+  addressingOf,
+  appSlots,
+  appTargetsJson,
+  chooseSubnet,
+  planStack,
+  type StackPlan,
+} from "../plan/mod.ts";
 import {
   type Action,
+  appScrapeTargets,
   changesSomething,
   chooseAddressing,
   describeSteps,
@@ -23,7 +31,9 @@ import {
   type Step,
 } from "./mod.ts";
 
-function manifest(over: { version?: string; mode?: string; nginxPort?: number } = {}) {
+function manifest(
+  over: { version?: string; mode?: string; nginxPort?: number; prometheus?: boolean } = {},
+) {
   return {
     project: "demo",
     services: {
@@ -52,6 +62,12 @@ function manifest(over: { version?: string; mode?: string; nginxPort?: number } 
       },
     },
     audit: { history_file: "history.jsonl", report_file: "audit_report.md" },
+    prometheus: {
+      enabled: over.prometheus ?? false,
+      image: "prom:latest",
+      port: 9391,
+      scrape_interval_seconds: 1,
+    },
   } as ResolvedManifest;
 }
 
@@ -60,6 +76,7 @@ const IMAGES = {
   "app:latest": "sha256:app1",
   "nginx:latest": "sha256:ngx1",
   "opa:latest": "sha256:opa1",
+  "prom:latest": "sha256:prom1",
 };
 
 /** The desired stack for a manifest; the rendered files are stand-ins that name the app. */
@@ -109,7 +126,17 @@ function runningAs(d: DesiredStack, images: Record<string, string> = IMAGES): Ob
     volume: { name: plan.volume.name, project: plan.project },
     containers,
     imageIds: { ...images },
-    files: { [nginxConfPath(plan)]: d.nginxConf, [policyDataPath(plan)]: d.policyData },
+    files: {
+      [nginxConfPath(plan)]: d.nginxConf,
+      [policyDataPath(plan)]: d.policyData,
+      ...(plan.prometheus
+        ? {
+          [plan.prometheus.config.path]: plan.prometheus.config.content,
+          [plan.prometheus.nginxTargets.path]: plan.prometheus.nginxTargets.content,
+          [plan.prometheus.appTargetsPath]: appTargetsJson(appScrapeTargets(routesOf(d))),
+        }
+        : {}),
+    },
     routes: { file: routesOf(d), nginx: routesOf(d) },
     takenSubnets: [],
   };
@@ -617,4 +644,179 @@ Deno.test("chooseAddressing() refuses a project network whose dynamic range coul
         /another container could be given the app's address/.test(e.message),
     );
   }
+});
+
+/** The stack with Prometheus enabled (scrape interval `interval` s). */
+function withPrometheus(over: { version?: string; interval?: number } = {}, slot = 0) {
+  const m = manifest({ prometheus: true, ...(over.version ? { version: over.version } : {}) });
+  if (over.interval !== undefined) m.prometheus.scrape_interval_seconds = over.interval;
+  return desired(m, undefined, slot);
+}
+
+Deno.test("diffStack() creates Prometheus last, after its files, with nginx at its static address", () => {
+  const d = withPrometheus();
+  const files = d.plan.prometheus!;
+  const app = nameOf(d.plan, "app");
+  const steps = diffStack(d, empty());
+  assert.deepEqual(brief(steps).slice(9), [
+    `join-network ${app}`,
+    "route",
+    "write-file /srv/demo/.swiftdeploy/nginx/nginx.conf (undo: write-file /srv/demo/.swiftdeploy/nginx/nginx.conf)",
+    "create demo-nginx (undo: remove demo-nginx)",
+    "start demo-nginx",
+    "wait-healthy demo-nginx",
+    `write-file ${files.config.path} (undo: write-file ${files.config.path})`,
+    `write-file ${files.nginxTargets.path} (undo: write-file ${files.nginxTargets.path})`,
+    "create demo-prometheus (undo: remove demo-prometheus)",
+    "start demo-prometheus",
+    "wait-healthy demo-prometheus",
+    "confirm",
+    "commit",
+  ]);
+  // The route action writes apps.json (cli/deploy's routeTable): no second write here.
+  assert.ok(!brief(steps).some((s) => s.includes("apps.json")));
+  const write = (path: string) =>
+    steps.find((s) => s.action.kind === "write-file" && s.action.path === path)!;
+  assert.deepEqual(write(files.config.path).action, {
+    kind: "write-file",
+    path: "/srv/demo/.swiftdeploy/prometheus/prometheus.yml",
+    content: files.config.content,
+  });
+  // Undone, the file goes and whichever Prometheus then runs reads it again.
+  assert.deepEqual(write(files.config.path).undo, {
+    kind: "write-file",
+    path: files.config.path,
+    content: undefined,
+    notify: { container: "demo-prometheus", how: "restart" },
+  });
+  assert.equal(write(files.nginxTargets.path).undo?.kind, "write-file");
+  const nginx =
+    steps.find((s) => s.action.kind === "create" && s.action.container === "demo-nginx")!
+      .action;
+  assert.ok(nginx.kind === "create");
+  assert.equal(plannedAddress(d.plan, nginx.body), files.nginxAddress);
+  assert.match(files.nginxTargets.content, new RegExp(`"${files.nginxAddress}:9113"`));
+});
+
+Deno.test("diffStack() keeps a matching Prometheus and writes nothing when the stack already matches", () => {
+  const d = withPrometheus();
+  const steps = diffStack(d, runningAs(d));
+  assert.deepEqual(brief(steps).slice(-5), [
+    "keep demo-nginx",
+    "keep demo-prometheus",
+    "wait-healthy demo-prometheus",
+    "confirm",
+    "commit",
+  ]);
+  assert.equal(changesSomething(steps), false);
+});
+
+Deno.test("diffStack() replaces Prometheus when its configuration changes, like OPA, with an undo that starts the old one", () => {
+  const before = withPrometheus();
+  const d = withPrometheus({ interval: 2 });
+  const path = d.plan.prometheus!.config.path;
+  const steps = diffStack(d, runningAs(before));
+  const app = nameOf(d.plan, "app");
+  assert.deepEqual(brief(steps), [
+    "keep demo-opa",
+    "wait-healthy demo-opa",
+    `keep ${app}`,
+    `wait-healthy ${app}`,
+    "keep demo-nginx",
+    `write-file ${path} (undo: write-file ${path})`,
+    "stop demo-prometheus (undo: start demo-prometheus)",
+    "rename demo-prometheus (undo: rename demo-prometheus-old)",
+    "create demo-prometheus (undo: remove demo-prometheus)",
+    "start demo-prometheus",
+    "wait-healthy demo-prometheus",
+    "confirm",
+    "commit",
+    "remove demo-prometheus-old",
+  ]);
+  const stop = steps.find((s) => s.action.kind === "stop")!.action;
+  assert.deepEqual(stop, {
+    kind: "stop",
+    container: "demo-prometheus",
+    reason: "its configuration changed; replaced",
+  });
+  const write = steps.find((s) => s.action.kind === "write-file" && s.action.path === path)!;
+  assert.ok(write.action.kind === "write-file" && write.undo?.kind === "write-file");
+  assert.match(write.action.content!, /"scrape_interval": "2s"/);
+  // The undo puts the old file back and restarts the old Prometheus (started again by then).
+  assert.equal(write.undo.content, before.plan.prometheus!.config.content);
+  assert.deepEqual(write.undo.notify, { container: "demo-prometheus", how: "restart" });
+});
+
+Deno.test("diffStack() refuses a missing Prometheus image before changing anything", () => {
+  const d = withPrometheus();
+  const missing = empty();
+  missing.imageIds["prom:latest"] = undefined;
+  assert.throws(() => diffStack(d, missing), {
+    code: "DEPLOY_FAILED",
+    message: /image "prom:latest" does not exist locally/,
+  });
+  // Without Prometheus its image is never asked for.
+  assert.ok(diffStack(desired(), missing).length > 0);
+});
+
+Deno.test("diffStack() turning Prometheus on replaces nginx off its static address and writes apps.json for the unchanged routes", () => {
+  const before = desired();
+  const d = withPrometheus();
+  const files = d.plan.prometheus!;
+  const observed = runningAs(before);
+  // nginx ran at a dynamic address; its config hash is the same (addresses are outside it).
+  const nginx = observed.containers.find((c) => c.role === "nginx")!;
+  assert.equal(nginx.configHash, d.plan.containers.find((c) => c.role === "nginx")!.configHash);
+  assert.notEqual(nginx.networks["demo-net"], files.nginxAddress);
+  const steps = diffStack(d, observed);
+  const stop = steps.find((s) => s.action.kind === "stop" && s.action.container === "demo-nginx");
+  assert.deepEqual(stop?.action, {
+    kind: "stop",
+    container: "demo-nginx",
+    reason: "it is not at its planned address; replaced",
+  });
+  const apps = steps.find((s) =>
+    s.action.kind === "write-file" && s.action.path.endsWith("apps.json")
+  );
+  assert.ok(apps?.action.kind === "write-file");
+  assert.deepEqual(JSON.parse(apps.action.content!), [
+    { targets: [routesOf(d).stable.address], labels: { variant: "stable", version: "1.0.0" } },
+  ]);
+  assert.ok(!brief(steps).includes("route"), "the routes are unchanged");
+  assert.ok(brief(steps).includes("create demo-prometheus (undo: remove demo-prometheus)"));
+  // Once at .9 it is kept.
+  assert.ok(brief(diffStack(d, runningAs(d))).includes("keep demo-nginx"));
+});
+
+Deno.test("diffStack() removes a Prometheus left running after prometheus.enabled turned false, after the commit", () => {
+  const before = withPrometheus();
+  const d = desired();
+  const observed = runningAs(before);
+  const steps = brief(diffStack(d, observed));
+  assert.deepEqual(steps.slice(steps.indexOf("commit")), [
+    "commit",
+    "remove demo-prometheus",
+  ]);
+  assert.ok(steps.includes("keep demo-nginx"), "nginx may keep .9: nothing names it now");
+});
+
+Deno.test("diffStack() with Prometheus leaves apps.json to the route action when the app changes, and keeps Prometheus", () => {
+  const before = withPrometheus();
+  const d = withPrometheus({ version: "1.1.0" }, 1);
+  const steps = brief(diffStack(d, runningAs(before)));
+  assert.ok(steps.includes("route (undo: route)"));
+  assert.ok(!steps.some((s) => s.includes("apps.json")), steps.join("\n"));
+  assert.ok(steps.includes("keep demo-prometheus"));
+});
+
+Deno.test("appScrapeTargets() lists stable and a canary at any weight with their versions", () => {
+  const stable = { address: "10.0.0.16:3000", version: "1.0.0", container: "a" };
+  const canary = { address: "10.0.0.17:3000", version: "2.0.0", container: "b", weight: 0 };
+  assert.deepEqual(appScrapeTargets({ stable }), [
+    { address: "10.0.0.16:3000", variant: "stable", version: "1.0.0" },
+  ]);
+  assert.deepEqual(appScrapeTargets({ stable, canary }), [
+    { address: "10.0.0.16:3000", variant: "stable", version: "1.0.0" },
+    { address: "10.0.0.17:3000", variant: "canary", version: "2.0.0" },
+  ]);
 });

@@ -17,6 +17,7 @@ export {
   type Step,
 } from "./_action.ts";
 export {
+  appScrapeTargets,
   chooseAddressing,
   type DesiredStack,
   diffStack,

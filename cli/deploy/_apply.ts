@@ -4,8 +4,10 @@
  * folders. Deciding is cli/actions' `diffStack`; running steps with their
  * undos is its `execute`. Also: removing a stack (teardown).
  */
+import { dirname } from "node:path";
 import {
   type Action,
+  appScrapeTargets,
   changesSomething,
   describeAction,
   type DesiredStack,
@@ -15,12 +17,19 @@ import {
   nginxConfPath,
   type ObservedState,
   policyDataPath,
+  type RouteTable,
   type Step,
 } from "../actions/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
 import { type ContainerInspect, type EngineClient } from "../engine/mod.ts";
-import { LABEL_CONFIG_HASH, LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
-import { atomicWrite, readIfExists } from "../fs/mod.ts";
+import {
+  appTargetsJson,
+  LABEL_CONFIG_HASH,
+  LABEL_PROJECT,
+  LABEL_ROLE,
+  type StackPlan,
+} from "../plan/mod.ts";
+import { atomicWrite, ensureDir, readIfExists } from "../fs/mod.ts";
 import { applyRoutes, readRoutes } from "../routing/mod.ts";
 
 export interface ApplyOptions {
@@ -84,7 +93,14 @@ export async function observeStack(engine: EngineClient, plan: StackPlan): Promi
     imageIds[c.body.Image] = (await engine.imageInspect(c.body.Image))?.Id;
   }
   const files: Record<string, string | undefined> = {};
-  for (const path of [nginxConfPath(plan), policyDataPath(plan)]) {
+  const prometheus = plan.prometheus
+    ? [
+      plan.prometheus.config.path,
+      plan.prometheus.nginxTargets.path,
+      plan.prometheus.appTargetsPath,
+    ]
+    : [];
+  for (const path of [nginxConfPath(plan), policyDataPath(plan), ...prometheus]) {
     files[path] = await readIfExists(path);
   }
   const routes = await readRoutes(plan);
@@ -141,6 +157,37 @@ export async function applyStack(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Writes a file into Prometheus's folder (`hostDirs.prometheusConfigDir`):
+ * the folder is created 0755 when missing, the file replaced atomically
+ * (a temp file renamed in the same folder, so Prometheus's file_sd watch
+ * never reads half a list) with mode 0644, readable by its uid 10004.
+ */
+async function writePrometheusFile(path: string, content: string): Promise<void> {
+  await ensureDir(dirname(path), 0o755);
+  await atomicWrite(path, content, { mode: 0o644 });
+}
+
+/**
+ * Puts a routing table into effect at nginx (`applyRoutes`) and, when the
+ * plan has Prometheus, makes its apps.json list the table's variants (only
+ * rewritten when they changed; Prometheus picks the rename up without a
+ * reload). Every route change goes through here: the diff's `route` action
+ * and the rollout's transitions alike.
+ *
+ * `ms` is applyRoutes' decision-to-effect time at nginx (the list is
+ * written after it). Throws as `applyRoutes` does, or the file system's error.
+ */
+export async function routeTable(plan: StackPlan, table: RouteTable): Promise<{ ms: number }> {
+  const { ms } = await applyRoutes(plan, table);
+  if (plan.prometheus) {
+    const path = plan.prometheus.appTargetsPath;
+    const content = appTargetsJson(appScrapeTargets(table));
+    if ((await readIfExists(path)) !== content) await writePrometheusFile(path, content);
+  }
+  return { ms };
+}
+
 /** Stops a container, unpausing it first (a frozen one cannot take SIGTERM). */
 async function stopContainer(engine: EngineClient, name: string, seconds: number): Promise<void> {
   const c = await engine.containerInspect(name);
@@ -170,7 +217,9 @@ export async function perform(
       return;
     case "write-file":
       if (a.content === undefined) await Deno.remove(a.path).catch(() => {});
-      else await atomicWrite(a.path, a.content);
+      else if (opts.plan.hostDirs.prometheusConfigDir === dirname(a.path)) {
+        await writePrometheusFile(a.path, a.content);
+      } else await atomicWrite(a.path, a.content);
       if (a.notify && (await engine.containerInspect(a.notify.container))?.State.Running) {
         if (a.notify.how === "hup") await engine.containerKill(a.notify.container, "HUP");
         else await engine.containerRestart(a.notify.container, 5);
@@ -201,7 +250,7 @@ export async function perform(
       await engine.containerKill(a.container, "HUP");
       return;
     case "route": {
-      const { ms } = await applyRoutes(opts.plan, a.table);
+      const { ms } = await routeTable(opts.plan, a.table);
       opts.progress(`routes in effect after ${ms.toFixed(1)} ms`);
       return;
     }
@@ -361,8 +410,8 @@ export async function removeStack(
   const removed: string[] = [];
   const label = [`${LABEL_PROJECT}=${project}`];
   const containers = await engine.containerList(label);
-  // nginx first so no request reaches an app that is going away.
-  const order = ["nginx", "app", "opa"];
+  // nginx first so no request reaches an app that is going away (Prometheus before it).
+  const order = ["prometheus", "nginx", "app", "opa"];
   containers.sort((a, b) =>
     order.indexOf(a.Labels[LABEL_ROLE] ?? "") - order.indexOf(b.Labels[LABEL_ROLE] ?? "")
   );

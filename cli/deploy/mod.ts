@@ -12,5 +12,6 @@ export {
   perform,
   type PerformOptions,
   removeStack,
+  routeTable,
   waitHealthy,
 } from "./_apply.ts";

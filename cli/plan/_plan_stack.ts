@@ -4,14 +4,19 @@ import { type Addressing, defaultAddressing } from "./_addressing.ts";
 import { canonicalJson, sha256Hex } from "../digest/mod.ts";
 import {
   LABEL_PROMETHEUS_CONFIG,
+  nginxStaticAddress,
+  nginxTargetsJson,
+  PROMETHEUS_APPS_FILE_NAME,
   PROMETHEUS_CONFIG_DIR,
   PROMETHEUS_CONFIG_FILE_NAME,
   PROMETHEUS_CONTAINER_PORT,
   PROMETHEUS_DATA_DIR,
+  PROMETHEUS_NGINX_FILE_NAME,
   PROMETHEUS_RETENTION,
   PROMETHEUS_TSDB_TMPFS,
   PROMETHEUS_UID,
   prometheusAddress,
+  prometheusConfig,
   prometheusConfigHash,
 } from "./_prometheus.ts";
 import type {
@@ -124,6 +129,33 @@ export interface VolumePlan {
   body: VolumeCreateBody;
 }
 
+/** A file the engine driver writes on the host (atomically, 0644) for a container to read. */
+export interface HostFile {
+  /** Absolute host path. */
+  path: string;
+  content: string;
+}
+
+/**
+ * What the engine driver writes into `hostDirs.prometheusConfigDir` (a
+ * folder 0755 with files 0644, which Prometheus's uid 10004 reads).
+ */
+export interface PrometheusFiles {
+  /** prometheus.yml (`prometheusConfig`): a change replaces the container (its label). */
+  config: HostFile;
+  /** nginx.json (`nginxTargetsJson` of nginx's static address): Prometheus re-reads it. */
+  nginxTargets: HostFile;
+  /**
+   * Where apps.json goes. Its content follows the routing table (the
+   * variants and their addresses), so the `route` action writes it.
+   */
+  appTargetsPath: string;
+  /** Prometheus's static address (nginx's listener allows it alone). */
+  address: string;
+  /** nginx's static address (the target of nginx.json). */
+  nginxAddress: string;
+}
+
 export interface StackPlan {
   project: string;
   network: NetworkPlan;
@@ -131,6 +163,8 @@ export interface StackPlan {
   /** In creation order: opa, app, nginx, then prometheus when enabled. */
   containers: ContainerPlan[];
   hostDirs: HostDirs;
+  /** Only when `prometheus.enabled`: the files its folder holds. */
+  prometheus?: PrometheusFiles;
 }
 
 const SECOND_NS = 1_000_000_000;
@@ -271,6 +305,11 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
 
   const nginxName = `${project}-nginx`;
   const nginxPort = manifest.nginx.port;
+  // With Prometheus, nginx's listener is a scrape target: a static address
+  // (outside the config hash, as every IPAMConfig). Without, as before.
+  const nginxAddress = manifest.prometheus.enabled
+    ? nginxStaticAddress(addressing.subnet)
+    : undefined;
   const nginx: ContainerCreateBody = {
     Image: manifest.nginx.image,
     Cmd: ["nginx", "-c", NGINX_CONFIG_FILE, "-g", "daemon off;"],
@@ -290,7 +329,11 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
       ...hardenedHost(restart, networkName),
       Tmpfs: { ...TMPFS },
     },
-    NetworkingConfig: onNetwork(nginxName),
+    NetworkingConfig: nginxAddress === undefined ? onNetwork(nginxName) : {
+      EndpointsConfig: {
+        [networkName]: { Aliases: [nginxName], IPAMConfig: { IPv4Address: nginxAddress } },
+      },
+    },
   };
 
   const containers = [
@@ -298,8 +341,24 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     containerPlan("app", appName, [], app),
     containerPlan("nginx", nginxName, ["app"], nginx),
   ];
-  if (manifest.prometheus.enabled) {
-    hostDirs.prometheusConfigDir = `${manifestDir}/${STATE_DIR_NAME}/prometheus`;
+  let prometheusFiles: PrometheusFiles | undefined;
+  if (manifest.prometheus.enabled && nginxAddress !== undefined) {
+    const dir = `${manifestDir}/${STATE_DIR_NAME}/prometheus`;
+    hostDirs.prometheusConfigDir = dir;
+    const address = prometheusAddress(addressing.subnet);
+    prometheusFiles = {
+      config: {
+        path: `${dir}/${PROMETHEUS_CONFIG_FILE_NAME}`,
+        content: prometheusConfig(manifest),
+      },
+      nginxTargets: {
+        path: `${dir}/${PROMETHEUS_NGINX_FILE_NAME}`,
+        content: nginxTargetsJson(nginxAddress),
+      },
+      appTargetsPath: `${dir}/${PROMETHEUS_APPS_FILE_NAME}`,
+      address,
+      nginxAddress,
+    };
     const name = `${project}-prometheus`;
     const prometheus: ContainerCreateBody = {
       Image: manifest.prometheus.image,
@@ -322,7 +381,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
         10,
       ),
       HostConfig: {
-        Binds: [`${hostDirs.prometheusConfigDir}:${PROMETHEUS_CONFIG_DIR}:ro`],
+        Binds: [`${dir}:${PROMETHEUS_CONFIG_DIR}:ro`],
         PortBindings: {
           [`${PROMETHEUS_CONTAINER_PORT}/tcp`]: [{
             HostIp: "127.0.0.1",
@@ -337,7 +396,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
           [networkName]: {
             Aliases: [name],
             // Static, outside the dynamic range: nginx's listener allows this address only.
-            IPAMConfig: { IPv4Address: prometheusAddress(addressing.subnet) },
+            IPAMConfig: { IPv4Address: address },
           },
         },
       },
@@ -351,6 +410,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     volume: { name: volumeName, ...volume },
     containers,
     hostDirs,
+    ...(prometheusFiles ? { prometheus: prometheusFiles } : {}),
   };
 }
 

@@ -19,6 +19,13 @@ import { sha256Hex } from "../digest/mod.ts";
 
 /** Host number of Prometheus's static address: below the app slots (.16–.19), outside the dynamic .128/25. */
 export const PROMETHEUS_HOST = 8;
+/**
+ * Host number of nginx's static address when Prometheus is enabled: nginx's
+ * Prometheus listener is a scrape target at a known address (nginx.json is
+ * then pure data), beside Prometheus's .8, outside the app slots and the
+ * dynamic .128/25. Without Prometheus nginx keeps a dynamic address.
+ */
+export const NGINX_HOST = 9;
 /** Port Prometheus listens on inside its container; the host side is `prometheus.port` on 127.0.0.1. */
 export const PROMETHEUS_CONTAINER_PORT = 9090;
 /** Where Prometheus reads its configuration and file_sd lists (a read-only folder bind). */
@@ -54,14 +61,24 @@ export const LABEL_PROMETHEUS_CONFIG = "io.swiftdeploy.prometheus-config";
 
 /** Prometheus's static address on `subnet` (`a.b.c.0/24` → `a.b.c.8`). */
 export function prometheusAddress(subnet: string): string {
+  return `${prefixOf(subnet, "Prometheus")}.${PROMETHEUS_HOST}`;
+}
+
+/** `a.b.c` of `a.b.c.0/24`; throws INTERNAL naming `who` for anything else. */
+function prefixOf(subnet: string, who: string): string {
   const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3})\.0\/24$/.exec(subnet);
   if (!m) {
     throw new SwiftDeployError(
       "INTERNAL",
-      `Cannot address Prometheus on "${subnet}": not a /24 SwiftDeploy created`,
+      `Cannot address ${who} on "${subnet}": not a /24 SwiftDeploy created`,
     );
   }
-  return `${m[1]}.${PROMETHEUS_HOST}`;
+  return m[1]!;
+}
+
+/** nginx's static address on `subnet` when Prometheus is enabled (`a.b.c.0/24` → `a.b.c.9`). */
+export function nginxStaticAddress(subnet: string): string {
+  return `${prefixOf(subnet, "nginx")}.${NGINX_HOST}`;
 }
 
 /**
@@ -145,10 +162,9 @@ export function appTargetsJson(targets: readonly AppScrapeTarget[]): string {
 
 /**
  * `nginx.json`, the file_sd list with nginx's Prometheus listener:
- * `<nginx address>:NGINX_PROMETHEUS_PORT`, the address as observed on the
- * project network (the CLI writes it after nginx starts; nginx's address
- * is dynamic, and a DNS name could be answered by another container), or no
- * target (`undefined`). No `variant` target label: the samples carry their own.
+ * `<nginx address>:NGINX_PROMETHEUS_PORT`, nginx's static address on the
+ * project network (`nginxStaticAddress`: never a DNS name, which another
+ * container could answer), or no target (`undefined`). No `variant` target label: the samples carry their own.
  */
 export function nginxTargetsJson(nginxAddress: string | undefined): string {
   const groups = nginxAddress === undefined

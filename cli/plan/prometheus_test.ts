@@ -10,6 +10,7 @@ import {
   LABEL_PROMETHEUS_CONFIG,
   NGINX_ADMIN_SOCKET,
   nginxPrometheusListener,
+  nginxStaticAddress,
   nginxTargetsJson,
   planStack,
   prometheusAddress,
@@ -46,9 +47,41 @@ Deno.test("planStack() leaves every container and folder as before when promethe
   // Its other settings change nothing while it is off.
   const other = planStack({ ...m, prometheus: { ...m.prometheus, port: 1, image: "x:y" } }, CTX);
   assert.deepEqual(other, plan);
-  // And turning it on changes no other container.
+  assert.equal(plan.prometheus, undefined);
+  assert.ok(!("prometheus" in plan), "no prometheus key at all: a disabled plan is as before");
+  // Turning it on changes no other container but for nginx's static address
+  // (outside its config hash: a kept nginx is kept only at that address).
   const on = planStack(withPrometheus(m), CTX);
-  assert.deepEqual(on.containers.slice(0, 3), plan.containers);
+  const [opa, app, nginx] = on.containers;
+  assert.deepEqual([opa, app], plan.containers.slice(0, 2));
+  assert.equal(nginx!.configHash, plan.containers[2]!.configHash);
+  const endpoint = nginx!.body.NetworkingConfig!.EndpointsConfig[m.network.name]!;
+  const subnet = defaultAddressing(m.project).subnet;
+  assert.deepEqual(endpoint.IPAMConfig, { IPv4Address: nginxStaticAddress(subnet) });
+  const { IPAMConfig: _static, ...rest } = endpoint;
+  assert.deepEqual(
+    { ...nginx!.body, NetworkingConfig: { EndpointsConfig: { [m.network.name]: rest } } },
+    plan.containers[2]!.body,
+  );
+});
+
+Deno.test("planStack() gives nginx .9 and lists the files of Prometheus's folder when enabled", async () => {
+  const m = withPrometheus(await shipped(), { scrape_interval_seconds: 2 });
+  const addressing = defaultAddressing(m.project);
+  const plan = planStack(m, { ...CTX, addressing });
+  const prefix = addressing.subnet.replace(/\.0\/24$/, "");
+  const dir = "/srv/stack/.swiftdeploy/prometheus";
+  assert.deepEqual(plan.prometheus, {
+    config: { path: `${dir}/prometheus.yml`, content: prometheusConfig(m) },
+    nginxTargets: { path: `${dir}/nginx.json`, content: nginxTargetsJson(`${prefix}.9`) },
+    appTargetsPath: `${dir}/apps.json`,
+    address: `${prefix}.8`,
+    nginxAddress: `${prefix}.9`,
+  });
+  const held = [prometheusAddress(addressing.subnet), nginxStaticAddress(addressing.subnet)];
+  assert.equal(new Set([...held, ...appSlots(addressing.subnet)]).size, 6, "no two share a slot");
+  assert.ok(held.every((ip) => Number(ip.split(".")[3]) < 128), "outside the dynamic .128/25");
+  assert.throws(() => nginxStaticAddress("10.1.0.0/16"), SwiftDeployError);
 });
 
 Deno.test("planStack() hardens the prometheus container and publishes it on 127.0.0.1 only", async () => {

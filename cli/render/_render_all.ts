@@ -5,6 +5,7 @@ import {
   NGINX_ADMIN_SOCKET,
   NGINX_CONFIG_DIR,
   NGINX_HEALTH_PORT,
+  nginxPrometheusListener,
   type StackPlan,
 } from "../plan/mod.ts";
 import { composeDocument, composeYaml } from "./_compose.ts";
@@ -111,7 +112,19 @@ function renderNginxConf(
     ),
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),
+    prometheus_listener: prometheusListenerSlot(ctx.plan),
   });
+}
+
+/**
+ * The `{{ prometheus_listener }}` slot: it closes the last server block's
+ * line in the template, so without Prometheus it is empty and nginx.conf is
+ * byte for byte what it was; with it, a blank line and the listener
+ * (`nginxPrometheusListener` for Prometheus's static address in the plan).
+ */
+function prometheusListenerSlot(plan: StackPlan): string {
+  const listener = nginxPrometheusListener(plan.prometheus?.address, NGINX_ADMIN_SOCKET);
+  return listener === "" ? "" : `\n\n    ${listener}`;
 }
 
 /** Where nginx finds the persisted routing table (cli/routing's `routes` in its config folder). */

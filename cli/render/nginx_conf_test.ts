@@ -9,6 +9,7 @@ import { unixHttpClient } from "../net/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
 import { DURATION_BUCKETS } from "../../service/buckets.ts";
 import { luaBuckets } from "./_render_all.ts";
+import { NGINX_ADMIN_SOCKET, nginxPrometheusListener } from "../plan/mod.ts";
 
 const NGINX = requireProgram("nginx");
 
@@ -638,4 +639,26 @@ Deno.test("nginx counts per variant by class with the service's latency buckets,
   } finally {
     await apps.close();
   }
+});
+
+Deno.test("renderAll() adds nginx's Prometheus listener inside http when prometheus.enabled, and nothing otherwise", async () => {
+  const off = await loadVariant(VARIANTS[0]!);
+  assert.equal(off.manifest.prometheus.enabled, false);
+  assert.doesNotMatch(off.files["nginx.conf"], /9113|Prometheus listener/);
+  const manifest = {
+    ...off.manifest,
+    prometheus: { ...off.manifest.prometheus, enabled: true, port: 9391 },
+  };
+  const on = await planAndRender(manifest, VARIANTS[0]!, off.hash);
+  const conf = on.files["nginx.conf"];
+  const address = on.plan.prometheus!.address;
+  // The listener is the last block of http, closed by the file's final "}".
+  const listener = nginxPrometheusListener(address, NGINX_ADMIN_SOCKET);
+  assert.ok(conf.endsWith(`    }\n\n    ${listener}\n}\n`), conf.slice(-800));
+  assert.match(conf, new RegExp(`allow ${address.replaceAll(".", "\\.")};\\n\\s+deny all;`));
+  // Only the listener differs: everything before it is the disabled file.
+  assert.equal(conf.replace(`\n\n    ${listener}`, ""), off.files["nginx.conf"]);
+  assert.ok(!/[ \t]$/m.test(conf), "no trailing spaces");
+  const checked = await nginxCheck(conf);
+  assert.equal(checked.code, 0, checked.stderr);
 });
