@@ -229,15 +229,15 @@ program.command("audit")
 
 program.command("build")
   .description("compile the policies to WASM and build the nginx, OPA and app images (no registry)")
-  .option("--only <roles>", "comma-separated subset of nginx,opa,app")
+  .option("--only <roles>", "comma-separated subset of nginx,opa,app,prometheus")
   .option("--policy-only", "only the policy bundle")
   .action(action(async (ctx, o: { only?: string; policyOnly?: boolean }) => {
     const only = o.only?.split(",").map((s) => s.trim()) as ImageRole[] | undefined;
     for (const r of only ?? []) {
-      if (!["nginx", "opa", "app"].includes(r)) {
+      if (!["nginx", "opa", "app", "prometheus"].includes(r)) {
         throw new SwiftDeployError(
           "USAGE",
-          `Invalid --only: unknown image "${r}" (expected nginx, opa or app)`,
+          `Invalid --only: unknown image "${r}" (expected nginx, opa, app or prometheus)`,
           {
             exitCode: ExitCode.invalid,
           },
