@@ -213,6 +213,18 @@ Deno.test({
       const stableApp = (await appContainers(stack.project))[0]!;
       const steps = "    - weight: 50\n    - analysis: {}";
       await setManifest(stack, { version: "2.0.0", mode: "canary", rollout: canary(steps) });
+      const dry = await stack.run(["deploy", "--dry-run"]);
+      assert.equal(dry.code, 0, output(dry));
+      assert.match(
+        dry.stdout,
+        /a canary rollout: the new version starts beside "[^"]+", then 2 steps: weight 50 %, analysis \(3 s window\)/,
+      );
+      assert.match(
+        dry.stdout,
+        /route stable "[^"]+" \(100 %\), canary "[^"]+" \(0 %\) \(no reload\)/,
+      );
+      assert.doesNotMatch(dry.stdout, /drain/, "stable keeps serving");
+      assert.equal(await rolloutState(stack), undefined, "a dry run starts nothing");
       const loadRun = await startLoad(stack.nginxPort, 2);
       try {
         const child = spawnCli(["-f", stack.manifestPath, "deploy"]);

@@ -20,7 +20,7 @@ import { collectGateWindow, ensureEdgeAdminDir } from "../edge/mod.ts";
 import { mark } from "../term/mod.ts";
 import { validate } from "../validate/mod.ts";
 import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
-import { readRolloutState } from "../rollout/mod.ts";
+import { describeStep, readRolloutState } from "../rollout/mod.ts";
 import {
   checkNoActiveRollout,
   driveToEnd,
@@ -118,8 +118,25 @@ async function printDryRun(ctx: Context, loaded: LoadedManifest, note: string): 
   const engine = await EngineClient.connect(ctx.env);
   try {
     const desired = await desiredOnEngine(ctx, engine, loaded);
+    const observed = await observeStack(engine, desired.plan);
+    const release = releasePlan(loaded, desired, observed);
     ctx.term.out(describePlan(desired.plan));
-    ctx.term.out(describeSteps(diffStack(desired, await observeStack(engine, desired.plan))));
+    if (release.kind === "canary") {
+      desired.release = {
+        kind: "canary",
+        stable: release.stable,
+        header: loaded.manifest.rollout.routing.header,
+      };
+      const steps = loaded.manifest.rollout.steps;
+      ctx.term.out(
+        `a canary rollout: the new version starts beside "${release.stable.container}", then ` +
+          `${steps.length} steps: ${
+            steps.map((s) => describeStep(s, loaded.manifest.rollout.analysis.window_seconds))
+              .join(", ")
+          } (then 100 %)`,
+      );
+    }
+    ctx.term.out(describeSteps(diffStack(desired, observed)));
   } finally {
     engine.close();
   }
