@@ -6,6 +6,15 @@
  * | key                                          | default                               |
  * |----------------------------------------------|---------------------------------------|
  * | project                                      | "swiftdeploy"                         |
+ * | target                                       | "engine"                              |
+ * | services.replicas                            | 1 (more only with target swarm)       |
+ * | services.placement.constraints               | [] (any node)                         |
+ * | services.placement.spread                    | none                                  |
+ * | services.update.parallelism                  | 1                                     |
+ * | services.update.delay                        | 0s                                    |
+ * | services.update.monitor                      | 5s                                    |
+ * | services.update.failure_action               | "rollback"                            |
+ * | services.update.order                        | "start-first"                         |
  * | services.mode                                | "stable"                              |
  * | services.version                             | "1.0.0"                               |
  * | services.restart_policy                      | "unless-stopped"                      |
@@ -49,11 +58,22 @@
  * The policy limits and the rest match the shipped manifest.yaml.
  */
 
-import type { ResolvedManifest, RolloutSpec, RolloutStep } from "./types.ts";
+import type { ResolvedManifest, RolloutSpec, RolloutStep, SwarmSpec, Target } from "./types.ts";
 
 export const DEFAULT_PROJECT = "swiftdeploy";
 
 export const DEFAULTS = {
+  target: "engine" as Target,
+  swarm: {
+    replicas: 1,
+    update: {
+      parallelism: 1,
+      delay_seconds: 0,
+      monitor_seconds: 5,
+      failure_action: "rollback",
+      order: "start-first",
+    },
+  },
   services: {
     mode: "stable",
     version: "1.0.0",
@@ -143,6 +163,26 @@ export function defaultRollout(): RolloutSpec {
 /** The resolved `prometheus` section of a manifest that leaves it out (a fresh copy). */
 export function defaultPrometheus(): ResolvedManifest["prometheus"] {
   return { ...DEFAULTS.prometheus };
+}
+
+/** The resolved swarm settings of a manifest that leaves them out (a fresh copy). */
+export function defaultSwarm(): SwarmSpec {
+  const d = DEFAULTS.swarm;
+  return {
+    replicas: d.replicas,
+    placement: { constraints: [], spread: null },
+    update: { ...d.update },
+  };
+}
+
+/** Where a resolved manifest runs: its `target`, "engine" when absent (a hand-built manifest). */
+export function targetOf(manifest: ResolvedManifest): Target {
+  return manifest.target ?? DEFAULTS.target;
+}
+
+/** The swarm settings of a resolved manifest, the defaults when absent (a hand-built manifest). */
+export function swarmSpec(manifest: ResolvedManifest): SwarmSpec {
+  return manifest.swarm ?? defaultSwarm();
 }
 
 /** Default network name of a project. */

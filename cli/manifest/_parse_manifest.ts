@@ -22,10 +22,16 @@ import { type FileIssue, ManifestError } from "../errors/mod.ts";
 import { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
 import { durationSeconds, formatDuration } from "./_duration.ts";
 import { collisionMessage, findCollisions, outputPaths } from "./_output_paths.ts";
-import { type ListSpec, MANIFEST_SCHEMA, schemaPaths, type SectionSpec } from "./_schema.ts";
+import {
+  type LeafSpec,
+  type ListSpec,
+  MANIFEST_SCHEMA,
+  schemaPaths,
+  type SectionSpec,
+} from "./_schema.ts";
 import { suggestKey } from "./_suggest.ts";
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
-import type { ResolvedManifest, RolloutStep } from "./types.ts";
+import type { ResolvedManifest, RolloutStep, SwarmSpec } from "./types.ts";
 
 export interface ParseOptions {
   /**
@@ -258,6 +264,8 @@ class ManifestCheck {
           itemPath,
           `refers to an undefined anchor (got *${written.source})`,
         );
+      } else if (spec.items.kind === "leaf") {
+        this.#listValue(spec.items, written as Node | null, value, itemPath, itemOffset);
       } else if (isMap(value)) {
         this.#sections.set(itemPath, itemOffset);
         this.#section(spec.items, value, itemParents);
@@ -269,6 +277,35 @@ class ManifestCheck {
         );
       }
     }
+  }
+
+  /** Pass 1 for one item of a list of values (`constraints[1]`): a scalar that passes the check. */
+  #listValue(
+    spec: LeafSpec,
+    written: Node | null,
+    value: Node | null | undefined,
+    path: string,
+    offset: number,
+  ): void {
+    const got = describeNode(this.#text, value);
+    if (
+      isNullNode(value) || (isScalar(value) && typeof value.value === "string" &&
+        value.value.trim() === "")
+    ) {
+      this.#report(offset, path, `must not be empty (got ${got})`);
+      return;
+    }
+    if (!isScalar(value)) {
+      this.#report(offset, path, `must be a single value (got ${got})`);
+      return;
+    }
+    const source = value.range ? this.#text.slice(value.range[0], value.range[1]).trim() : "";
+    const problem = spec.check(value.value, source);
+    if (problem !== undefined) {
+      this.#report(offset, path, `${problem} (got ${got})`);
+      return;
+    }
+    this.#given.set(path, { value: value.value, node: written ?? value, source });
   }
 
   /** The message for an unknown key, and the sibling it was probably meant to be. */
@@ -307,6 +344,8 @@ class ManifestCheck {
     const a = d.rollout.analysis;
     return {
       project,
+      target: this.#get("target", d.target),
+      swarm: this.#swarm(),
       services: {
         image: this.#get("services.image", ""),
         port: this.#get("services.port", 0),
@@ -392,6 +431,31 @@ class ManifestCheck {
           "prometheus.scrape_interval",
           d.prometheus.scrape_interval_seconds,
         ),
+      },
+    };
+  }
+
+  /** `services.replicas`, `.placement` and `.update`, resolved (see `SwarmSpec`). */
+  #swarm(): SwarmSpec {
+    const d = DEFAULTS.swarm;
+    const constraints: string[] = [];
+    const length = this.#lists.get("services.placement.constraints")?.length ?? 0;
+    for (let index = 0; index < length; index++) {
+      const given = this.#given.get(`services.placement.constraints[${index}]`);
+      if (given !== undefined) constraints.push(String(given.value).trim());
+    }
+    return {
+      replicas: this.#get("services.replicas", d.replicas),
+      placement: {
+        constraints,
+        spread: this.#get<string | null>("services.placement.spread", null),
+      },
+      update: {
+        parallelism: this.#get("services.update.parallelism", d.update.parallelism),
+        delay_seconds: this.#seconds("services.update.delay", d.update.delay_seconds),
+        monitor_seconds: this.#seconds("services.update.monitor", d.update.monitor_seconds),
+        failure_action: this.#get("services.update.failure_action", d.update.failure_action),
+        order: this.#get("services.update.order", d.update.order),
       },
     };
   }
@@ -511,6 +575,66 @@ class ManifestCheck {
 
     this.#rolloutSteps(m);
     this.#prometheus(m);
+    this.#target(m);
+  }
+
+  /**
+   * The target against what only one target can do. On `engine` (one host)
+   * there is one app container, so `services.replicas` above 1, placement
+   * and update settings are refused, never ignored. On `swarm` the driver
+   * runs the switch strategy only (Swarm's own rolling update) and no
+   * Prometheus: a canary or Prometheus there is refused.
+   */
+  #target(m: ResolvedManifest): void {
+    if (!this.#clean("target")) return;
+    const given = this.#given.has("target");
+    const target = `target is "${m.target}"${given ? "" : " (the default)"}`;
+    if (m.target === "engine") {
+      const replicas = this.#given.get("services.replicas");
+      if (replicas !== undefined && (replicas.value as number) > 1) {
+        this.#report(
+          this.#offsetOf("services.replicas"),
+          "services.replicas",
+          `must be 1 when ${target}: one host runs one app container; set target "swarm" to run ${replicas.value} replicas (got ${replicas.value})`,
+        );
+      }
+      for (const section of ["services.placement", "services.update"]) {
+        const offset = this.#sections.get(section);
+        if (offset === undefined || this.#troubled(section)) continue;
+        this.#report(
+          offset,
+          section,
+          `applies only to target "swarm" (${target}): remove it, or set target "swarm"`,
+        );
+      }
+      return;
+    }
+    if (this.#clean("rollout.strategy") && m.rollout.strategy === "canary") {
+      this.#report(
+        this.#offsetOf("rollout.strategy"),
+        "rollout.strategy",
+        'must be "switch" when target is "swarm": Swarm rolls the app out itself (services.update), canary steps run on target "engine" only (got "canary")',
+      );
+    }
+    if (this.#clean("prometheus.enabled") && m.prometheus.enabled) {
+      this.#report(
+        this.#offsetOf("prometheus.enabled"),
+        "prometheus.enabled",
+        'must be false when target is "swarm": the stack\'s Prometheus runs on target "engine" only (got true)',
+      );
+    }
+    const replicas = m.swarm?.replicas ?? 1;
+    const parallelism = this.#given.get("services.update.parallelism");
+    if (
+      parallelism !== undefined && this.#clean("services.replicas") &&
+      (parallelism.value as number) > replicas
+    ) {
+      this.#report(
+        this.#offsetOf("services.update.parallelism"),
+        "services.update.parallelism",
+        `must be at most services.replicas (${replicas}): Swarm cannot update more tasks at once than there are (got ${parallelism.value})`,
+      );
+    }
   }
 
   /**

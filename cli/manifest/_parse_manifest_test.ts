@@ -29,6 +29,18 @@ function problems(text: string, fileName = "manifest.yaml"): string[] {
 
 const SHIPPED_RESOLVED: ResolvedManifest = {
   project: "swiftdeploy",
+  target: "engine",
+  swarm: {
+    replicas: 1,
+    placement: { constraints: [], spread: null },
+    update: {
+      parallelism: 1,
+      delay_seconds: 0,
+      monitor_seconds: 5,
+      failure_action: "rollback",
+      order: "start-first",
+    },
+  },
   services: {
     image: "swift-deploy-1-node:latest",
     port: 3000,

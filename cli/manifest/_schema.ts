@@ -27,7 +27,10 @@ export interface SectionSpec {
   fields: Readonly<Record<string, Spec>>;
 }
 
-/** A sequence whose every item is a mapping of `items`' keys; `[]` is a valid (empty) list. */
+/**
+ * A sequence whose every item is a mapping of `items`' keys, or (with a leaf
+ * spec) a single value that passes its check; `[]` is a valid (empty) list.
+ */
 export interface ListSpec {
   kind: "list";
   required?: boolean;
@@ -37,7 +40,7 @@ export interface ListSpec {
   itemName: string;
   /** An item as the user would write it, shown when an item is not a mapping. */
   example: string;
-  items: SectionSpec;
+  items: SectionSpec | LeafSpec;
 }
 
 export type Spec = LeafSpec | SectionSpec | ListSpec;
@@ -156,6 +159,41 @@ const duration: LeafSpec["check"] = (value, source) => {
     : "must be a duration between 1s and 1h, such as 30s, 2m, 1m30s or a whole number of seconds";
 };
 
+/** A duration of 0s (none) to 1h, for pauses between things that may follow at once. */
+const durationOrZero: LeafSpec["check"] = (value, source) => {
+  const seconds = durationSeconds(value, source);
+  return seconds !== undefined && seconds >= 0 && seconds <= DURATION_LIMITS.max
+    ? undefined
+    : "must be a duration between 0s and 1h, such as 0s, 5s, 1m30s or a whole number of seconds";
+};
+
+/**
+ * A Swarm placement constraint: `<attribute> == <value>` or `!=`, on the
+ * attributes Swarm knows (node.id, node.hostname, node.role, node.platform.os,
+ * node.platform.arch, node.labels.<name>, engine.labels.<name>).
+ */
+export const PLACEMENT_CONSTRAINT_PATTERN =
+  /^(node\.(id|hostname|role|platform\.os|platform\.arch)|(node|engine)\.labels\.[A-Za-z0-9_.-]+)\s*(==|!=)\s*\S+$/;
+
+const placementConstraint = string((value) =>
+  PLACEMENT_CONSTRAINT_PATTERN.test(value.trim())
+    ? undefined
+    : 'must be a placement constraint such as "node.role == worker" or "node.labels.zone != b" (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>, then == or !=, then a value)'
+);
+
+/** What a spread preference may spread over: a node attribute Swarm knows. */
+export const SPREAD_PATTERN =
+  /^(node\.(id|hostname|role|platform\.os|platform\.arch)|(node|engine)\.labels\.[A-Za-z0-9_.-]+)$/;
+
+const spread = string((value) =>
+  SPREAD_PATTERN.test(value)
+    ? undefined
+    : 'must be a node attribute to spread over, such as "node.hostname" or "node.labels.zone"'
+);
+
+/** The longest list of placement constraints. */
+export const MAX_PLACEMENT_CONSTRAINTS = 32;
+
 const canaryWeight: LeafSpec["check"] = (value, source) =>
   isInteger(value, source) && value >= 1 && value <= 99
     ? undefined
@@ -245,11 +283,15 @@ export const MAX_ROLLOUT_STEPS = 64;
 /** The kinds of rollout step, in Argo Rollouts' vocabulary; a step holds exactly one. */
 export const STEP_KINDS = ["weight", "pause", "analysis"] as const;
 
+/** The most replicas a service may ask for. */
+export const MAX_REPLICAS = 1000;
+
 export const MANIFEST_SCHEMA: SectionSpec = {
   kind: "section",
   required: true,
   fields: {
     project: leaf(project),
+    target: leaf(oneOf(["engine", "swarm"])),
     services: {
       kind: "section",
       required: true,
@@ -260,6 +302,30 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         version: leaf(version),
         restart_policy: leaf(oneOf(["no", "always", "on-failure", "unless-stopped"])),
         log_volume: { kind: "leaf", legacy: true, check: dockerName },
+        replicas: leaf(integerBetween(1, MAX_REPLICAS)),
+        placement: {
+          kind: "section",
+          fields: {
+            constraints: {
+              kind: "list",
+              maxItems: MAX_PLACEMENT_CONSTRAINTS,
+              itemName: "constraint",
+              example: "node.role == worker",
+              items: leaf(placementConstraint),
+            },
+            spread: leaf(spread),
+          },
+        },
+        update: {
+          kind: "section",
+          fields: {
+            parallelism: leaf(integerBetween(1, MAX_REPLICAS)),
+            delay: leaf(durationOrZero),
+            monitor: leaf(duration),
+            failure_action: leaf(oneOf(["rollback", "pause"])),
+            order: leaf(oneOf(["start-first", "stop-first"])),
+          },
+        },
       },
     },
     nginx: {
@@ -404,7 +470,9 @@ export function schemaPaths(
     if (child.kind === "leaf" && child.legacy) continue;
     out.push([...prefix, key]);
     if (child.kind === "section") out.push(...schemaPaths(child, [...prefix, key]));
-    if (child.kind === "list") out.push(...schemaPaths(child.items, [...prefix, `${key}[]`]));
+    if (child.kind === "list" && child.items.kind === "section") {
+      out.push(...schemaPaths(child.items, [...prefix, `${key}[]`]));
+    }
   }
   return out;
 }

@@ -15,8 +15,11 @@ export {
   defaultPrometheus,
   defaultRollout,
   DEFAULTS,
+  defaultSwarm,
   defaultVolumeName,
   EXAMPLE_CANARY_STEPS,
+  swarmSpec,
+  targetOf,
 } from "./_defaults.ts";
 export { durationSeconds, formatDuration } from "./_duration.ts";
 export type {
@@ -29,4 +32,8 @@ export type {
   RolloutSpec,
   RolloutStep,
   RolloutStrategy,
+  SwarmSpec,
+  Target,
+  UpdateFailureAction,
+  UpdateOrder,
 } from "./types.ts";

@@ -7,10 +7,51 @@
 export type Mode = "stable" | "canary";
 export type RestartPolicy = "no" | "always" | "on-failure" | "unless-stopped";
 export type NetworkDriver = "bridge";
+/** Where the stack runs: one Docker Engine (containers) or a Docker Swarm (services). */
+export type Target = "engine" | "swarm";
+export type UpdateFailureAction = "rollback" | "pause";
+export type UpdateOrder = "start-first" | "stop-first";
+
+/**
+ * How the app runs on `target: swarm` (issue 14): `services.replicas`,
+ * `services.placement` and `services.update` as resolved.
+ */
+export interface SwarmSpec {
+  /** Tasks of the app service, at least 1 (more than 1 only on a swarm). */
+  replicas: number;
+  placement: {
+    /** Swarm constraints as written, e.g. "node.role == worker"; empty: any node. */
+    constraints: string[];
+    /** A node attribute to spread the tasks over ("node.hostname"), or null. */
+    spread: string | null;
+  };
+  /** Swarm's UpdateConfig of the app; the same values roll it back. */
+  update: {
+    /** Tasks updated at once, at least 1. */
+    parallelism: number;
+    /** Seconds between batches. */
+    delay_seconds: number;
+    /** Seconds each new task is watched for a failure after it is updated. */
+    monitor_seconds: number;
+    failure_action: UpdateFailureAction;
+    order: UpdateOrder;
+  };
+}
 
 export interface ResolvedManifest {
   /** Prefix and label value of every container, network and volume. */
   project: string;
+  /**
+   * Always set by `parseManifest` ("engine" when not written). Optional in
+   * the type only so that manifests built by hand for the engine target
+   * (tests) need not name it: absent means "engine".
+   */
+  target?: Target;
+  /**
+   * Always set by `parseManifest` (see `defaultSwarm`); absent means the
+   * defaults. Read it through `swarmSpec(manifest)`.
+   */
+  swarm?: SwarmSpec;
   services: {
     image: string;
     port: number;
