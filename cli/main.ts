@@ -88,6 +88,7 @@ const commands = {
   build: () => import("./commands/build.ts"),
   demo: () => import("./commands/demo.ts"),
   engine: () => import("./commands/engine.ts"),
+  lab: () => import("./commands/lab.ts"),
   init: () => import("./commands/init.ts"),
   lifecycle: () => import("./commands/lifecycle.ts"),
   lock: () => import("./commands/lock.ts"),
@@ -262,6 +263,21 @@ engine.command("status").description("is an engine answering, and did this proje
   );
 engine.command("stop").description("stop the dockerd this project started (never another)")
   .action(action(async (ctx) => (await commands.engine()).runEngineStop(ctx)));
+
+const lab = program.command("lab").description(
+  "a three-node Docker Swarm in network namespaces, with a local registry (root; docs/lab.md)",
+);
+lab.command("up").description("bring the lab up, or report the running one")
+  .action(action(async (ctx) => (await commands.lab()).runLabUp(ctx)));
+lab.command("down").description("take the lab down, leaving nothing behind")
+  .action(action(async (ctx) => (await commands.lab()).runLabDown(ctx)));
+lab.command("status").description("the nodes as the manager sees them, the registry's /v2/")
+  .option("--json", "machine-readable")
+  .action(
+    action(async (ctx, o: { json?: boolean }) =>
+      (await commands.lab()).runLabStatus(ctx, Boolean(o.json))
+    ),
+  );
 
 const policy = program.command("policy").description(
   "the Rego policies: evaluate, compare engines, test",

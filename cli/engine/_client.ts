@@ -21,6 +21,7 @@ import type {
   ImageInspect,
   NetworkCreateBody,
   NetworkSummary,
+  SwarmNode,
   VolumeCreateBody,
   VolumeSummary,
 } from "./_types.ts";
@@ -502,6 +503,38 @@ export class EngineClient {
     } catch (error) {
       if (!(error instanceof EngineNotFoundError)) throw error;
     }
+  }
+
+  // --- swarm membership (the lab; cli/lab) --------------------------------
+  /** `POST /swarm/init`: makes this engine a one-manager swarm; returns its node id. */
+  swarmInit(body: {
+    ListenAddr: string;
+    AdvertiseAddr: string;
+    DataPathAddr?: string;
+    DefaultAddrPool?: string[];
+    SubnetSize?: number;
+  }): Promise<string> {
+    return this.#json("POST", "/swarm/init", { json: body });
+  }
+
+  /** `POST /swarm/join`: joins the swarm a manager at `RemoteAddrs` leads. */
+  swarmJoin(body: {
+    ListenAddr: string;
+    AdvertiseAddr: string;
+    RemoteAddrs: string[];
+    JoinToken: string;
+  }): Promise<void> {
+    return this.#none("POST", "/swarm/join", { json: body });
+  }
+
+  /** `GET /swarm` (managers only): the cluster's id and join tokens. */
+  swarmInspect(): Promise<{ ID: string; JoinTokens: { Worker: string; Manager: string } }> {
+    return this.#json("GET", "/swarm");
+  }
+
+  /** `GET /nodes` (managers only): the swarm's nodes as the manager sees them. */
+  nodeList(): Promise<SwarmNode[]> {
+    return this.#json("GET", "/nodes");
   }
 
   /** Streams engine events matching the filters until the signal aborts. */

@@ -72,3 +72,12 @@ export interface VolumeSummary {
   Mountpoint: string;
   Labels: Record<string, string> | null;
 }
+
+/** One node of `GET /nodes` (the fields read here). */
+export interface SwarmNode {
+  ID: string;
+  Spec: { Role: "manager" | "worker"; Availability: "active" | "pause" | "drain" };
+  Description: { Hostname: string };
+  Status: { State: "unknown" | "down" | "ready" | "disconnected"; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
+}

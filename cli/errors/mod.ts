@@ -51,6 +51,8 @@ export type ErrorCode =
   | "NO_ROLLOUT"
   | "ROUTES_INVALID"
   | "ROUTES_UNAPPLIED"
+  | "LAB_FAILED"
+  | "LAB_NOT_ROOT"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {
