@@ -16,8 +16,11 @@ DENO_VERSION="2.9.6"
 OPA_VERSION="v1.22.2"
 # libnginx-mod-http-lua (+ ndk, lua-resty-core, lua-resty-lrucache): nginx counts
 # what clients receive at the edge, 502/504 of its own included (cli/edge/).
+# docker-registry (Distribution 2.8): the swarm lab's registry (cli/lab/), run as
+# `docker-registry serve CONFIG`; the policy-rc.d below keeps its service from starting.
 APT_PACKAGES=(docker.io nginx wrk busybox-static docker-compose prometheus
-  libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core lua-resty-lrucache)
+  libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core lua-resty-lrucache
+  docker-registry)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
@@ -95,7 +98,8 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || fail "apt-get update failed" "check that Debian's package mirror is reachable"
-  # The nginx package would start a system nginx on port 80; we only want the binary.
+  # The nginx and docker-registry packages would start system services (nginx on port 80,
+  # a registry on :5000); we only want the binaries.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null ||
     { rm -f /usr/sbin/policy-rc.d; fail "apt-get install ${apt_missing[*]} failed" "run it by hand to see why"; }
