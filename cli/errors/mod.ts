@@ -53,6 +53,11 @@ export type ErrorCode =
   | "ROUTES_UNAPPLIED"
   | "LAB_FAILED"
   | "LAB_NOT_ROOT"
+  | "SWARM_UNAVAILABLE"
+  | "SWARM_CONFLICT"
+  | "SWARM_ROLLED_BACK"
+  | "SWARM_TIMEOUT"
+  | "SWARM_FAILED"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {

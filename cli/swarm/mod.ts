@@ -1,0 +1,60 @@
+/**
+ * The swarm target (issue 14): the stack as Swarm services, planned as data
+ * (`planSwarm`, `renderSwarmNginxConf`), converged and taken down through
+ * the Engine API (`applySwarm`, `waitConverged`, `removeSwarmStack`), and
+ * read back per node (`observeSwarm`, `swarmStatus`).
+ *
+ * @module
+ */
+export {
+  configName,
+  type ConfigPlan,
+  LABEL_FILE,
+  LABEL_TARGET,
+  OPA_SOCKET_DIR,
+  OPA_SOCKET_NAME,
+  planSwarm,
+  type ServicePlan,
+  type SwarmPlan,
+  type SwarmPlanInput,
+  type SwarmRole,
+  updateConfig,
+} from "./_plan.ts";
+export {
+  appServiceName,
+  DNS_VALID_SECONDS,
+  DOCKER_DNS,
+  renderSwarmNginxConf,
+} from "./_nginx_conf.ts";
+export {
+  formatSwarmStatus,
+  type NodeCount,
+  type ServiceProgress,
+  serviceProgress,
+  type SwarmStatus,
+  swarmStatus,
+  type TaskRow,
+} from "./_progress.ts";
+export {
+  applySwarm,
+  managerNodeId,
+  notAManager,
+  observeSwarm,
+  removeStaleConfigs,
+  removeSwarmStack,
+  type ServiceChange,
+  SwarmRollbackError,
+  waitConverged,
+} from "./_converge.ts";
+export {
+  nodes,
+  nodeUpdate,
+  type Service,
+  serviceInspect,
+  type ServiceSpec,
+  type SwarmInfo,
+  swarmInfo,
+  type SwarmNode,
+  type Task,
+  taskList,
+} from "./_api.ts";
