@@ -109,16 +109,20 @@ export async function startDetached(opts: {
   }
 }
 
-/** The pid in `pidFile` when that process is alive, else undefined. */
+/**
+ * The pid in `pidFile` when that process is alive, else undefined. A zombie
+ * is dead: the lab's daemons are re-parented to PID 1, which may not reap
+ * them at once (it did not in this sandbox), so /proc/PID alone would lie.
+ */
 export async function livePid(pidFile: string): Promise<number | undefined> {
+  let pid: number;
   try {
-    const pid = Number((await Deno.readTextFile(pidFile)).trim());
-    if (!Number.isInteger(pid) || pid <= 0) return undefined;
-    await Deno.stat(`/proc/${pid}`);
-    return pid;
+    pid = Number((await Deno.readTextFile(pidFile)).trim());
   } catch {
     return undefined;
   }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return await isAlive(pid) ? pid : undefined;
 }
 
 /** True while /proc/PID exists and is not a zombie. */

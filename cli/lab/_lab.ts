@@ -4,7 +4,7 @@
  * that joins them. Shell; the shape is cli/lab/_layout.ts.
  */
 import { EngineClient, type SwarmNode } from "../engine/mod.ts";
-import { SwiftDeployError } from "../errors/mod.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import {
   daemonConfig,
   describeLeftovers,
@@ -51,6 +51,8 @@ export interface LabNode {
 /** The state file of a running lab (`/run/swiftdeploy-lab/lab.json`). */
 export interface Lab {
   version: 1;
+  /** 0 for the default lab, 1–9 for one beside it (SWIFTDEPLOY_LAB). */
+  instance: number;
   /** ISO 8601, when `lab up` finished. */
   createdAt: string;
   /** The lab's IPv4 subnet, CIDR. */
@@ -76,6 +78,26 @@ export interface Lab {
 
 /** Progress lines go here (stderr in the CLI). */
 export type LabLog = (line: string) => void;
+
+/**
+ * The layout of the lab this process works on: instance 0, or the one
+ * `SWIFTDEPLOY_LAB` names (1–9; a test's own lab beside the default one).
+ *
+ * @throws SwiftDeployError USAGE (exit 2) when SWIFTDEPLOY_LAB is not 0–9
+ */
+export function currentLayout(): LabLayout {
+  const raw = Deno.env.get("SWIFTDEPLOY_LAB");
+  if (raw === undefined || raw === "") return labLayout(0);
+  const n = Number(raw);
+  if (!/^\d$/.test(raw)) {
+    throw new SwiftDeployError(
+      "USAGE",
+      `Invalid SWIFTDEPLOY_LAB "${raw}": must be a lab instance from 0 to 9`,
+      { exitCode: ExitCode.invalid },
+    );
+  }
+  return labLayout(n);
+}
 
 function requireRoot(verb: string): void {
   if (Deno.uid() !== 0) {
@@ -103,7 +125,7 @@ async function timed<T>(log: LabLog, label: string, fn: () => Promise<T>): Promi
  *
  * @throws SwiftDeployError LAB_FAILED when the file exists but is not a lab state
  */
-export async function readLab(layout: LabLayout = labLayout()): Promise<Lab | undefined> {
+export async function readLab(layout: LabLayout = currentLayout()): Promise<Lab | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(layout.stateFile);
@@ -190,7 +212,7 @@ async function waitFor<T>(
     `Cannot bring the lab up: ${what} after ${timeoutMs / 1000} s${
       last instanceof Error ? ` (${last.message})` : ""
     }${extra ? `\n${extra}` : ""}`,
-    { hint: "see the logs under /run/swiftdeploy-lab/ (kept until `lab down`)" },
+    { hint: "see the lab's logs (*.log in its run folder, kept until `lab down`)" },
   );
 }
 
@@ -238,7 +260,7 @@ export interface LabUpResult {
  */
 export async function labUp(
   log: LabLog,
-  layout: LabLayout = labLayout(),
+  layout: LabLayout = currentLayout(),
 ): Promise<LabUpResult> {
   requireRoot("up");
   const missing = ["ip", "nsenter", "unshare", "setsid", "dockerd", "docker-registry"].filter(
@@ -253,7 +275,7 @@ export async function labUp(
   }
   const existing = await readLab(layout).catch(() => undefined);
   if (existing) {
-    const problems = await labProblems(existing);
+    const problems = await labProblems(existing, layout);
     if (problems.length === 0) return { lab: existing, alreadyUp: true };
     log(`the recorded lab is not healthy (${problems.join("; ")}): taking it down first`);
     await labDown(log, layout);
@@ -419,6 +441,7 @@ async function build(log: LabLog, layout: LabLayout): Promise<Lab> {
 
   return {
     version: 1,
+    instance: layout.instance,
     createdAt: new Date().toISOString(),
     subnet: layout.subnet,
     bridgeNamespace: layout.bridgeNs,
@@ -439,7 +462,7 @@ async function build(log: LabLog, layout: LabLayout): Promise<Lab> {
 }
 
 /** What is wrong with a recorded lab: a dead daemon or registry (empty: healthy). */
-async function labProblems(lab: Lab, layout: LabLayout = labLayout()): Promise<string[]> {
+async function labProblems(lab: Lab, layout: LabLayout): Promise<string[]> {
   const problems: string[] = [];
   for (const node of layout.nodes) {
     if (!(await livePid(node.pidFile))) problems.push(`dockerd of ${node.name} is not running`);
@@ -493,7 +516,7 @@ export interface LabDownResult {
  */
 export async function labDown(
   log: LabLog,
-  layout: LabLayout = labLayout(),
+  layout: LabLayout = currentLayout(),
 ): Promise<LabDownResult> {
   requireRoot("down");
   const before = await leftovers(layout);
@@ -608,7 +631,9 @@ async function v2(addr: string): Promise<string> {
  * The running lab's nodes (from the manager) and the registry's `/v2/`
  * answers; undefined when no lab is up.
  */
-export async function labStatus(layout: LabLayout = labLayout()): Promise<LabStatus | undefined> {
+export async function labStatus(
+  layout: LabLayout = currentLayout(),
+): Promise<LabStatus | undefined> {
   const lab = await readLab(layout);
   if (!lab) return undefined;
   const manager = await labNodeClient(lab, 1);

@@ -18,6 +18,8 @@
 
 /** The lab's fixed shape; every name and path the lab owns is here. */
 export interface LabLayout {
+  /** 0 for the default lab, 1–9 for labs beside it (see {@link labLayout}). */
+  instance: number;
   /** Sockets, pid files, configs, logs, exec roots, the state file. */
   runDir: string;
   /** The daemons' data roots and the registry's storage. */
@@ -93,23 +95,37 @@ export const REGISTRY_PORT = 5000;
 /** The Swarm cluster port (managers listen on it, workers join through it). */
 export const SWARM_PORT = 2377;
 
-/** The lab's layout. `runDir` and `dataDir` default to the machine-wide lab folders. */
-export function labLayout(
-  opts: { runDir?: string; dataDir?: string } = {},
-): LabLayout {
-  const runDir = opts.runDir ?? "/run/swiftdeploy-lab";
-  const dataDir = opts.dataDir ?? "/var/lib/swiftdeploy-lab";
-  const net = "198.18.47";
-  const cgroupPrefix = "swiftdeploy-lab";
+/** The highest lab instance number (instances are 0 to 9). */
+export const MAX_LAB_INSTANCE = 9;
+
+/**
+ * The lab's layout. Instance 0 (the default) is the lab of the docs:
+ * namespaces `sd-lab`, `sd-node1..3`, subnet 198.18.47.0/24, folders
+ * `/run/swiftdeploy-lab` and `/var/lib/swiftdeploy-lab`. Instance N (1–9)
+ * is a separate lab beside it (`sdN-node1`, 198.18.(47+N).0/24,
+ * `/run/swiftdeploy-labN`…), so a test can own a lab while another one runs.
+ *
+ * @throws RangeError for an instance outside 0–9
+ */
+export function labLayout(instance = 0): LabLayout {
+  if (!Number.isInteger(instance) || instance < 0 || instance > MAX_LAB_INSTANCE) {
+    throw new RangeError(`Invalid lab instance ${instance}: must be an integer from 0 to 9`);
+  }
+  const suffix = instance === 0 ? "" : String(instance);
+  const p = `sd${suffix}`;
+  const runDir = `/run/swiftdeploy-lab${suffix}`;
+  const dataDir = `/var/lib/swiftdeploy-lab${suffix}`;
+  const net = `198.18.${47 + instance}`;
+  const cgroupPrefix = `swiftdeploy-lab${suffix}`;
   const nodes: LabNodeLayout[] = [1, 2, 3].map((index) => {
-    const name = `sd-node${index}`;
+    const name = `${p}-node${index}`;
     const dir = `${runDir}/node${index}`;
     return {
       index,
       name,
       role: index === 1 ? "manager" : "worker",
       address: `${net}.${10 + index}`,
-      bridgePort: `sd-lab-n${index}`,
+      bridgePort: `${p}-lab-n${index}`,
       dir,
       socket: `${dir}/docker.sock`,
       configFile: `${dir}/daemon.json`,
@@ -122,25 +138,30 @@ export function labLayout(
       bip: `172.29.${index}.1/24`,
     };
   });
-  const instance = (name: string): RegistryInstanceLayout => ({
+  const instanceFiles = (name: string): RegistryInstanceLayout => ({
     configFile: `${runDir}/registry-${name}.yml`,
     pidFile: `${runDir}/registry-${name}.pid`,
     logFile: `${runDir}/registry-${name}.log`,
   });
   return {
+    instance,
     runDir,
     dataDir,
     stateFile: `${runDir}/lab.json`,
-    bridgeNs: "sd-lab",
-    bridge: "sd-br0",
+    bridgeNs: `${p}-lab`,
+    bridge: `${p}-br0`,
     subnet: `${net}.0/24`,
     prefix: 24,
     bridgeAddress: `${net}.1`,
-    hostLink: "sd-lab-host",
-    hostPeer: "sd-lab-h",
+    hostLink: `${p}-lab-host`,
+    hostPeer: `${p}-lab-h`,
     hostAddress: `${net}.254`,
     nodes,
-    registry: { storage: `${dataDir}/registry`, node: instance("node"), host: instance("host") },
+    registry: {
+      storage: `${dataDir}/registry`,
+      node: instanceFiles("node"),
+      host: instanceFiles("host"),
+    },
     cgroupPrefix,
   };
 }
@@ -301,7 +322,9 @@ export interface ProcessView {
  */
 export function isLabProcess(layout: LabLayout, nsInodes: Set<number>, p: ProcessView): boolean {
   if (p.netns !== undefined && nsInodes.has(p.netns)) return true;
-  if (p.cmdline.includes(layout.runDir) || p.cmdline.includes(layout.dataDir)) return true;
+  if (p.cmdline.includes(`${layout.runDir}/`) || p.cmdline.includes(`${layout.dataDir}/`)) {
+    return true;
+  }
   return p.cgroup.split("\n").some((l) => l.includes(`:/${layout.cgroupPrefix}-node`));
 }
 

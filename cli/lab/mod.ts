@@ -5,6 +5,7 @@
  * See docs/lab.md.
  */
 export {
+  currentLayout,
   type Lab,
   labDown,
   type LabDownResult,
