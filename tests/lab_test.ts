@@ -142,6 +142,32 @@ Deno.test({
         await assertNothingLeft();
       });
 
+      await t.step(
+        "lab up whose dockerd exits at start: fails at once with its log, takes down what it built",
+        async () => {
+          const fake = await Deno.makeTempDir({ prefix: "sdlab-fake-" });
+          try {
+            await Deno.writeTextFile(
+              `${fake}/dockerd`,
+              "#!/bin/sh\necho 'fake dockerd: cannot start' >&2\nexit 1\n",
+              { mode: 0o755 },
+            );
+            const t0 = performance.now();
+            const up = await runCli(["lab", "up"], {
+              env: { ...LAB_ENV, PATH: `${fake}:${Deno.env.get("PATH") ?? ""}` },
+            });
+            const seconds = (performance.now() - t0) / 1000;
+            assert.equal(up.code, 1, up.stderr + up.stdout);
+            assert.match(up.stderr, /dockerd of sd9-node\d on .*: it exited after/);
+            assert.match(up.stderr, /fake dockerd: cannot start/);
+            assert.ok(seconds < 15, `took ${seconds.toFixed(1)} s: not a fast failure`);
+            await assertNothingLeft();
+          } finally {
+            await Deno.remove(fake, { recursive: true });
+          }
+        },
+      );
+
       let lab!: Lab;
       await t.step(
         "lab up builds 3 nodes, 1 manager, and the registry; a second up changes nothing",

@@ -189,30 +189,48 @@ export function labExec(
   return runCommand("nsenter", [`--net=${ns}`, "--", ...argv], opts);
 }
 
+/**
+ * Polls `probe` every 100 ms until it gives a value. Fails at `timeoutMs`,
+ * or at once when `alive` says the process being waited for has exited;
+ * either way with `detail` (the process's last log lines) in the message,
+ * since a failed `up` removes the logs with everything else.
+ */
 async function waitFor<T>(
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | undefined>,
-  detail?: () => Promise<string>,
+  opts: { detail?: () => Promise<string>; alive?: () => Promise<boolean> } = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const t0 = Date.now();
   let last: unknown;
-  while (Date.now() < deadline) {
+  let exited = false;
+  while (Date.now() < t0 + timeoutMs) {
     try {
       const v = await probe();
       if (v !== undefined) return v;
     } catch (error) {
       last = error;
     }
+    if (opts.alive && !(await opts.alive())) {
+      exited = true;
+      break;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const extra = detail ? await detail().catch(() => "") : "";
+  const extra = opts.detail ? await opts.detail().catch(() => "") : "";
   throw new SwiftDeployError(
     "LAB_FAILED",
-    `Cannot bring the lab up: ${what} after ${timeoutMs / 1000} s${
-      last instanceof Error ? ` (${last.message})` : ""
-    }${extra ? `\n${extra}` : ""}`,
-    { hint: "see the lab's logs (*.log in its run folder, kept until `lab down`)" },
+    `Cannot bring the lab up: ${what}: ${
+      exited
+        ? `it exited after ${((Date.now() - t0) / 1000).toFixed(1)} s`
+        : `no answer after ${timeoutMs / 1000} s`
+    }${last instanceof Error && !exited ? ` (${last.message})` : ""}${
+      extra ? `; its last log lines:\n${extra}` : ""
+    }`,
+    {
+      hint:
+        "everything the failed `lab up` built was taken down again; fix the cause, then run it again",
+    },
   );
 }
 
@@ -367,18 +385,14 @@ async function build(log: LabLog, layout: LabLayout): Promise<Lab> {
         env: { REGISTRY_HTTP_SECRET: secret },
       });
       await Promise.all([
-        waitFor(
-          `the registry at ${nodeRegistry} does not answer /v2/`,
-          15_000,
-          () => registryAnswers(nodeRegistry),
-          () => tail(layout.registry.node.logFile),
-        ),
-        waitFor(
-          `the registry at ${hostRegistry} does not answer /v2/`,
-          15_000,
-          () => registryAnswers(hostRegistry),
-          () => tail(layout.registry.host.logFile),
-        ),
+        waitFor(`the registry at ${nodeRegistry}`, 15_000, () => registryAnswers(nodeRegistry), {
+          detail: () => tail(layout.registry.node.logFile),
+          alive: async () => (await livePid(layout.registry.node.pidFile)) !== undefined,
+        }),
+        waitFor(`the registry at ${hostRegistry}`, 15_000, () => registryAnswers(hostRegistry), {
+          detail: () => tail(layout.registry.host.logFile),
+          alive: async () => (await livePid(layout.registry.host.pidFile)) !== undefined,
+        }),
       ]);
     },
   );
@@ -389,22 +403,26 @@ async function build(log: LabLog, layout: LabLayout): Promise<Lab> {
     () =>
       Promise.all(layout.nodes.map(async (node) => {
         const t = performance.now();
+        const launcher = `${node.dir}/launcher.pid`;
         await Deno.remove(node.socket).catch(() => {});
         await startDetached({
           argv: [dockerd, "--config-file", node.configFile],
           netns: node.name,
           hostname: node.name,
-          pidFile: `${node.dir}/launcher.pid`,
+          pidFile: launcher,
           logFile: node.logFile,
         });
         const client = await waitFor(
-          `dockerd of ${node.name} does not answer on ${node.socket}`,
+          `dockerd of ${node.name} on ${node.socket}`,
           30_000,
           async () => {
             if (!(await Deno.stat(node.socket).catch(() => undefined))) return undefined;
             return await EngineClient.connect({ dockerHost: `unix://${node.socket}` });
           },
-          () => tail(node.logFile),
+          {
+            detail: () => tail(node.logFile),
+            alive: async () => (await livePid(launcher)) !== undefined,
+          },
         );
         log(`  ${node.name} (${node.address}) dockerd ready in ${secs(performance.now() - t)}`);
         return client;
@@ -429,7 +447,7 @@ async function build(log: LabLog, layout: LabLayout): Promise<Lab> {
           JoinToken: swarm.JoinTokens.Worker,
         });
       }));
-      await waitFor("3 nodes are not Ready", 30_000, async () => {
+      await waitFor("3 Ready nodes", 30_000, async () => {
         const nodes = await manager!.nodeList();
         return nodes.length === 3 && nodes.every((n) => n.Status.State === "ready")
           ? nodes
