@@ -58,6 +58,9 @@ export type ErrorCode =
   | "SWARM_ROLLED_BACK"
   | "SWARM_TIMEOUT"
   | "SWARM_FAILED"
+  | "REGISTRY_UNAVAILABLE"
+  | "REGISTRY_AUTH_FAILED"
+  | "REGISTRY_PUSH_FAILED"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {

@@ -54,11 +54,22 @@
  * | prometheus.image                             | "prom/prometheus:latest"              |
  * | prometheus.port                              | 9090                                  |
  * | prometheus.scrape_interval                   | 5s                                    |
+ * | registry.address                             | null (the lab's registry on swarm)    |
+ * | registry.insecure                            | false                                 |
+ * | registry.username                            | null (anonymous)                      |
+ * | registry.password_env, registry.password_file | null                                 |
  *
  * The policy limits and the rest match the shipped manifest.yaml.
  */
 
-import type { ResolvedManifest, RolloutSpec, RolloutStep, SwarmSpec, Target } from "./types.ts";
+import type {
+  RegistrySpec,
+  ResolvedManifest,
+  RolloutSpec,
+  RolloutStep,
+  SwarmSpec,
+  Target,
+} from "./types.ts";
 
 export const DEFAULT_PROJECT = "swiftdeploy";
 
@@ -173,6 +184,22 @@ export function defaultSwarm(): SwarmSpec {
     placement: { constraints: [], spread: null },
     update: { ...d.update },
   };
+}
+
+/** The resolved `registry` section of a manifest that leaves it out (a fresh copy). */
+export function defaultRegistry(): RegistrySpec {
+  return {
+    address: null,
+    insecure: false,
+    username: null,
+    password_env: null,
+    password_file: null,
+  };
+}
+
+/** The registry settings of a resolved manifest, the defaults when absent (a hand-built manifest). */
+export function registrySpec(manifest: ResolvedManifest): RegistrySpec {
+  return manifest.registry ?? defaultRegistry();
 }
 
 /** Where a resolved manifest runs: its `target`, "engine" when absent (a hand-built manifest). */

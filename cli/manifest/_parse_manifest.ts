@@ -423,6 +423,13 @@ class ManifestCheck {
           ),
         },
       },
+      registry: {
+        address: this.#get<string | null>("registry.address", null),
+        insecure: this.#get("registry.insecure", false),
+        username: this.#get<string | null>("registry.username", null),
+        password_env: this.#get<string | null>("registry.password_env", null),
+        password_file: this.#get<string | null>("registry.password_file", null),
+      },
       prometheus: {
         enabled: this.#get("prometheus.enabled", d.prometheus.enabled),
         image: this.#get("prometheus.image", d.prometheus.image),
@@ -576,6 +583,38 @@ class ManifestCheck {
     this.#rolloutSteps(m);
     this.#prometheus(m);
     this.#target(m);
+    this.#registry(m);
+  }
+
+  /**
+   * Registry credentials come as a pair: a user name and exactly one place
+   * to read its password from (an environment variable or a file), never
+   * the password itself.
+   */
+  #registry(m: ResolvedManifest): void {
+    const r = m.registry;
+    if (!r) return;
+    const keys = ["username", "password_env", "password_file"].map((k) => `registry.${k}`);
+    if (!keys.every((k) => this.#clean(k))) return;
+    if (r.password_env !== null && r.password_file !== null) {
+      this.#report(
+        this.#offsetOf("registry.password_file"),
+        "registry.password_file",
+        "must be null when registry.password_env is set: give the password one way",
+      );
+      return;
+    }
+    const hasPassword = r.password_env !== null || r.password_file !== null;
+    if (r.username !== null && !hasPassword) {
+      this.#report(
+        this.#offsetOf("registry.username"),
+        "registry.username",
+        "needs registry.password_env or registry.password_file: where to read its password",
+      );
+    } else if (r.username === null && hasPassword) {
+      const key = r.password_env !== null ? "registry.password_env" : "registry.password_file";
+      this.#report(this.#offsetOf(key), key, "needs registry.username: whose password it is");
+    }
   }
 
   /**

@@ -79,6 +79,13 @@ const SHIPPED_RESOLVED: ResolvedManifest = {
     },
     routing: { header: "X-Canary", sticky_cookie: null },
   },
+  registry: {
+    address: null,
+    insecure: false,
+    username: null,
+    password_env: null,
+    password_file: null,
+  },
   prometheus: {
     enabled: false,
     image: "prom/prometheus:latest",

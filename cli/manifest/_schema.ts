@@ -273,6 +273,49 @@ const ratio: LeafSpec["check"] = (value) =>
     ? undefined
     : "must be a number between 1 and 1000 (the canary's P99 over stable's)";
 
+/**
+ * A registry address as Docker reads one: a host (a name with a "." or
+ * "localhost", an IPv4 address, or a bracketed IPv6 address) and an optional
+ * port, with no scheme and no path. A first component without "." or ":"
+ * would be read as a Docker Hub user name, so it is refused.
+ */
+export const REGISTRY_ADDRESS_PATTERN =
+  /^(?:localhost|(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|[A-Za-z0-9-]+(?=:)|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/;
+
+const registryAddress: LeafSpec["check"] = (value) => {
+  if (value === null) return undefined;
+  const shape =
+    'must be a registry address "host[:port]" such as "registry.example.com:5000" or "127.0.0.1:5000" (no scheme, no path; a name without "." needs a port), or null for the lab\'s registry';
+  if (typeof value !== "string") return shape;
+  const match = REGISTRY_ADDRESS_PATTERN.exec(value);
+  if (!match) return shape;
+  const port = match[1] === undefined ? 443 : Number(match[1]);
+  return port >= 1 && port <= 65535 ? undefined : shape;
+};
+
+const registryUser: LeafSpec["check"] = (value) => {
+  if (value === null) return undefined;
+  return typeof value === "string" && value.length > 0 && value.length <= 256 &&
+      !/[:\s]/.test(value)
+    ? undefined
+    : 'must be a user name without ":" or whitespace, or null';
+};
+
+/** An environment variable's name (POSIX: letters, digits, "_", not starting with a digit). */
+const envName: LeafSpec["check"] = (value) => {
+  if (value === null) return undefined;
+  return typeof value === "string" && /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)
+    ? undefined
+    : 'must be the name of an environment variable (letters, digits, "_"), or null';
+};
+
+const secretFile: LeafSpec["check"] = (value) => {
+  if (value === null) return undefined;
+  return typeof value === "string" && value.trim() !== "" && !value.includes("\0")
+    ? undefined
+    : "must be the path of a file holding the password, or null";
+};
+
 function leaf(check: LeafSpec["check"], required = false): LeafSpec {
   return { kind: "leaf", required, check };
 }
@@ -443,6 +486,16 @@ export const MANIFEST_SCHEMA: SectionSpec = {
             sticky_cookie: { kind: "leaf", nullable: true, check: cookieName },
           },
         },
+      },
+    },
+    registry: {
+      kind: "section",
+      fields: {
+        address: { kind: "leaf", nullable: true, check: registryAddress },
+        insecure: leaf(boolean),
+        username: { kind: "leaf", nullable: true, check: registryUser },
+        password_env: { kind: "leaf", nullable: true, check: envName },
+        password_file: { kind: "leaf", nullable: true, check: secretFile },
       },
     },
     prometheus: {

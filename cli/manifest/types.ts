@@ -38,6 +38,25 @@ export interface SwarmSpec {
   };
 }
 
+/**
+ * Where `swiftdeploy build` pushes the images when they must reach many nodes
+ * (issue 14): the `registry` section as resolved. Credentials are never held
+ * here, only where to find them: the password is read from `password_env` or
+ * `password_file` at push time and goes to the engine alone.
+ */
+export interface RegistrySpec {
+  /** `host[:port]` of a Distribution v2 registry; null: the lab's (`swiftdeploy lab up`). */
+  address: string | null;
+  /** Speak plain HTTP to it (the engine must list it as insecure too; 127.0.0.0/8 always is). */
+  insecure: boolean;
+  /** User name for the registry's basic or token auth; null: anonymous. */
+  username: string | null;
+  /** Name of an environment variable that holds the password. */
+  password_env: string | null;
+  /** Path of a file that holds the password (relative: to the manifest's folder). */
+  password_file: string | null;
+}
+
 export interface ResolvedManifest {
   /** Prefix and label value of every container, network and volume. */
   project: string;
@@ -52,6 +71,11 @@ export interface ResolvedManifest {
    * defaults. Read it through `swarmSpec(manifest)`.
    */
   swarm?: SwarmSpec;
+  /**
+   * Always set by `parseManifest` (see `defaultRegistry`); absent means the
+   * defaults. Read it through `registrySpec(manifest)`.
+   */
+  registry?: RegistrySpec;
   services: {
     image: string;
     port: number;
