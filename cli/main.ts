@@ -229,10 +229,13 @@ program.command("audit")
   );
 
 program.command("build")
-  .description("compile the policies to WASM and build the nginx, OPA and app images (no registry)")
+  .description(
+    "compile the policies to WASM and build the nginx, OPA and app images; on target swarm push them to the registry",
+  )
   .option("--only <roles>", "comma-separated subset of nginx,opa,app,prometheus")
   .option("--policy-only", "only the policy bundle")
-  .action(action(async (ctx, o: { only?: string; policyOnly?: boolean }) => {
+  .option("--push", "push the images to the registry (always on target swarm); see registry:")
+  .action(action(async (ctx, o: { only?: string; policyOnly?: boolean; push?: boolean }) => {
     const only = o.only?.split(",").map((s) => s.trim()) as ImageRole[] | undefined;
     for (const r of only ?? []) {
       if (!["nginx", "opa", "app", "prometheus"].includes(r)) {
@@ -248,6 +251,7 @@ program.command("build")
     return (await commands.build()).runBuild(ctx, {
       ...(only ? { only } : {}),
       policyOnly: Boolean(o.policyOnly),
+      push: Boolean(o.push),
     });
   }));
 

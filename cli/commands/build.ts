@@ -1,14 +1,23 @@
-/** `swiftdeploy build`: the policy WASM bundle and the three images. */
+/**
+ * `swiftdeploy build`: the policy WASM bundle and the images; on `target:
+ * swarm` (or with `--push`) each image is then pushed to the registry and
+ * its by-digest reference recorded in `.swiftdeploy/images.json`.
+ */
 import { join } from "node:path";
 import type { Context } from "./context.ts";
 import { EngineClient } from "../engine/mod.ts";
-import { buildImages, type ImageRole } from "../image/mod.ts";
-import { loadManifest } from "../manifest/mod.ts";
+import { buildImages, type BuiltImage, type ImageRole } from "../image/mod.ts";
+import { loadManifest, registrySpec, targetOf } from "../manifest/mod.ts";
 import { buildPolicyBundle } from "../policy/mod.ts";
+import { IMAGES_FILE, pushImages, resolveRegistry } from "../registry/mod.ts";
 
+/**
+ * Runs the build. `push` forces the push on target engine; on target swarm
+ * the images are always pushed (nodes cannot share the host's image store).
+ */
 export async function runBuild(
   ctx: Context,
-  opts: { only?: ImageRole[]; policyOnly?: boolean },
+  opts: { only?: ImageRole[]; policyOnly?: boolean; push?: boolean },
 ): Promise<number> {
   const { term } = ctx;
   const t0 = performance.now();
@@ -26,6 +35,9 @@ export async function runBuild(
   if (opts.policyOnly) return 0;
   const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
+  const push = Boolean(opts.push) || targetOf(m) === "swarm";
+  // Where to push is settled (and the password read) before anything is built.
+  const registry = push ? await resolveRegistry(registrySpec(m), loaded.dir) : undefined;
   const engine = await EngineClient.connect(ctx.env);
   try {
     const built = await buildImages(engine, {
@@ -45,9 +57,27 @@ export async function runBuild(
           `${b.rebuilt ? "built" : "up to date"} (${b.tags[1]})`,
       );
     }
+    if (registry) {
+      term.out(`pushing ${built.length} image(s) to ${registry.label}`);
+      await pushImages(engine, registry, built.map(pushable), {
+        stateDir: ctx.stateDir,
+        log: (l) => term.err(term.dim(l)),
+        onImage: (p) =>
+          term.out(
+            `${term.green("✔")} ${p.role.padEnd(5)} ${p.ref} ` +
+              `${p.pushed ? "pushed" : "already in the registry"} (${p.seconds.toFixed(2)} s)`,
+          ),
+      });
+      term.out(term.dim(`by-digest references in ${join(ctx.stateDir, IMAGES_FILE)}`));
+    }
   } finally {
     engine.close();
   }
   term.out(term.dim(`build finished in ${((performance.now() - t0) / 1000).toFixed(2)} s`));
   return 0;
+}
+
+/** The image to push for a built one: its role and the tag the manifest names. */
+function pushable(b: BuiltImage): { role: string; localRef: string } {
+  return { role: b.role, localRef: b.tags[0]! };
 }
