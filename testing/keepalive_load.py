@@ -6,7 +6,7 @@ request that fails is never sent again (no retry hides a failure). A failed
 request is counted as lost (no answer) and the worker opens a new
 connection for its NEXT request.
 
-usage: keepalive_load.py PORT WORKERS STOP_FILE [PATH]
+usage: keepalive_load.py PORT WORKERS STOP_FILE [PATH] [HOST]
 Runs until STOP_FILE exists, then prints one JSON line:
   {"total": N, "statuses": {"200": N, ...}, "variants": {"stable": N, ...},
    "versions": {"1.0.0": N, ...}, "lost": N, "lost_samples": ["..."]}
@@ -21,6 +21,7 @@ port = int(sys.argv[1])
 workers = int(sys.argv[2])
 stop_file = sys.argv[3]
 path = sys.argv[4] if len(sys.argv) > 4 else "/"
+host = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
 
 lock = threading.Lock()
 statuses = {}
@@ -35,7 +36,7 @@ def count(table, key):
 
 
 def worker():
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection(host, port, timeout=30)
     while not os.path.exists(stop_file):
         try:
             conn.request("GET", path)
@@ -56,7 +57,7 @@ def worker():
                 total[0] += 1
                 lost.append(f"{type(error).__name__}: {error}")
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection(host, port, timeout=30)
     conn.close()
 
 

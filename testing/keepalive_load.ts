@@ -25,15 +25,21 @@ export interface RunningLoad {
 const SCRIPT = new URL("./keepalive_load.py", import.meta.url).pathname;
 
 /**
- * Starts `workers` keep-alive workers sending GET `path` to 127.0.0.1:`port`.
+ * Starts `workers` keep-alive workers sending GET `path` to `host`:`port`
+ * (127.0.0.1 unless given: a swarm lab's manager is reached at its address).
  *
  * @throws Error from `stop()` when python3 fails or prints no counts
  */
-export async function startLoad(port: number, workers = 4, path = "/"): Promise<RunningLoad> {
+export async function startLoad(
+  port: number,
+  workers = 4,
+  path = "/",
+  host = "127.0.0.1",
+): Promise<RunningLoad> {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-load-" });
   const stopFile = join(dir, "stop");
   const child = new Deno.Command("python3", {
-    args: [SCRIPT, String(port), String(workers), stopFile, path],
+    args: [SCRIPT, String(port), String(workers), stopFile, path, host],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -90,11 +90,21 @@ export async function planForSwarm(
     manifest: loaded.manifest,
     managerNodeId: nodeId,
     images: await swarmImages(ctx, loaded),
-    nginxConf: renderSwarmNginxConf(loaded.manifest, loaded.hash),
-    policyData: files["policy_data.json"],
+    nginxConf: renderSwarmNginxConf(loaded.manifest),
+    policyData: policyDataForSwarm(files["policy_data.json"]),
     policies,
     opaSocketDir: opaSocketDir(ctx),
   });
+}
+
+/**
+ * policy_data.json as OPA's config: without its `_generated` note (which
+ * names the manifest's hash), so that an edit of the manifest that leaves
+ * the policy data alone leaves OPA alone too.
+ */
+export function policyDataForSwarm(rendered: string): string {
+  const { _generated: _note, ...data } = JSON.parse(rendered) as Record<string, unknown>;
+  return JSON.stringify(data, null, 2) + "\n";
 }
 
 /** OPA's socket folder: 0700 and OPA's user, so only root and OPA can open the socket. */
@@ -248,8 +258,7 @@ export async function swarmStatus(
   opts: { json?: boolean } = {},
 ): Promise<number> {
   const status = await readSwarmStatus(ctx, loaded);
-  if (opts.json) ctx.term.out(JSON.stringify(status, null, 2));
-  else Deno.stdout.writeSync(new TextEncoder().encode(formatSwarmStatus(status)));
+  ctx.term.out(opts.json ? JSON.stringify(status, null, 2) : formatSwarmStatus(status).trimEnd());
   if (status.services.length === 0) {
     throw new SwiftDeployError(
       "SWARM_FAILED",

@@ -186,7 +186,7 @@ export class SwarmRollbackError extends SwiftDeployError {
  * `replicas` tasks of that spec running (Swarm reports a task with a
  * healthcheck as running only once healthy) and no task of another spec
  * left running, with its update (when there was one) completed. `progress`
- * gets one line per poll ("app: 2/3 running · sd-node1: 1/1 running …").
+ * gets one line per poll ("app 2/3 running [sd-node1: 1/1 running, …]; nginx …").
  *
  * @throws SwarmRollbackError when Swarm rolls an update back or pauses it
  * @throws SwiftDeployError SWARM_TIMEOUT after `timeoutMs`
@@ -225,13 +225,13 @@ export async function waitConverged(
         all.push({
           ...p,
           done: false,
-          line: `${s.role}: Swarm is rolling the update back (${message})`,
+          line: `${s.role} being rolled back by Swarm (${message})`,
         });
       } else {
         all.push(p);
       }
     }
-    opts.progress(all.map((p) => p.line).join(" · "));
+    opts.progress(all.map((p) => p.line).join("; "));
     if (all.every((p) => p.done)) return all;
     if (Date.now() > deadline) {
       throw new SwiftDeployError(

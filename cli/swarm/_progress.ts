@@ -26,7 +26,7 @@ export interface ServiceProgress {
   /** The latest error of a task of the planned spec, if any (a failing start). */
   lastError: string | undefined;
   done: boolean;
-  /** "app: 2/3 running (1 old) · sd-node1: 1/1 running, sd-node2: 1/1 running, sd-node3: 0/1 running" */
+  /** "app 2/3 running, 1 old [sd-node1: 1/1 running, sd-node2: 1/1 running, sd-node3: 0/1 running]" */
   line: string;
 }
 
@@ -76,8 +76,8 @@ export function serviceProgress(
     perNode,
     lastError: failed[0]?.Status.Err,
     done,
-    line: `${plan.role}: ${running.length}/${replicas} running${old ? ` (${old} old)` : ""}${
-      nodesText ? ` · ${nodesText}` : ""
+    line: `${plan.role} ${running.length}/${replicas} running${old ? `, ${old} old` : ""}${
+      nodesText ? ` [${nodesText}]` : ""
     }`,
   };
 }
