@@ -46,6 +46,8 @@ export const PURE_FOLDERS: { folder: string; shell?: string[]; only?: string[] }
   { folder: "cli/errors/" },
   // writing the generated files is the shell; the unified diff of init --check is pure
   { folder: "cli/generate/", only: ["_unified_diff.ts"] },
+  // references, auth headers, the push stream and the secret type are pure; HTTP and the engine are the shell
+  { folder: "cli/registry/", only: ["_auth.ts", "_push_stream.ts", "_reference.ts", "_secret.ts"] },
 ];
 
 /** Test support, exempt from rule 1 and allowed its own helpers. */
