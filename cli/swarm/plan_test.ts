@@ -301,7 +301,7 @@ Deno.test("swarmStatus() lists the wanted tasks per node and recent failures; fo
   ]]);
   assert.equal(status.services[0]?.running, 1);
   const text = formatSwarmStatus(status);
-  assert.match(text, /shop-app\s+1\/3 running  update rollback_completed: update rolled back/);
+  assert.match(text, /shop-app\s+1\/3 running {2}update rollback_completed: update rolled back/);
   assert.match(
     text,
     /sd-node2 \(worker, active, ready, 10\.0\.0\.2\): 0 running\n\s+shop-app\.1\s+failed\s+unhealthy/,
