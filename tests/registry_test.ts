@@ -12,7 +12,7 @@ import bcrypt from "bcryptjs";
 import { sha256Hex } from "../cli/digest/mod.ts";
 import { EngineClient, readJsonLines } from "../cli/engine/mod.ts";
 import { SwiftDeployError } from "../cli/errors/mod.ts";
-import { defaultRegistry } from "../cli/manifest/mod.ts";
+import { defaultRegistry, editManifestText } from "../cli/manifest/mod.ts";
 import {
   engineAuthHeader,
   IMAGES_FILE,
@@ -286,10 +286,12 @@ Deno.test({
     const engine = await EngineClient.connect({ dockerHost: Deno.env.get("DOCKER_HOST") });
     try {
       const shipped = await Deno.readTextFile(join(HOME, "manifest.yaml"));
-      await Deno.writeTextFile(
-        join(dir, "manifest.yaml"),
-        `${shipped}\nregistry:\n  address: "${registry.address}"\n  insecure: true\n`,
+      const text = editManifestText(
+        editManifestText(shipped, ["registry", "address"], registry.address),
+        ["registry", "insecure"],
+        true,
       );
+      await Deno.writeTextFile(join(dir, "manifest.yaml"), text);
       const manifest = join(dir, "manifest.yaml");
       const first = await runCli(["build", "--push", "-f", manifest]);
       assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
