@@ -8,12 +8,13 @@ import { join } from "node:path";
 import type { Context } from "./context.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
-import { ensureDir, readIfExists } from "../fs/mod.ts";
+import { ensureDir } from "../fs/mod.ts";
 import { generate } from "../generate/mod.ts";
 import { localDataRoot, readHostFigures } from "../host/mod.ts";
 import type { LoadedManifest } from "../manifest/mod.ts";
 import { hashPolicySources } from "../policy/mod.ts";
 import { CONTAINER_USERS } from "../plan/mod.ts";
+import { readPushedImages } from "../registry/mod.ts";
 import {
   applySwarm,
   formatSwarmStatus,
@@ -39,36 +40,24 @@ export function opaSocketDir(ctx: Context): string {
 }
 
 /**
- * The image each service runs: the manifest's names, replaced by the
- * pinned references in `<stateDir>/images.json` when that file names them
- * (`{"<manifest image>": "<repo>@sha256:…"}`, or an object with a `ref`),
- * as `swiftdeploy build` writes it after pushing to the registry.
+ * The image each service runs: the by-digest reference `swiftdeploy build`
+ * recorded for its role in `<stateDir>/images.json` after pushing it to the
+ * registry (cli/registry's `readPushedImages`), else the manifest's name
+ * as written (a reference the nodes can pull themselves).
+ *
+ * @throws SwiftDeployError REGISTRY_PUSH_FAILED when images.json is malformed
  */
 export async function swarmImages(
   ctx: Context,
   loaded: LoadedManifest,
 ): Promise<Record<SwarmRole, string>> {
   const m = loaded.manifest;
-  const names = { app: m.services.image, nginx: m.nginx.image, opa: m.opa.image };
-  const text = await readIfExists(join(ctx.stateDir, "images.json"));
-  if (text === undefined) return names;
-  let pinned: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed && typeof parsed === "object") {
-      const inner = (parsed as { images?: unknown }).images;
-      pinned = (inner && typeof inner === "object" ? inner : parsed) as Record<string, unknown>;
-    }
-  } catch {
-    return names;
-  }
-  const refOf = (name: string): string => {
-    const v = pinned[name];
-    if (typeof v === "string" && v.includes("@sha256:")) return v;
-    const ref = (v as { ref?: unknown } | undefined)?.ref;
-    return typeof ref === "string" && ref.includes("@sha256:") ? ref : name;
+  const pinned = await readPushedImages(ctx.stateDir) ?? {};
+  return {
+    app: pinned.app ?? m.services.image,
+    nginx: pinned.nginx ?? m.nginx.image,
+    opa: pinned.opa ?? m.opa.image,
   };
-  return { app: refOf(names.app), nginx: refOf(names.nginx), opa: refOf(names.opa) };
 }
 
 /** The swarm plan of a manifest for the manager `nodeId`. */

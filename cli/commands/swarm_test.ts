@@ -59,19 +59,15 @@ Deno.test("policyDataForSwarm() drops the generated note and keeps every limit",
   assert.deepEqual(JSON.parse(data), { infrastructure: { min: 1 } });
 });
 
-Deno.test("swarmImages() takes pinned digests from .swiftdeploy/images.json and the manifest's names otherwise", async () => {
-  const f = await folder(
-    "1.0.0",
-    JSON.stringify({
-      "app:1": "reg:5000/app@sha256:aa",
-      "nginx:1": { ref: "reg:5000/nginx@sha256:bb" },
-    }),
-  );
+Deno.test("swarmImages() takes the references build pushed from .swiftdeploy/images.json, the manifest's names otherwise", async () => {
+  const digest = "sha256:" + "a".repeat(64);
+  const f = await folder("1.0.0", JSON.stringify({ app: `reg:5000/app@${digest}` }));
+  const bad = await folder("1.0.0", JSON.stringify({ app: "app:latest" }));
   const plain = await folder("1.0.0");
   try {
     assert.deepEqual(await swarmImages(f.ctx, f.loaded), {
-      app: "reg:5000/app@sha256:aa",
-      nginx: "reg:5000/nginx@sha256:bb",
+      app: `reg:5000/app@${digest}`,
+      nginx: "nginx:1",
       opa: "openpolicyagent/opa:latest-static",
     });
     assert.deepEqual(await swarmImages(plain.ctx, plain.loaded), {
@@ -79,8 +75,8 @@ Deno.test("swarmImages() takes pinned digests from .swiftdeploy/images.json and 
       nginx: "nginx:1",
       opa: "openpolicyagent/opa:latest-static",
     });
+    await assert.rejects(() => swarmImages(bad.ctx, bad.loaded), /not a reference by digest/);
   } finally {
-    await Deno.remove(f.dir, { recursive: true });
-    await Deno.remove(plain.dir, { recursive: true });
+    for (const x of [f, bad, plain]) await Deno.remove(x.dir, { recursive: true });
   }
 });
