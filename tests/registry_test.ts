@@ -25,6 +25,7 @@ import {
   scrubSecrets,
   Secret,
 } from "../cli/registry/mod.ts";
+import { labDown, labNodeClient, labUp, readLab } from "../cli/lab/mod.ts";
 import { createTar } from "../cli/tar/mod.ts";
 import { freePort, HOME, runCli } from "./_harness.ts";
 
@@ -151,6 +152,15 @@ Deno.test({
       });
       assert.equal(again?.pushed, false);
       assert.equal(again?.digest, first.digest);
+      // Still unchanged once the engine forgot the push (its registry tag and
+      // digest record gone): the registry's manifest points at this image's ID.
+      await engine.imageRemove(first.pushedTag);
+      const [forgotten] = await pushImages(engine, target, [{ role: "app", localRef: local }], {
+        stateDir,
+        log: () => {},
+      });
+      assert.equal(forgotten?.pushed, false);
+      assert.equal(forgotten?.digest, first.digest);
 
       // Gone from the host engine, then pulled back by digest: the same image.
       await removeImages(engine, [
@@ -335,6 +345,64 @@ Deno.test({
       engine.close();
       await registry.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "build on target swarm pushes to the lab's registry, and a worker node pulls each image by its digest as the same image",
+  ...opts,
+  fn: async () => {
+    // The running lab, or one of our own (taken down again at the end).
+    const running = await readLab();
+    const lab = running ?? (await labUp(() => {})).lab;
+    const dir = await Deno.makeTempDir({ prefix: "sd-build-lab-" });
+    const host = await EngineClient.connect({ dockerHost: Deno.env.get("DOCKER_HOST") });
+    const worker = await labNodeClient(lab, 3);
+    try {
+      const shipped = await Deno.readTextFile(join(HOME, "manifest.yaml"));
+      const manifest = join(dir, "manifest.yaml");
+      await Deno.writeTextFile(manifest, editManifestText(shipped, ["target"], "swarm"));
+      const r = await runCli(["build", "-f", manifest]);
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /to the lab's registry/);
+      const refs = JSON.parse(
+        await Deno.readTextFile(join(dir, ".swiftdeploy", IMAGES_FILE)),
+      ) as Record<string, string>;
+      const local: Record<string, string> = {
+        app: "swift-deploy-1-node:latest",
+        nginx: "nginx:latest",
+        opa: "openpolicyagent/opa:latest-static",
+      };
+      assert.deepEqual(Object.keys(refs).sort(), Object.keys(local));
+      for (const [role, ref] of Object.entries(refs)) {
+        assert.ok(ref.startsWith(`${lab.registry.node}/`), ref);
+        const at = ref.lastIndexOf("@");
+        const pull = await worker.request("POST", "/images/create", {
+          query: { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) },
+          headers: { "X-Registry-Auth": engineAuthHeader(lab.registry.node, undefined).reveal() },
+          timeoutMs: 120_000,
+        });
+        for await (const m of readJsonLines(pull.body)) {
+          assert.equal((m as { error?: string }).error, undefined, `${role}: ${JSON.stringify(m)}`);
+        }
+        const onNode = await worker.imageInspect(ref);
+        const onHost = await host.imageInspect(local[role]!);
+        assert.ok(onNode && onHost, role);
+        assert.equal(onNode.Id, onHost.Id, role);
+      }
+    } finally {
+      worker.close();
+      for (const image of Object.values({ a: "swift-deploy-1-node:latest", n: "nginx:latest" })) {
+        await host.imageRemove(`${lab.registry.host}/${image}`).catch(() => {});
+      }
+      await host.imageRemove(`${lab.registry.host}/openpolicyagent/opa:latest-static`).catch(
+        () => {},
+      );
+      host.close();
+      await Deno.remove(dir, { recursive: true });
+      if (!running) await labDown(() => {});
     }
   },
 });

@@ -12,6 +12,7 @@ import {
   parseChallenge,
   type RegistryCredentials,
 } from "./_auth.ts";
+import { sha256Hex } from "../digest/mod.ts";
 import { DIGEST_PATTERN } from "./_reference.ts";
 import { scrubSecrets, Secret } from "./_secret.ts";
 
@@ -156,6 +157,46 @@ export class RegistryClient {
     if (res.status !== 200) {
       this.#fail("REGISTRY_UNAVAILABLE", `answered GET /v2/ with HTTP ${res.status}`);
     }
+  }
+
+  /**
+   * The manifest `repository:reference` names: its digest (the registry's
+   * `Docker-Content-Digest`, checked against the sha256 of the bytes) and the
+   * digest of the image config it points at, which is the image ID the
+   * engine gives the same image (null for an index of several platforms).
+   * Undefined when the registry has no such repository or tag (404).
+   *
+   * @throws SwiftDeployError REGISTRY_UNAVAILABLE on another answer, a
+   *   missing digest or bytes that do not hash to it; REGISTRY_AUTH_FAILED
+   *   when it refuses
+   */
+  async manifest(
+    repository: string,
+    reference: string,
+  ): Promise<{ digest: string; configDigest: string | null } | undefined> {
+    const path = `/v2/${repository}/manifests/${reference}`;
+    const res = await this.#request("GET", path, `repository:${repository}:pull`, MANIFEST_ACCEPT);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      this.#fail("REGISTRY_UNAVAILABLE", `answered GET ${path} with HTTP ${res.status}`);
+    }
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    const header = res.headers.get("Docker-Content-Digest");
+    if (header !== null && header !== digest) {
+      this.#fail("REGISTRY_UNAVAILABLE", `sent ${path} with bytes that do not hash to ${header}`);
+    }
+    let configDigest: string | null = null;
+    try {
+      const body = JSON.parse(new TextDecoder().decode(bytes)) as { config?: { digest?: unknown } };
+      const d = body.config?.digest;
+      if (typeof d === "string" && DIGEST_PATTERN.test(d)) configDigest = d;
+    } catch { /* not JSON: no config to compare */ }
+    return { digest, configDigest };
   }
 
   /**

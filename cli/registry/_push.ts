@@ -5,7 +5,8 @@
  * recording `{role: "<pull address>/<repo>@sha256:…"}` in
  * `.swiftdeploy/images.json` for the swarm driver. An image the registry
  * already holds under its tag (the registry's manifest digest is one the
- * engine recorded for this very image) is not pushed again.
+ * engine recorded for this very image, or the manifest's config digest is
+ * the image's ID) is not pushed again.
  */
 import { join } from "node:path";
 import { type EngineClient, readJsonLines } from "../engine/mod.ts";
@@ -95,7 +96,9 @@ export async function pushImage(
       d.slice(repoAt.length)
     ),
   );
-  const remote = await registry.manifestDigest(dest.repository, dest.tag);
+  // Unchanged when the registry's manifest under the tag is one the engine
+  // recorded for this image, or points at this image's config (its ID).
+  const remote = await registry.manifest(dest.repository, dest.tag);
   const done = (digest: string, pushed: boolean): PushedImage => ({
     role: image.role,
     ref: digestReference(target.pull, dest.repository, digest),
@@ -104,7 +107,9 @@ export async function pushImage(
     pushed,
     seconds: (performance.now() - t0) / 1000,
   });
-  if (remote !== undefined && known.has(remote)) return done(remote, false);
+  if (remote !== undefined && (known.has(remote.digest) || remote.configDigest === local.Id)) {
+    return done(remote.digest, false);
+  }
 
   const name = `${target.push}/${dest.repository}`;
   let digest: string | undefined;
