@@ -406,3 +406,86 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "RegistryClient follows a bearer challenge: a token from the realm for the repository's pull scope, with basic credentials, and a refusal names no secret",
+  ...opts,
+  fn: async () => {
+    const password = `tok-pw-${crypto.randomUUID()}`;
+    const digest = `sha256:${"b".repeat(64)}`;
+    const seen: { scope: string | null; service: string | null }[] = [];
+    const token = crypto.randomUUID();
+    const ac = new AbortController();
+    const port = freePort();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port, signal: ac.signal, onListen: () => {} },
+      (req) => {
+        const url = new URL(req.url);
+        if (url.pathname === "/token") {
+          seen.push({
+            scope: url.searchParams.get("scope"),
+            service: url.searchParams.get("service"),
+          });
+          return req.headers.get("Authorization") === `Basic ${btoa(`ci:${password}`)}`
+            ? Response.json({ token })
+            : new Response("no", { status: 401 });
+        }
+        if (req.headers.get("Authorization") !== `Bearer ${token}`) {
+          return new Response(null, {
+            status: 401,
+            headers: {
+              "WWW-Authenticate":
+                `Bearer realm="http://127.0.0.1:${port}/token",service="sd-test",scope="repository:team/app:pull"`,
+            },
+          });
+        }
+        return url.pathname === "/v2/team/app/manifests/1.0"
+          ? new Response(null, { status: 200, headers: { "Docker-Content-Digest": digest } })
+          : new Response(null, { status: 404 });
+      },
+    );
+    try {
+      const address = `127.0.0.1:${port}`;
+      const ok = new RegistryClient(address, {
+        insecure: true,
+        credentials: { username: "ci", password: new Secret(password) },
+      });
+      assert.equal(await ok.manifestDigest("team/app", "1.0"), digest);
+      assert.equal(await ok.manifestDigest("team/app", "2.0"), undefined);
+      // One token per scope, kept for the client's life.
+      assert.deepEqual(seen, [{ scope: "repository:team/app:pull", service: "sd-test" }]);
+
+      const wrong = `wrong-${crypto.randomUUID()}`;
+      const bad = new RegistryClient(address, {
+        insecure: true,
+        credentials: { username: "ci", password: new Secret(wrong) },
+      });
+      await assert.rejects(
+        () => bad.manifestDigest("team/app", "1.0"),
+        (e: unknown) =>
+          e instanceof SwiftDeployError && e.code === "REGISTRY_AUTH_FAILED" &&
+          e.message.includes(address) && e.message.includes("repository:team/app:pull") &&
+          !e.message.includes(wrong) && !e.message.includes(btoa(`ci:${wrong}`)),
+      );
+    } finally {
+      ac.abort();
+      await server.finished;
+    }
+  },
+});
+
+Deno.test({
+  name: "RegistryClient names the registry and the fix when nothing listens there",
+  ...opts,
+  fn: async () => {
+    const address = `127.0.0.1:${freePort()}`;
+    await assert.rejects(
+      () => new RegistryClient(address, { insecure: true }).ping(),
+      (e: unknown) =>
+        e instanceof SwiftDeployError && e.code === "REGISTRY_UNAVAILABLE" && e.exitCode === 1 &&
+        e.message.startsWith(`Registry "${address}" cannot be reached`) &&
+        /lab status/.test(e.hint ?? ""),
+    );
+  },
+});
