@@ -19,7 +19,7 @@
  * node; only a process on the manager host that can open the folder can.
  */
 import { canonicalJson, sha256Hex } from "../digest/mod.ts";
-import { swarmSpec } from "../manifest/mod.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import {
   APP_SHUTDOWN_TIMEOUT_SECONDS,
@@ -159,6 +159,17 @@ function restartCondition(policy: ResolvedManifest["services"]["restart_policy"]
     : policy === "on-failure"
     ? "on-failure" as const
     : "any" as const;
+}
+
+/** The resolved swarm settings; `parseManifest` always sets them. */
+function swarmSpec(manifest: ResolvedManifest): NonNullable<ResolvedManifest["swarm"]> {
+  if (manifest.swarm === undefined) {
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot plan project "${manifest.project}" on a swarm: its manifest has no resolved swarm settings`,
+    );
+  }
+  return manifest.swarm;
 }
 
 /** The manifest's update settings as Swarm's UpdateConfig (nanoseconds). */
