@@ -10,7 +10,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { deploySwarm, readSwarmStatus, swarmStatus, teardownSwarm } from "../cli/commands/swarm.ts";
+import { createContext } from "../cli/commands/context.ts";
 import { EngineClient } from "../cli/engine/mod.ts";
+import { createTerminal } from "../cli/term/mod.ts";
 import { type Lab, labDown, labExec } from "../cli/lab/mod.ts";
 import { loadManifest } from "../cli/manifest/mod.ts";
 import { LABEL_PROJECT } from "../cli/plan/mod.ts";
@@ -347,3 +349,29 @@ async function configNames(engine: EngineClient, project: string): Promise<strin
   });
   return ((await res.json()) as { Spec: { Name: string } }[]).map((c) => c.Spec.Name).sort();
 }
+
+Deno.test("deploySwarm() refuses an engine that is not a swarm manager before changing anything", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sd-not-swarm-" });
+  try {
+    const manifestPath = join(dir, "manifest.yaml");
+    await Deno.writeTextFile(
+      manifestPath,
+      "project: sdnotswarm\ntarget: swarm\nservices:\n  image: app:1\n  port: 3000\nnginx:\n  image: nginx:1\n  port: 8080\n",
+    );
+    const ctx = createContext({
+      manifest: manifestPath,
+      verbose: false,
+      policyEngine: "wasm",
+      term: createTerminal({ color: false }),
+    });
+    // The host's own engine: no swarm (and never made one).
+    const error = await deploySwarm(ctx, await loadManifest(manifestPath), { timeoutSeconds: 5 })
+      .then(() => undefined, (e) => e);
+    assert.equal(error?.code, "SWARM_UNAVAILABLE", String(error));
+    assert.equal(error.exitCode, 1);
+    assert.match(error.message, /is not a swarm manager \(swarm state "inactive"\)/);
+    await assert.rejects(() => Deno.stat(join(dir, "history.jsonl")));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
