@@ -335,6 +335,7 @@ Deno.test({
       await teardownSwarm(stack.ctx(), await loadManifest(stack.manifestPath), { clean: false })
         .catch(() => {});
       await mgr.request("DELETE", `/configs/${bystanderId}`).catch(() => {});
+      await host.imageRemove("swiftdeploy-never-healthy:test").catch(() => {});
       mgr.close();
       host.close();
       await Deno.remove(stack.dir, { recursive: true }).catch(() => {});
