@@ -71,8 +71,9 @@ const program = new Command("swiftdeploy")
   .addHelpText(
     "after",
     `
-Exit codes: 0 ok, 1 failed, 2 invalid manifest or usage, 3 denied by policy, 4 locked,
-5 no Docker Engine API version in common, 6 malformed DOCKER_HOST.
+Exit codes: 0 ok, 1 failed, 2 invalid manifest or usage, 3 denied by policy (a rollout
+rolled back, a rolled-back spec deployed without --retry), 4 locked (another change, or
+an active rollout), 5 no Docker Engine API version in common, 6 malformed DOCKER_HOST.
 
 Examples:
   swiftdeploy init                 render the generated files from ./manifest.yaml
@@ -160,12 +161,22 @@ rollout.command("status")
       (await commands.lifecycle()).runRollout(ctx, "status", { json: Boolean(o.json) })
     ),
   );
+rollout.command("abort")
+  .description("roll back now: the canary's weight goes to 0, it drains and is removed")
+  .option(
+    "--force",
+    "when the state file is damaged: set it aside (renamed, never deleted) so deploy can converge",
+  )
+  .action(
+    action(async (ctx, o: { force?: boolean }) =>
+      (await commands.lifecycle()).runRollout(ctx, "abort", { force: Boolean(o.force) })
+    ),
+  );
 for (
   const [verb, what] of [
     ["pause", "hold the canary at its weight: the steps stop until `rollout resume`"],
     ["resume", "continue a paused rollout, or walk the steps of one whose process was stopped"],
     ["promote", "skip the remaining steps if the rollout policy allows it on a fresh window"],
-    ["abort", "roll back now: the canary's weight goes to 0, it drains and is removed"],
   ] as const
 ) {
   rollout.command(verb)
@@ -385,6 +396,8 @@ function report(error: unknown): number {
     }
     return error.exitCode;
   }
+  // The reader went away (`status --once | head`): nothing to report to it.
+  if (error instanceof Deno.errors.BrokenPipe) return ExitCode.ok;
   term.err(`${term.red("error:")} ${error instanceof Error ? error.message : String(error)}`);
   term.err(
     `${term.yellow("hint:")} this is a bug in SwiftDeploy; run again with --verbose and report it`,

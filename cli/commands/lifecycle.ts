@@ -114,11 +114,55 @@ async function desiredOnEngine(
 }
 
 /** Prints the plan and the actions it takes against the running engine; changes nothing. */
-async function printDryRun(ctx: Context, loaded: LoadedManifest, note: string): Promise<number> {
+/**
+ * Refuses a change while a rollout is active (exit 4) and a deploy of a spec
+ * a rollout rolled back unless `retry` (exit 3), before anything is written.
+ * The spec is the plan's app config hash and the image id the engine holds
+ * for it (an engine that cannot be asked leaves that check to the deploy's
+ * own, after it observed the engine).
+ */
+async function refuseDuringRollout(
+  ctx: Context,
+  plan: StackPlan,
+  opts: { retry: boolean; command: string; spec?: string },
+): Promise<void> {
+  const state = await readRolloutState(ctx.stateDir);
+  if (!state) return;
+  let spec = opts.spec;
+  if (spec === undefined && opts.command === "deploy") {
+    const app = plan.containers.find((c) => c.role === "app")!;
+    const engine = await EngineClient.connect(ctx.env).catch(() => undefined);
+    if (engine) {
+      try {
+        const image = await engine.imageInspect(app.body.Image).catch(() => undefined);
+        if (image) spec = specHash(app.configHash, image.Id);
+      } finally {
+        engine.close();
+      }
+    }
+  }
+  checkNoActiveRollout(state, spec, opts);
+}
+
+async function printDryRun(
+  ctx: Context,
+  loaded: LoadedManifest,
+  note: string,
+  opts: { command: string; retry?: boolean } = { command: "deploy" },
+): Promise<number> {
   const engine = await EngineClient.connect(ctx.env);
   try {
     const desired = await desiredOnEngine(ctx, engine, loaded);
     const observed = await observeStack(engine, desired.plan);
+    // What the real command would refuse, the dry run refuses with the same exit code.
+    const app = desired.plan.containers.find((c) => c.role === "app")!;
+    checkNoActiveRollout(
+      await readRolloutState(ctx.stateDir),
+      opts.command === "deploy"
+        ? specHash(app.configHash, observed.imageIds[app.body.Image])
+        : undefined,
+      { retry: opts.retry ?? false, command: opts.command },
+    );
     const release = releasePlan(loaded, desired, observed);
     ctx.term.out(describePlan(desired.plan));
     if (release.kind === "canary") {
@@ -154,10 +198,17 @@ export async function runDeploy(
 ): Promise<number> {
   const { term } = ctx;
   const started = performance.now();
-  if (opts.dryRun) return await printDryRun(ctx, await loadManifest(ctx.manifestArg), "");
+  if (opts.dryRun) {
+    return await printDryRun(ctx, await loadManifest(ctx.manifestArg), "", {
+      command: "deploy",
+      retry: opts.retry ?? false,
+    });
+  }
   return await withLock(ctx, "deploy", async (loaded, lock) => {
     const m = loaded.manifest;
     const { plan, files } = await generate(ctx, loaded);
+    // 0. a rollout under way, or this very spec rolled back: refused before anything is written
+    await refuseDuringRollout(ctx, plan, { retry: opts.retry ?? false, command: "deploy" });
     // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
     const written = await writeGenerated(loaded.dir, files);
     await ensureHostDirs(plan);
@@ -305,7 +356,9 @@ export async function runPromote(
       ...loaded,
       manifest: { ...m, services: { ...m.services, mode: target as typeof m.services.mode } },
     };
-    return await printDryRun(ctx, promoted, "the canary gate was not asked; ");
+    return await printDryRun(ctx, promoted, "the canary gate was not asked; ", {
+      command: `promote ${target}`,
+    });
   }
   return await withLock(ctx, `promote ${target}`, async (loaded) => {
     const m = loaded.manifest;
@@ -426,9 +479,22 @@ export async function runPromote(
 export async function runRollout(
   ctx: Context,
   verb: "status" | "pause" | "resume" | "promote" | "abort",
-  opts: { json?: boolean },
+  opts: { json?: boolean; force?: boolean },
 ): Promise<number> {
   const loaded = await loadManifest(ctx.manifestArg);
+  if (verb === "abort" && opts.force) {
+    const r = await import("./rollout.ts");
+    const aside = await r.setDamagedStateAside(ctx);
+    if (aside) {
+      ctx.term.out(
+        `${
+          mark(ctx.term, true)
+        } the damaged rollout state was set aside as ${aside}; nginx keeps ` +
+          "its routes; `swiftdeploy deploy` converges the stack (its canary, if any, is drained)",
+      );
+      return 0;
+    }
+  }
   const { plan, files } = await generate(ctx, loaded);
   const engine = await EngineClient.connect(ctx.env);
   try {
@@ -532,7 +598,17 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
       }
       // Every state folder and file but the change lock (held now, never removed).
       for (
-        const sub of ["nginx", "opa", "scrapes", "edge", "nginx-admin", "last_chaos", "prometheus"]
+        const sub of [
+          "nginx",
+          "opa",
+          "scrapes",
+          "edge",
+          "nginx-admin",
+          "last_chaos",
+          "prometheus",
+          "rollout",
+          "status_variant_sample.json",
+        ]
       ) {
         await Deno.remove(join(ctx.stateDir, sub), { recursive: true }).catch(() => {});
       }

@@ -32,6 +32,7 @@ import {
   readRolloutState,
   resumed,
   type RolloutState,
+  rolloutStatePath,
   tryDriverLock,
   type VariantWindow,
   writeRolloutState,
@@ -360,6 +361,25 @@ function reportOutcome(shell: RolloutShell, out: DriveOutcome): number {
   return ExitCode.policyDenied;
 }
 
+/**
+ * `rollout abort --force`: a state file that cannot be read is renamed
+ * `state.json.damaged-<epoch ms>` (kept for a look, never deleted), so the
+ * next deploy starts clean. Returns the new path, or undefined when the
+ * state reads fine (the caller aborts it normally) or there is none.
+ */
+export async function setDamagedStateAside(ctx: Context): Promise<string | undefined> {
+  try {
+    await readRolloutState(ctx.stateDir);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof SwiftDeployError) || error.code !== "CHECK_FAILED") throw error;
+  }
+  const path = rolloutStatePath(ctx.stateDir);
+  const aside = `${path}.damaged-${Date.now()}`;
+  await Deno.rename(path, aside);
+  return aside;
+}
+
 /** The verbs' common start: the persisted state, or a clear error when there is none. */
 async function requireState(ctx: Context): Promise<RolloutState> {
   const state = await readRolloutState(ctx.stateDir);
@@ -572,14 +592,21 @@ export async function rolloutReport(shell: RolloutShell): Promise<RolloutReport>
 export function formatRolloutReport(r: RolloutReport, defaultWindowSeconds: number): string {
   const s = r.state;
   if (!s) return "No rollout was ever started in this deployment.\n";
+  const ended = !isActive(s);
   const lines = [
     `Rollout ${s.id}: ${s.phase}${r.driver ? " (driven by a running process)" : ""}`,
-    `  stable  ${s.stable.version.padEnd(10)} ${s.stable.container}  ${s.stable.address}`,
+    `  ${s.phase === "completed" ? "was stable" : "stable"}  ${
+      s.stable.version.padEnd(10)
+    } ${s.stable.container}  ${s.stable.address}`,
     `  canary  ${s.canary.version.padEnd(10)} ${s.canary.container}  ${s.canary.address}`,
     `  weight  ${s.weight} %`,
-    `  step    ${Math.min(s.step_index + 1, s.steps.length)}/${s.steps.length}: ${
-      describeStep(s.steps[s.step_index], defaultWindowSeconds)
-    }`,
+    ended
+      ? `  steps   ended after step ${
+        Math.min(s.step_index + 1, s.steps.length)
+      } of ${s.steps.length}`
+      : `  step    ${Math.min(s.step_index + 1, s.steps.length)}/${s.steps.length}: ${
+        describeStep(s.steps[s.step_index], defaultWindowSeconds)
+      }`,
   ];
   const last = s.analyses.at(-1);
   if (last) {

@@ -37,7 +37,7 @@ import {
   type WindowFigures,
 } from "../metrics/mod.ts";
 import type { Domain, PolicyEvaluator } from "../policy/mod.ts";
-import { readRolloutState } from "../rollout/mod.ts";
+import { driverAlive, readRolloutState } from "../rollout/mod.ts";
 import { loadKept, scrapeAndKeep, scrapesDir } from "../scrapes/mod.ts";
 import {
   canaryInput,
@@ -100,12 +100,18 @@ async function diskSource(ctx: Context): Promise<DiskSource> {
   }
 }
 
+/** The rollout's pin header set to `never`: nginx sends the request to stable. */
+function stablePin(loaded: LoadedManifest): Record<string, string> {
+  return { [loaded.manifest.rollout.routing.header]: "never" };
+}
+
 async function healthOf(
   loaded: LoadedManifest,
 ): Promise<{ version: string | null; error: string | null }> {
   try {
     const res = await fetch(nginxUrl(loaded, "/healthz"), {
       signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
+      headers: stablePin(loaded),
     });
     const text = await res.text();
     if (res.status !== 200) return { version: null, error: `/healthz answered HTTP ${res.status}` };
@@ -138,8 +144,11 @@ async function observeRollout(
   }
   if (!state || !rolloutShown(state, now)) return {};
   const defaultWindowSeconds = loaded.manifest.rollout.analysis.window_seconds;
+  const driven = await driverAlive(ctx.stateDir).catch(() => undefined);
   if (state.phase === "completed" || state.phase === "aborted") {
-    return { rollout: { state, defaultWindowSeconds, now } };
+    return {
+      rollout: { state, defaultWindowSeconds, now, ...(driven === undefined ? {} : { driven }) },
+    };
   }
   let sample: VariantSample;
   try {
@@ -150,6 +159,7 @@ async function observeRollout(
         state,
         defaultWindowSeconds,
         now,
+        ...(driven === undefined ? {} : { driven }),
         live: { error: firstLine(error, "nginx's per-variant counters did not answer") },
       },
     };
@@ -163,7 +173,16 @@ async function observeRollout(
     const w = variantWindow(base, sample);
     live = { seconds: (sample.atMs - base.atMs) / 1000, canary: w.canary, stable: w.stable };
   }
-  return { rollout: { state, defaultWindowSeconds, now, ...(live ? { live } : {}) }, sample };
+  return {
+    rollout: {
+      state,
+      defaultWindowSeconds,
+      now,
+      ...(driven === undefined ? {} : { driven }),
+      ...(live ? { live } : {}),
+    },
+    sample,
+  };
 }
 
 /** One refresh: everything the dashboard shows, as data. Never throws for an unreachable app or policy engine. */
@@ -181,7 +200,14 @@ async function refresh(
   let scrape: Scrape | undefined;
   let scrapeError: string | undefined;
   try {
-    scrape = await scrapeAndKeep(nginxUrl(loaded, "/metrics"), dir, SCRAPE_TIMEOUT_MS);
+    // Pinned to stable: during a rollout nginx splits, and one app's counters
+    // must not be diffed against the other's (the variants get their own rows).
+    scrape = await scrapeAndKeep(
+      nginxUrl(loaded, "/metrics"),
+      dir,
+      SCRAPE_TIMEOUT_MS,
+      stablePin(loaded),
+    );
   } catch (error) {
     scrapeError = firstLine(error, "/metrics did not answer");
   }

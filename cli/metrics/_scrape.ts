@@ -12,6 +12,8 @@ import type { Scrape } from "./_types.ts";
 export interface ScrapeOptions {
   /** Clock for `Scrape.at`, epoch ms (tests pin it). */
   now?: () => number;
+  /** Extra request headers (e.g. the rollout's pin header, so one variant answers). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function scrape(
   try {
     response = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
-      headers: { accept: "text/plain;version=0.0.4" },
+      headers: { accept: "text/plain;version=0.0.4", ...options.headers },
     });
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === "TimeoutError";

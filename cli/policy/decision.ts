@@ -107,7 +107,9 @@ export function formatDecision(decision: Decision): string[] {
   const head = decision.allow
     ? `✔ Policy [${decision.domain}] ALLOWED`
     : `✘ Policy [${decision.domain}] DENIED`;
-  return [head, ...decision.reasons.map((r) => `  ! ${r}`)];
+  // A denial's reasons are warnings; an allow's (a rollout analysis says why it continues) are not.
+  const mark = decision.allow ? "-" : "!";
+  return [head, ...decision.reasons.map((r) => `  ${mark} ${r}`)];
 }
 
 function describe(value: unknown): string {

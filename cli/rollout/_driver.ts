@@ -196,7 +196,7 @@ async function decideAnalysis(
     stable: window.stable,
     window_seconds: windowSeconds,
   });
-  deps.log(`analysis at ${state.weight} %: ${outcome}: ${decision.reasons.join("; ")}`);
+  deps.log(`analysis at ${state.weight} %: ${decision.reasons.join("; ")}`);
   if (outcome === "rollback") {
     await deps.record("rollout_aborted", {
       id: state.id,

@@ -52,8 +52,8 @@ export async function readRolloutState(stateDir: string): Promise<RolloutState |
 
 function damaged(path: string, why: string): SwiftDeployError {
   return new SwiftDeployError("CHECK_FAILED", `Cannot read the rollout state ${path}: ${why}`, {
-    hint: "look at the file; `swiftdeploy rollout abort --force` discards it and routes " +
-      "all traffic to the stable container named in nginx's routes",
+    hint: "look at the file; `swiftdeploy rollout abort --force` sets it aside (renamed, " +
+      "kept) and `swiftdeploy deploy` then converges the stack",
   });
 }
 

@@ -193,15 +193,14 @@ Deno.test("drive() discards a window when an operator paused meanwhile, and lets
 
 Deno.test("drive() finishes an abort a killed CLI decided but never carried out", async () => {
   const w = world([]);
-  await drive({ ...w.deps, collect: () => Promise.resolve(undefined) }, { untilPaused: true })
-    .catch(() => {});
-  // Simulate: the abort was decided and persisted, then the CLI was killed.
+  // The abort was decided and persisted at 10 %, then the CLI was killed.
   w.set({
     ...w.state(),
+    step_index: 1,
+    weight: 10,
     phase: "aborting",
     abort: { by: "operator", reasons: ["by hand"], at: "x" },
   });
-  w.routes.length = 0;
   const out = await drive(w.deps);
   assert.equal(out.kind, "aborted");
   assert.deepEqual(w.routes, ["all app-a", "drain app-b"]);

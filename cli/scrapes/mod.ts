@@ -125,8 +125,13 @@ export async function keep(dir: string, s: Scrape): Promise<void> {
 }
 
 /** Fetches `/metrics`, keeps its figures, and returns them. */
-export async function scrapeAndKeep(url: string, dir: string, timeoutMs: number): Promise<Scrape> {
-  const s = await scrape(url, timeoutMs);
+export async function scrapeAndKeep(
+  url: string,
+  dir: string,
+  timeoutMs: number,
+  headers?: Record<string, string>,
+): Promise<Scrape> {
+  const s = await scrape(url, timeoutMs, headers ? { headers } : {});
   await keep(dir, s);
   return s;
 }

@@ -67,6 +67,8 @@ export interface RolloutStatus {
   phase: RolloutPhase;
   /** True once completed or aborted (shown for RECENT_ROLLOUT_SECONDS after). */
   ended: boolean;
+  /** Whether a process walks the steps; null when not known. */
+  driven: boolean | null;
   started_at: string;
   updated_at: string;
   step: RolloutStepStatus;
@@ -102,6 +104,8 @@ export interface RolloutObservation {
   /** The manifest's default analysis window, seconds (for an analysis step that names none). */
   defaultWindowSeconds: number;
   now: Date;
+  /** Whether a process walks the steps (the driver lock is held); undefined: not known. */
+  driven?: boolean;
 }
 
 const ENDED: ReadonlySet<RolloutPhase> = new Set(["completed", "aborted"]);
@@ -209,6 +213,7 @@ export function rolloutStatus(o: RolloutObservation): RolloutStatus {
     id: s.id,
     phase: s.phase,
     ended: ENDED.has(s.phase),
+    driven: o.driven ?? null,
     started_at: s.started_at,
     updated_at: s.updated_at,
     step: rolloutStep(s, o.defaultWindowSeconds),
@@ -267,7 +272,12 @@ export function durationText(seconds: number): string {
 function phaseText(r: RolloutStatus, paint: RolloutPaint): string {
   switch (r.phase) {
     case "progressing":
-      return paint.green("progressing");
+      return r.driven === false
+        ? paint.yellow(
+          "progressing, but no process walks its steps (`swiftdeploy rollout resume` continues, " +
+            "`rollout abort` rolls back)",
+        )
+        : paint.green("progressing");
     case "paused":
       return paint.yellow("paused (`swiftdeploy rollout resume` continues)");
     case "completing":
