@@ -10,7 +10,7 @@ import { generate, writeGenerated } from "../generate/mod.ts";
 import { readHostFigures } from "../host/mod.ts";
 import { acquireLock, describeHolder, type Lock } from "../lock/mod.ts";
 import { sha256Hex } from "../digest/mod.ts";
-import { type LoadedManifest, loadManifest, setManifestValue } from "../manifest/mod.ts";
+import { type LoadedManifest, loadManifest, setManifestValue, targetOf } from "../manifest/mod.ts";
 import { type CanaryMetricsInput, canaryMetricsInput, windowSummary } from "../metrics/mod.ts";
 import { hashPolicySources } from "../policy/mod.ts";
 import { describePlan, type StackPlan } from "../plan/mod.ts";
@@ -199,13 +199,26 @@ export async function runDeploy(
   const { term } = ctx;
   const started = performance.now();
   if (opts.dryRun) {
-    return await printDryRun(ctx, await loadManifest(ctx.manifestArg), "", {
+    const loaded = await loadManifest(ctx.manifestArg);
+    if (targetOf(loaded.manifest) === "swarm") {
+      throw notOnSwarm(
+        "print a dry run",
+        "the swarm driver converges services without an action list yet",
+      );
+    }
+    return await printDryRun(ctx, loaded, "", {
       command: "deploy",
       retry: opts.retry ?? false,
     });
   }
   return await withLock(ctx, "deploy", async (loaded, lock) => {
     const m = loaded.manifest;
+    if (targetOf(m) === "swarm") {
+      const { deploySwarm, swarmContext } = await import("./swarm.ts");
+      return await deploySwarm(await swarmContext(ctx), loaded, {
+        timeoutSeconds: opts.timeoutSeconds,
+      });
+    }
     const { plan, files } = await generate(ctx, loaded);
     // 0. a rollout under way, or this very spec rolled back: refused before anything is written
     await refuseDuringRollout(ctx, plan, { retry: opts.retry ?? false, command: "deploy" });
@@ -349,6 +362,12 @@ export async function runPromote(
     });
   }
   const started = performance.now();
+  if (targetOf((await loadManifest(ctx.manifestArg)).manifest) === "swarm") {
+    throw notOnSwarm(
+      `promote ${target}`,
+      "the canary gate's figures come from nginx's edge counters, which the swarm nginx does not keep yet",
+    );
+  }
   if (opts.dryRun) {
     const loaded = await loadManifest(ctx.manifestArg);
     const m = loaded.manifest;
@@ -475,6 +494,14 @@ export async function runPromote(
   });
 }
 
+/** What the swarm target does not do yet: refused before anything changes (exit 2). */
+function notOnSwarm(what: string, why: string): SwiftDeployError {
+  return new SwiftDeployError("USAGE", `Cannot ${what} on target swarm: ${why}`, {
+    exitCode: ExitCode.invalid,
+    hint: 'see README, "Docker Swarm": what differs from the engine target',
+  });
+}
+
 /** `rollout status|pause|resume|promote|abort` (cli/commands/rollout.ts does the work). */
 export async function runRollout(
   ctx: Context,
@@ -482,6 +509,9 @@ export async function runRollout(
   opts: { json?: boolean; force?: boolean },
 ): Promise<number> {
   const loaded = await loadManifest(ctx.manifestArg);
+  if (targetOf(loaded.manifest) === "swarm") {
+    throw notOnSwarm(`rollout ${verb}`, "canary steps are refused on swarm by the manifest");
+  }
   if (verb === "abort" && opts.force) {
     const r = await import("./rollout.ts");
     const aside = await r.setDamagedStateAside(ctx);
@@ -578,6 +608,10 @@ async function restoreGenerated(dir: string, snap: Map<string, string | undefine
 export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promise<number> {
   const { term } = ctx;
   return await withLock(ctx, "teardown", async (loaded) => {
+    if (targetOf(loaded.manifest) === "swarm") {
+      const { teardownSwarm, swarmContext } = await import("./swarm.ts");
+      return await teardownSwarm(await swarmContext(ctx), loaded, opts);
+    }
     const engine = await EngineClient.connect(ctx.env);
     let removed: string[];
     try {

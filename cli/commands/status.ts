@@ -27,7 +27,7 @@ import { atomicWrite, readIfExists } from "../fs/mod.ts";
 import { generate } from "../generate/mod.ts";
 import type { ChaosState } from "../history/mod.ts";
 import { localDataRoot, readHostFigures } from "../host/mod.ts";
-import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
+import { type LoadedManifest, loadManifest, targetOf } from "../manifest/mod.ts";
 import {
   BASELINE_MAX_AGE_RATIO,
   computeWindow,
@@ -282,6 +282,11 @@ export async function runStatus(
   const { term } = ctx;
   const loaded = await loadManifest(ctx.manifestArg);
   const m = loaded.manifest;
+  if (targetOf(m) === "swarm") {
+    // Services and tasks per node from the manager (DOCKER_HOST, else the lab's).
+    const { swarmContext, swarmStatus } = await import("./swarm.ts");
+    return await swarmStatus(await swarmContext(ctx), loaded, { json: opts.json });
+  }
   const { files } = await generate(ctx, loaded);
   let evaluator: PolicyEvaluator | { error: string };
   try {

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import type { Context } from "./context.ts";
+import { labNodeSocket, readLab } from "../lab/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { ensureDir } from "../fs/mod.ts";
@@ -256,4 +257,15 @@ export async function swarmStatus(
     );
   }
   return 0;
+}
+
+/**
+ * The context a swarm command talks through: DOCKER_HOST when set (it must
+ * name a manager), else the manager of the lab `swiftdeploy lab up` made.
+ */
+export async function swarmContext(ctx: Context): Promise<Context> {
+  if (ctx.env.dockerHost) return ctx;
+  const lab = await readLab().catch(() => undefined);
+  if (!lab) return ctx;
+  return { ...ctx, env: { ...ctx.env, dockerHost: `unix://${labNodeSocket(lab, 1)}` } };
 }

@@ -1,0 +1,86 @@
+/**
+ * The swarm target through the real CLI, as a user runs it: `build` pushes
+ * the images to the lab's registry by digest, `deploy`, `status` and
+ * `teardown` reach the lab's manager without DOCKER_HOST, and what the swarm
+ * target does not do yet (`promote`, `--dry-run`, rollouts) is refused
+ * before anything changes, with exit 2 and the reason.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ensureLab } from "./_swarm_lab.ts";
+import { freePort, runCli, type RunResult } from "./_harness.ts";
+import { labDown } from "../cli/lab/mod.ts";
+
+const output = (r: RunResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+
+Deno.test({
+  name:
+    "swarm through the CLI: build pushes by digest, deploy 3 replicas, status per node, promote refused with exit 2, teardown",
+  ignore: Deno.uid() !== 0,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const { lab, owned } = await ensureLab();
+    const project = `sc${crypto.randomUUID().slice(0, 6)}`;
+    const port = freePort();
+    const dir = await Deno.makeTempDir({ prefix: `${project}-` });
+    const manifest = join(dir, "manifest.yaml");
+    await Deno.writeTextFile(
+      manifest,
+      `project: ${project}
+target: swarm
+services:
+  image: swift-deploy-1-node:latest
+  port: 3000
+  version: "1.0.0"
+  replicas: 3
+nginx:
+  image: nginx:latest
+  port: ${port}
+opa:
+  image: openpolicyagent/opa:latest-static
+  port: ${freePort()}
+policy_limits:
+  infrastructure:
+    min_disk_free_gb: 1
+    max_cpu_load: 64
+    min_mem_free_percent: 1
+`,
+    );
+    // No DOCKER_HOST: the swarm commands find the lab's manager themselves.
+    const env = { DOCKER_HOST: "" };
+    const run = (args: string[]) => runCli(["-f", manifest, ...args], { env });
+    try {
+      const built = await run(["build"]);
+      assert.equal(built.code, 0, output(built));
+      assert.match(built.stdout, /@sha256:[0-9a-f]{64}/);
+      const images = JSON.parse(
+        await Deno.readTextFile(join(dir, ".swiftdeploy", "images.json")),
+      ) as Record<string, string>;
+      assert.match(images.app ?? "", /@sha256:/);
+
+      const deployed = await run(["deploy"]);
+      assert.equal(deployed.code, 0, output(deployed));
+      const status = await run(["status", "--json"]);
+      assert.equal(status.code, 0, output(status));
+      const text = JSON.stringify(JSON.parse(status.stdout));
+      for (const node of lab.nodes) assert.ok(text.includes(node.name), `${node.name} listed`);
+      const manager = lab.nodes.find((n) => n.role === "manager")!;
+      const res = await fetch(`http://${manager.address}:${port}/healthz`);
+      assert.equal(res.status, 200, await res.text());
+
+      for (
+        const args of [["promote", "canary"], ["deploy", "--dry-run"], ["rollout", "status"]]
+      ) {
+        const refused = await run(args);
+        assert.equal(refused.code, 2, output(refused));
+        assert.match(refused.stderr, /on target swarm/);
+      }
+    } finally {
+      const down = await run(["teardown"]);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (owned) await labDown(() => {});
+      assert.equal(down.code, 0, output(down));
+    }
+  },
+});
