@@ -17,6 +17,7 @@ import {
   type Observation,
   RECENT_ROLLOUT_SECONDS,
   renderDashboard,
+  renderRollout,
   rolloutShown,
   type RolloutStatus,
   rolloutStatus,
@@ -398,4 +399,25 @@ Deno.test("usableBaseline() takes an earlier reading up to the maximum age, neve
   assert.equal(usableBaseline(t - VARIANT_BASELINE_MAX_AGE_SECONDS * 1000 - 1, t), false);
   assert.equal(usableBaseline(t, t), false);
   assert.equal(usableBaseline(t + 1, t), false);
+});
+
+Deno.test("renderRollout() says when no process walks a progressing rollout's steps, and only then", () => {
+  const same = (s: string) => s;
+  const plain = { red: same, green: same, yellow: same, dim: same, bold: same };
+  const text = (driven: boolean | undefined) =>
+    renderRollout(
+      rolloutStatus({
+        state: progressing(),
+        defaultWindowSeconds: 45,
+        now,
+        ...(driven === undefined ? {} : { driven }),
+      }),
+      { maxErrorRate: 5, maxP99: 1000 },
+      plain,
+      (t) => t,
+    ).join("\n");
+  assert.match(text(false), /no process walks its steps \(`swiftdeploy rollout resume` continues/);
+  assert.doesNotMatch(text(true), /no process walks/);
+  assert.doesNotMatch(text(undefined), /no process walks/);
+  assert.equal(rolloutStatus({ state: progressing(), defaultWindowSeconds: 45, now }).driven, null);
 });
