@@ -11,6 +11,7 @@ import {
   type PolicyEvaluator,
 } from "../policy/mod.ts";
 import type { Terminal } from "../term/mod.ts";
+import type { HostFigures } from "../host/mod.ts";
 
 export function historyPath(loaded: LoadedManifest): string {
   return join(loaded.dir, loaded.manifest.audit.history_file);
@@ -53,6 +54,31 @@ export async function openEvaluator(
     policiesDir: join(ctx.home, "policies"),
     data: JSON.parse(policyData),
   });
+}
+
+/**
+ * The pre-deploy gate: asks `swiftdeploy.infrastructure` with the host's
+ * figures and prints the decision; a denial is recorded (`deploy_blocked`,
+ * `policy_violation` with the figures) and the caller must stop.
+ *
+ * @returns true when the policy allows the deploy
+ */
+export async function infrastructureAllows(
+  term: Terminal,
+  loaded: LoadedManifest,
+  evaluator: PolicyEvaluator,
+  figures: HostFigures,
+): Promise<boolean> {
+  const decision = await evaluator.evaluate("infrastructure", figures);
+  printDecision(term, decision);
+  if (decision.allow) return true;
+  await record(loaded, "deploy_blocked", { decision });
+  await record(loaded, "policy_violation", {
+    domain: "infrastructure",
+    reasons: decision.reasons,
+    ...figures,
+  });
+  return false;
 }
 
 /** Prints a decision as in seed 000: "✔ Policy [x] ALLOWED" or "✘ Policy [x] DENIED" and "  ! reason" lines. */

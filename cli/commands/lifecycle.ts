@@ -19,7 +19,14 @@ import { scrapesDir } from "../scrapes/mod.ts";
 import { collectGateWindow, ensureEdgeAdminDir } from "../edge/mod.ts";
 import { mark } from "../term/mod.ts";
 import { validate } from "../validate/mod.ts";
-import { lockPath, nginxUrl, openEvaluator, printDecision, record } from "./_shared.ts";
+import {
+  infrastructureAllows,
+  lockPath,
+  nginxUrl,
+  openEvaluator,
+  printDecision,
+  record,
+} from "./_shared.ts";
 import { describeStep, readRolloutState } from "../rollout/mod.ts";
 import {
   checkNoActiveRollout,
@@ -257,15 +264,7 @@ export async function runDeploy(
       const info = await engine.info();
       const figures = await readHostFigures(info.DockerRootDir);
       const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
-      const decision = await evaluator.evaluate("infrastructure", figures);
-      printDecision(term, decision);
-      if (!decision.allow) {
-        await record(loaded, "deploy_blocked", { decision });
-        await record(loaded, "policy_violation", {
-          domain: "infrastructure",
-          reasons: decision.reasons,
-          ...figures,
-        });
+      if (!(await infrastructureAllows(term, loaded, evaluator, figures))) {
         term.out(term.red("Deployment blocked by policy: infrastructure (nothing was started)"));
         return ExitCode.policyDenied;
       }

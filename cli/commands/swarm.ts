@@ -33,7 +33,7 @@ import {
   waitConverged,
 } from "../swarm/mod.ts";
 import { mark } from "../term/mod.ts";
-import { openEvaluator, printDecision, record } from "./_shared.ts";
+import { infrastructureAllows, openEvaluator, record } from "./_shared.ts";
 
 /** The host folder on the manager that holds OPA's unix socket (0700, OPA's user). */
 export function opaSocketDir(ctx: Context): string {
@@ -136,15 +136,7 @@ export async function deploySwarm(
       loaded,
       files["policy_data.json"],
     );
-    const decision = await evaluator.evaluate("infrastructure", figures);
-    printDecision(term, decision);
-    if (!decision.allow) {
-      await record(loaded, "deploy_blocked", { decision });
-      await record(loaded, "policy_violation", {
-        domain: "infrastructure",
-        reasons: decision.reasons,
-        ...figures,
-      });
+    if (!(await infrastructureAllows(term, loaded, evaluator, figures))) {
       term.out(
         term.red("Deployment blocked by policy: infrastructure (nothing was changed on the swarm)"),
       );

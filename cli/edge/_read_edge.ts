@@ -34,6 +34,26 @@ export function edgeSocketPath(stateDir: string): string {
 }
 
 /**
+ * The host folder `plan` binds on nginx's NGINX_ADMIN_DIR (where its admin
+ * socket lives). `purpose` completes "Cannot …" in the error.
+ *
+ * @throws SwiftDeployError INTERNAL when the plan's nginx binds no admin folder
+ */
+export function planAdminDir(plan: StackPlan, purpose: string): string {
+  const nginx = plan.containers.find((c) => c.role === "nginx");
+  const dir = (nginx?.body.HostConfig.Binds ?? [])
+    .map((bind) => bind.split(":"))
+    .find(([, target]) => target === NGINX_ADMIN_DIR)?.[0];
+  if (dir === undefined) {
+    throw new SwiftDeployError(
+      "INTERNAL",
+      `Cannot ${purpose}: the plan binds nothing on "${NGINX_ADMIN_DIR}"`,
+    );
+  }
+  return dir;
+}
+
+/**
  * Creates the admin folder the plan binds on nginx's NGINX_ADMIN_DIR: mode
  * 0700, owned by nginx's user (10002), so only nginx and root (the CLI) can
  * reach the socket, whatever the umask. Must run before the nginx container
@@ -45,16 +65,7 @@ export function edgeSocketPath(stateDir: string): string {
  *   (not root, and it is not already its owner)
  */
 export async function ensureEdgeAdminDir(plan: StackPlan): Promise<string> {
-  const nginx = plan.containers.find((c) => c.role === "nginx");
-  const dir = (nginx?.body.HostConfig.Binds ?? [])
-    .map((bind) => bind.split(":"))
-    .find(([, target]) => target === NGINX_ADMIN_DIR)?.[0];
-  if (dir === undefined) {
-    throw new SwiftDeployError(
-      "INTERNAL",
-      `Cannot prepare nginx's admin folder: the plan binds nothing on "${NGINX_ADMIN_DIR}"`,
-    );
-  }
+  const dir = planAdminDir(plan, "prepare nginx's admin folder");
   await ensureDir(dir, 0o700);
   const uid = Number(CONTAINER_USERS.nginx.split(":")[0]);
   const gid = Number(CONTAINER_USERS.nginx.split(":")[1]);

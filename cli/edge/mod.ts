@@ -11,6 +11,7 @@ export {
   edgeSocketPath,
   ensureEdgeAdminDir,
   MAX_SOCKET_PATH_BYTES,
+  planAdminDir,
   readEdgeSample,
   readVariantSample,
 } from "./_read_edge.ts";

@@ -8,15 +8,13 @@ import { basename, dirname, join } from "node:path";
 import { SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, ensureDir, readIfExists } from "../fs/mod.ts";
 import { unixHttpClient } from "../net/mod.ts";
-import { NGINX_ADMIN_DIR, NGINX_ADMIN_SOCKET, type StackPlan } from "../plan/mod.ts";
+import { MAX_SOCKET_PATH_BYTES, planAdminDir } from "../edge/mod.ts";
+import { NGINX_ADMIN_SOCKET, type StackPlan } from "../plan/mod.ts";
 import { encodeRoutes, parseRoutes, routesFilePath } from "./_codec.ts";
 import type { Routes } from "./_routes.ts";
 
 /** The path nginx serves the table on, on its admin socket. */
 export const ROUTES_PATH = "/routes";
-
-/** Longest path a unix socket address holds (`sun_path` is 108 bytes on Linux, NUL included). */
-const MAX_SOCKET_PATH_BYTES = 107;
 
 /** How often a `PUT` refused as stale (409: another writer raced us) is tried again. */
 const CONFLICT_RETRIES = 3;
@@ -33,17 +31,7 @@ export interface RoutesOptions {
  * @throws SwiftDeployError INTERNAL when the plan's nginx binds no admin folder
  */
 export function routesSocketPath(plan: StackPlan): string {
-  const nginx = plan.containers.find((c) => c.role === "nginx");
-  const dir = (nginx?.body.HostConfig.Binds ?? [])
-    .map((bind) => bind.split(":"))
-    .find(([, target]) => target === NGINX_ADMIN_DIR)?.[0];
-  if (dir === undefined) {
-    throw new SwiftDeployError(
-      "INTERNAL",
-      `Cannot reach nginx's routing table: the plan binds nothing on "${NGINX_ADMIN_DIR}"`,
-    );
-  }
-  return join(dir, basename(NGINX_ADMIN_SOCKET));
+  return join(planAdminDir(plan, "reach nginx's routing table"), basename(NGINX_ADMIN_SOCKET));
 }
 
 /** nginx's answer to one admin request; `undefined` when nginx does not run (no socket, refused). */
