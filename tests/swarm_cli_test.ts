@@ -15,7 +15,7 @@ const output = (r: RunResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
 Deno.test({
   name:
-    "swarm through the CLI: build pushes by digest, deploy 3 replicas, status per node, promote refused with exit 2, teardown",
+    "swarm through the CLI: build pushes by digest, deploy 3 replicas, status per node, promote --dry-run refused with exit 2, teardown",
   ignore: Deno.uid() !== 0,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -70,7 +70,11 @@ policy_limits:
       assert.equal(res.status, 200, await res.text());
 
       for (
-        const args of [["promote", "canary"], ["deploy", "--dry-run"], ["rollout", "status"]]
+        const args of [
+          ["promote", "canary", "--dry-run"],
+          ["deploy", "--dry-run"],
+          ["rollout", "status"],
+        ]
       ) {
         const refused = await run(args);
         assert.equal(refused.code, 2, output(refused));

@@ -361,10 +361,10 @@ export async function runPromote(
     });
   }
   const started = performance.now();
-  if (targetOf((await loadManifest(ctx.manifestArg)).manifest) === "swarm") {
+  if (opts.dryRun && targetOf((await loadManifest(ctx.manifestArg)).manifest) === "swarm") {
     throw notOnSwarm(
-      `promote ${target}`,
-      "the canary gate's figures come from nginx's edge counters, which the swarm nginx does not keep yet",
+      `promote ${target} --dry-run`,
+      "the swarm driver converges services without an action list yet",
     );
   }
   if (opts.dryRun) {
@@ -380,6 +380,14 @@ export async function runPromote(
   }
   return await withLock(ctx, `promote ${target}`, async (loaded) => {
     const m = loaded.manifest;
+    if (targetOf(m) === "swarm") {
+      const { promoteSwarm, swarmContext } = await import("./swarm.ts");
+      return await promoteSwarm(await swarmContext(ctx), loaded, target, {
+        timeoutSeconds: opts.timeoutSeconds,
+        progress: progressPrinter(ctx),
+        endProgress: () => endProgress(ctx),
+      });
+    }
     const from = m.services.mode;
     checkNoActiveRollout(await readRolloutState(ctx.stateDir), undefined, {
       retry: false,

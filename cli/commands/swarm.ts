@@ -9,10 +9,10 @@ import type { Context } from "./context.ts";
 import { labNodeSocket, readLab } from "../lab/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
-import { ensureDir } from "../fs/mod.ts";
+import { atomicWrite, ensureDir, readIfExists } from "../fs/mod.ts";
 import { generate } from "../generate/mod.ts";
 import { localDataRoot, readHostFigures } from "../host/mod.ts";
-import type { LoadedManifest } from "../manifest/mod.ts";
+import { type LoadedManifest, setManifestValue } from "../manifest/mod.ts";
 import { hashPolicySources } from "../policy/mod.ts";
 import { CONTAINER_USERS } from "../plan/mod.ts";
 import { readPushedImages } from "../registry/mod.ts";
@@ -33,7 +33,10 @@ import {
   waitConverged,
 } from "../swarm/mod.ts";
 import { mark } from "../term/mod.ts";
-import { infrastructureAllows, openEvaluator, record } from "./_shared.ts";
+import { sha256Hex } from "../digest/mod.ts";
+import { edgeAdminDir, readVariantSample, type VariantSample, variantWindow } from "../edge/mod.ts";
+import type { CanaryMetricsInput } from "../metrics/mod.ts";
+import { infrastructureAllows, openEvaluator, printDecision, record } from "./_shared.ts";
 
 /** The host folder on the manager that holds OPA's unix socket (0700, OPA's user). */
 export function opaSocketDir(ctx: Context): string {
@@ -84,6 +87,7 @@ export async function planForSwarm(
     policyData: policyDataForSwarm(files["policy_data.json"]),
     policies,
     opaSocketDir: opaSocketDir(ctx),
+    nginxAdminDir: edgeAdminDir(ctx.stateDir),
   });
 }
 
@@ -95,6 +99,13 @@ export async function planForSwarm(
 export function policyDataForSwarm(rendered: string): string {
   const { _generated: _note, ...data } = JSON.parse(rendered) as Record<string, unknown>;
   return JSON.stringify(data, null, 2) + "\n";
+}
+
+/** nginx's admin folder: 0700 and nginx's user, as cli/edge's ensureEdgeAdminDir makes it for the engine target. */
+async function ensureNginxAdminDir(dir: string): Promise<void> {
+  await ensureDir(dir, 0o700);
+  const [uid = "0", gid = "0"] = CONTAINER_USERS.nginx.split(":");
+  await Deno.chown(dir, Number(uid), Number(gid));
 }
 
 /** OPA's socket folder: 0700 and OPA's user, so only root and OPA can open the socket. */
@@ -145,6 +156,7 @@ export async function deploySwarm(
 
     // 2. converge, then wait for every task of the new spec
     await ensureOpaSocketDir(plan.opaSocketDir);
+    await ensureNginxAdminDir(plan.nginxAdminDir);
     let lastLine = "";
     try {
       const changes = await applySwarm(engine, plan, (l) => term.out(`  ${l}`));
@@ -260,4 +272,179 @@ export async function swarmContext(ctx: Context): Promise<Context> {
   const lab = await readLab().catch(() => undefined);
   if (!lab) return ctx;
   return { ...ctx, env: { ...ctx.env, dockerHost: `unix://${labNodeSocket(lab, 1)}` } };
+}
+
+/**
+ * The canary gate's figures on a swarm, over `windowSeconds` ending now, all
+ * counted at the edge (the swarm nginx's counters, variant "stable": every
+ * replica): requests and the 5xx rate as clients received them, and the P99
+ * from nginx's latency histogram (bucket upper bound, ms; cli/edge's
+ * `variantWindow`). Not from the app's /metrics: through nginx each scrape
+ * may reach another replica, and a difference of two replicas' counters is
+ * no window. An unreadable counter gives null figures with the reason in
+ * `unknown_figures` (the policy then decides; no metrics is not a pass).
+ */
+export async function swarmGateFigures(
+  stateDir: string,
+  windowSeconds: number,
+  progress: (line: string) => void,
+): Promise<{ figures: CanaryMetricsInput; summary: string }> {
+  const unknown = (why: string) => ({
+    figures: {
+      request_count: null,
+      error_rate_percent: null,
+      p99_latency_ms: null,
+      unknown_figures: { request_count: why, error_rate_percent: why, p99_latency_ms: why },
+    },
+    summary: `no edge counts: ${why}`,
+  });
+  let start: VariantSample;
+  try {
+    start = await readVariantSample(stateDir);
+  } catch (error) {
+    return unknown((error as Error).message);
+  }
+  const end = start.atMs + windowSeconds * 1000;
+  while (Date.now() < end) {
+    progress(
+      `collecting a ${windowSeconds} s window at nginx: ${
+        Math.ceil((end - Date.now()) / 1000)
+      } s left`,
+    );
+    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, end - Date.now()))));
+  }
+  let last: VariantSample;
+  try {
+    last = await readVariantSample(stateDir);
+  } catch (error) {
+    return unknown((error as Error).message);
+  }
+  const w = variantWindow(start, last).stable;
+  const figures: CanaryMetricsInput = {
+    request_count: w.requests,
+    error_rate_percent: w.error_rate_percent,
+    p99_latency_ms: w.p99_latency_ms,
+  };
+  if (w.p99_above_ms !== undefined) figures.p99_above_ms = w.p99_above_ms;
+  if (w.unknown !== undefined) {
+    figures.unknown_figures = {
+      request_count: w.unknown,
+      error_rate_percent: w.unknown,
+      p99_latency_ms: w.unknown,
+    };
+  }
+  const seconds = ((last.atMs - start.atMs) / 1000).toFixed(0);
+  const fmt = (v: number | null, unit: string) => (v === null ? "unknown" : `${v}${unit}`);
+  return {
+    figures,
+    summary: `window ${seconds} s (counted at nginx): ${fmt(w.requests, "")} requests, error rate ${
+      w.error_rate_percent === null ? "unknown" : `${w.error_rate_percent.toFixed(2)} %`
+    }, P99 ${
+      w.p99_above_ms !== undefined ? `above ${w.p99_above_ms} ms` : fmt(w.p99_latency_ms, " ms")
+    }${w.unknown ? ` (${w.unknown})` : ""}`,
+  };
+}
+
+/**
+ * `promote canary|stable` on a swarm (under the caller's lock): the canary
+ * policy is asked without figures first; when it wants them, a window of
+ * `policy_limits.canary.window_seconds` is counted at nginx
+ * (`swarmGateFigures`) and it is asked again. Denied: `promote_blocked` and
+ * `policy_violation` recorded, exit 3, nothing changed. Allowed:
+ * `services.mode` is edited in the manifest and `deploySwarm` rolls the app
+ * service to the new mode (Swarm's rolling update); when that fails or is
+ * denied the manifest is restored (unless edited since) and
+ * `promote_failed` recorded.
+ *
+ * @returns 0 promoted, 3 denied by the canary or infrastructure policy
+ * @throws what `deploySwarm` throws (SwarmRollbackError, exit 1, ...)
+ */
+export async function promoteSwarm(
+  ctx: Context,
+  loaded: LoadedManifest,
+  target: "canary" | "stable",
+  opts: { timeoutSeconds: number; progress: (line: string) => void; endProgress: () => void },
+): Promise<number> {
+  const { term } = ctx;
+  const m = loaded.manifest;
+  const from = m.services.mode;
+  const started = performance.now();
+  const { files } = await generate(ctx, loaded);
+  const evaluator = await openEvaluator(
+    { ...ctx, policyEngine: "wasm" },
+    loaded,
+    files["policy_data.json"],
+  );
+  let figures: CanaryMetricsInput = {
+    request_count: null,
+    error_rate_percent: null,
+    p99_latency_ms: null,
+  };
+  const input = () => ({
+    current_mode: from,
+    target_mode: target,
+    window_seconds: m.policy_limits.canary.window_seconds,
+    ...figures,
+  });
+  let decision = await evaluator.evaluate("canary", input());
+  if (!decision.allow && Object.values(decision.checked).some((v) => v === null)) {
+    const w = await swarmGateFigures(
+      ctx.stateDir,
+      m.policy_limits.canary.window_seconds,
+      opts.progress,
+    );
+    opts.endProgress();
+    figures = w.figures;
+    term.out(`  ${w.summary}`);
+    decision = await evaluator.evaluate("canary", input());
+  }
+  printDecision(term, decision);
+  if (!decision.allow) {
+    await record(loaded, "promote_blocked", { from, to: target, decision });
+    await record(loaded, "policy_violation", {
+      domain: "canary",
+      reasons: decision.reasons,
+      error_rate_percent: figures.error_rate_percent,
+      p99_latency_ms: figures.p99_latency_ms,
+    });
+    term.out(term.red(`Promotion blocked by policy: canary (manifest and swarm untouched)`));
+    return ExitCode.policyDenied;
+  }
+
+  const edited = await setManifestValue(loaded, ["services", "mode"], target);
+  term.out(`${mark(term, true)} manifest: services.mode ${from} → ${target}`);
+  const restore = async () => {
+    const current = await readIfExists(loaded.path);
+    if (current !== undefined && (await sha256Hex(current)) === edited.hash) {
+      await atomicWrite(loaded.path, loaded.text);
+    }
+  };
+  let code: number;
+  try {
+    code = await deploySwarm(ctx, edited, { timeoutSeconds: opts.timeoutSeconds });
+  } catch (error) {
+    await restore();
+    const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+    await record(loaded, "promote_failed", { from, to: target, reason });
+    term.out(
+      term.red(
+        `Promotion to ${target} failed; the manifest was restored and Swarm keeps the ${from} tasks`,
+      ),
+    );
+    throw error;
+  }
+  if (code !== 0) {
+    await restore();
+    await record(loaded, "promote_failed", { from, to: target, reason: `deploy exited ${code}` });
+    term.out(term.red(`Promotion to ${target} refused; the manifest was restored`));
+    return code;
+  }
+  const ms = Math.round(performance.now() - started);
+  await record(edited, "promote", { from, to: target, duration_ms: ms });
+  term.out(
+    `${mark(term, true)} Promoted to ${target} on the swarm: every replica runs mode "${target}" (${
+      (ms / 1000).toFixed(1)
+    } s)`,
+  );
+  return 0;
 }

@@ -28,6 +28,7 @@ import {
   LABEL_PROJECT,
   LABEL_ROLE,
   LABEL_VERSION,
+  NGINX_ADMIN_DIR,
   NGINX_CONFIG_FILE,
   NGINX_HEALTH_PORT,
   OPA_CONTAINER_PORT,
@@ -87,6 +88,8 @@ export interface SwarmPlan {
   services: ServicePlan[];
   /** The host folder on the manager that holds OPA's socket (create it 0700, owned by OPA's user). */
   opaSocketDir: string;
+  /** The host folder on the manager bound on nginx's NGINX_ADMIN_DIR (its edge counters' socket; 0700, nginx's user). */
+  nginxAdminDir: string;
 }
 
 export interface SwarmPlanInput {
@@ -103,6 +106,8 @@ export interface SwarmPlanInput {
   policies: { path: string; content: string }[];
   /** Absolute host folder on the manager for OPA's socket. */
   opaSocketDir: string;
+  /** Absolute host folder on the manager for nginx's admin socket (`<state dir>/nginx-admin`). */
+  nginxAdminDir: string;
 }
 
 /** `<project>-<file with "/" as "-">-<first 12 hex of its sha256>`: a change is a new name. */
@@ -331,7 +336,11 @@ export function planSwarm(input: SwarmPlanInput): SwarmPlan {
         User: CONTAINER_USERS.nginx,
         ReadOnly: true,
         CapabilityDrop: ["ALL"],
-        Mounts: [{ ...TMP, TmpfsOptions: { ...TMP.TmpfsOptions } }],
+        Mounts: [
+          // The admin socket (edge counters), for the CLI on the manager only.
+          { Type: "bind", Source: input.nginxAdminDir, Target: NGINX_ADMIN_DIR },
+          { ...TMP, TmpfsOptions: { ...TMP.TmpfsOptions } },
+        ],
         StopGracePeriod: 5 * SECOND_NS,
         Healthcheck: health(`http://127.0.0.1:${NGINX_HEALTH_PORT}/nginx-health`, 5),
         Configs: [mount(nginxConf, NGINX_CONFIG_FILE, CONTAINER_USERS.nginx)],
@@ -370,5 +379,6 @@ export function planSwarm(input: SwarmPlanInput): SwarmPlan {
     configs: [nginxConf, policyData, ...policies],
     services: [opa, app, nginx],
     opaSocketDir: input.opaSocketDir,
+    nginxAdminDir: input.nginxAdminDir,
   };
 }

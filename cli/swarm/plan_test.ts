@@ -39,6 +39,7 @@ function input(text = MANIFEST): SwarmPlanInput {
     policyData: '{"a":1}\n',
     policies: [{ path: "x.rego", content: "package x\n" }],
     opaSocketDir: "/srv/shop/.swiftdeploy/opa-socket",
+    nginxAdminDir: "/srv/shop/.swiftdeploy/nginx-admin",
   };
 }
 
@@ -168,7 +169,7 @@ Deno.test("planSwarm() changes only the app's spec when only the version changes
   assert.deepEqual(after.configs.map((c) => c.name), before.configs.map((c) => c.name));
 });
 
-Deno.test("renderSwarmNginxConf() resolves tasks.<app> per request through Docker's DNS, without Lua", () => {
+Deno.test("renderSwarmNginxConf() resolves tasks.<app> per request through Docker's DNS, without a Lua balancer", () => {
   const conf = renderSwarmNginxConf(input().manifest);
   assert.match(conf, /resolver 127\.0\.0\.11 valid=1s ipv6=off;/);
   assert.match(
@@ -177,9 +178,39 @@ Deno.test("renderSwarmNginxConf() resolves tasks.<app> per request through Docke
   );
   assert.match(conf, /listen 8080;/);
   assert.match(conf, /proxy_next_upstream error;/);
-  assert.doesNotMatch(conf, /lua|upstream app_pool/);
+  assert.doesNotMatch(conf, /balancer_by_lua|upstream app_pool/);
   // The contact is a JSON string inside a single-quoted nginx string: ' escaped, $ as ${dollar}.
   assert.ok(conf.includes(`"contact":"o\\'ps\${dollar}x@example.org"`), conf);
+});
+
+Deno.test("renderSwarmNginxConf() keeps the engine target's edge counters, served on the admin socket the plan binds", () => {
+  const i = input();
+  const conf = renderSwarmNginxConf(i.manifest);
+  assert.match(conf, /lua_shared_dict swiftdeploy_edge 1m;/);
+  assert.match(conf, /log_by_lua_block \{\s+require\("swiftdeploy"\)\.count\(\)/);
+  assert.match(conf, /uri == "\/healthz" or uri == "\/metrics" or uri == "\/chaos"/);
+  assert.match(conf, /listen unix:\/run\/nginx-admin\/edge\.sock;/);
+  assert.match(conf, /location = \/edge-metrics/);
+  // Every family cli/edge's parsers require is printed.
+  for (
+    const name of [
+      "swiftdeploy_edge_requests_total",
+      "swiftdeploy_edge_instance_info",
+      "swiftdeploy_edge_variant_requests_total",
+      "swiftdeploy_edge_variant_request_duration_seconds",
+      "swiftdeploy_edge_route_info",
+      "swiftdeploy_edge_canary_weight",
+      "swiftdeploy_edge_routes_revision",
+    ]
+  ) assert.ok(conf.includes(`# TYPE ${name} `), name);
+  const plan = planSwarm(i);
+  const nginx = plan.services.find((s) => s.role === "nginx")!.spec.TaskTemplate.ContainerSpec;
+  assert.deepEqual(nginx.Mounts?.[0], {
+    Type: "bind",
+    Source: "/srv/shop/.swiftdeploy/nginx-admin",
+    Target: "/run/nginx-admin",
+  });
+  assert.equal(plan.nginxAdminDir, "/srv/shop/.swiftdeploy/nginx-admin");
 });
 
 Deno.test("renderSwarmNginxConf() gives the same bytes for manifests that differ outside nginx", () => {
