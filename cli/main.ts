@@ -333,9 +333,15 @@ program.command("demo")
     "the whole story on the default manifest: build → deploy → canary → chaos → gates → audit → teardown",
   )
   .option("--keep", "do not tear the stack down at the end")
+  .option(
+    "--swarm",
+    "the swarm story on the three-node lab instead (root): lab up → build → deploy → rolling update → teardown",
+  )
   .action(
-    action(async (ctx, o: { keep?: boolean }) =>
-      (await commands.demo()).runDemo(ctx, { keep: Boolean(o.keep) })
+    action(async (ctx, o: { keep?: boolean; swarm?: boolean }) =>
+      o.swarm
+        ? (await import("./commands/demo_swarm.ts")).runDemoSwarm(ctx, { keep: Boolean(o.keep) })
+        : (await commands.demo()).runDemo(ctx, { keep: Boolean(o.keep) })
     ),
   );
 
