@@ -129,7 +129,7 @@ function edgeLua(app: string, appPort: string): string {
             out[#out + 1] = "# HELP swiftdeploy_edge_routes_revision Revision of the routing table in effect (0: none)."
             out[#out + 1] = "# TYPE swiftdeploy_edge_routes_revision gauge"
             out[#out + 1] = "swiftdeploy_edge_routes_revision 0"
-            ngx.print(table.concat(out, "\n"), "\n")
+            ngx.print(table.concat(out, "\\n"), "\\n")
         end
 
         package.loaded.swiftdeploy = M

@@ -191,6 +191,8 @@ Deno.test("renderSwarmNginxConf() keeps the engine target's edge counters, serve
   assert.match(conf, /uri == "\/healthz" or uri == "\/metrics" or uri == "\/chaos"/);
   assert.match(conf, /listen unix:\/run\/nginx-admin\/edge\.sock;/);
   assert.match(conf, /location = \/edge-metrics/);
+  // Lua escapes reach nginx as written (a raw newline inside a Lua string stops nginx).
+  assert.ok(conf.includes(`ngx.print(table.concat(out, "\\n"), "\\n")`), conf);
   // Every family cli/edge's parsers require is printed.
   for (
     const name of [
