@@ -840,12 +840,12 @@ Deno.test({
       assert.equal(await Deno.readTextFile(lockFile), "", "a finished deploy leaves no record");
 
       // A deploy killed after nginx was switched to the new app, before the old one was drained
-      // (a new app port: a new app container, and only a reload for nginx).
+      // (a new app port: a new app container, and a new routing table for nginx, no reload).
       const servingApp = (await oneOfEach(stack.project)).app;
       await editManifest(stack, "  port: 3000\n", "  port: 3001\n");
-      const confPath = join(stack.dir, ".swiftdeploy", "nginx", "nginx.conf");
+      const routesPath = join(stack.dir, ".swiftdeploy", "nginx", "routes");
       const switching = spawnStackCli(stack, ["deploy"]);
-      // nginx names the app by its static address on the project network (issue 11 case 7).
+      // nginx's routes name the app by its static address on the project network (issue 11 case 7).
       const switched = await waitUntil(async () => {
         const fresh = (await containersOf(stack.project)).find((c) =>
           c.role === "app" && c.id !== servingApp.id
@@ -856,11 +856,12 @@ Deno.test({
             .Networks[`${stack.project}-net`]
             ?.IPAddress
         );
-        return !!ip && (await Deno.readTextFile(confPath)).includes(`${ip}:3001`);
+        const routes = await Deno.readTextFile(routesPath).catch(() => "");
+        return !!ip && routes.includes(`stable=${encodeURIComponent(`${ip}:3001`)}&`);
       }, 60_000);
       switching.kill("SIGKILL");
       await switching.output();
-      assert.ok(switched, "nginx.conf pointed at the new app");
+      assert.ok(switched, "nginx's routes pointed at the new app");
       console.log(
         `deploy killed after the switch left: ${
           (await containersOf(stack.project)).map((c) => `${c.name} (${c.state})`)
