@@ -87,7 +87,9 @@ function describe(c: Counts): string {
   const total = [...c.statuses.values()].reduce((a, b) => a + b, 0);
   const failed = total - (c.statuses.get(200) ?? 0);
   const versions = [...c.versions].sort().map(([v, n]) => `${v}: ${n}`).join(", ");
-  return `${total} requests, failed ${failed} (versions answered: ${versions})`;
+  const statuses = [...c.statuses].sort((a, b) => a[0] - b[0])
+    .map(([s, n]) => `${n}× ${s === 0 ? "no answer" : s}`).join(", ");
+  return `${total} requests, failed ${failed} (${statuses}; versions answered: ${versions})`;
 }
 
 /**
