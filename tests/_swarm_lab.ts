@@ -10,7 +10,7 @@ import { EngineClient } from "../cli/engine/mod.ts";
 import { type Lab, labUp, readLab } from "../cli/lab/mod.ts";
 import { createTar } from "../cli/tar/mod.ts";
 import { createTerminal } from "../cli/term/mod.ts";
-import { HOME } from "./_harness.ts";
+import { freePort, HOME, runCli, type RunResult } from "./_harness.ts";
 
 /** The running lab, brought up when none is; `owned` says whether this run brought it up. */
 export async function ensureLab(): Promise<{ lab: Lab; owned: boolean }> {
@@ -163,5 +163,58 @@ policy_limits:
       lines = [];
       return out;
     },
+  };
+}
+
+/** A deployment folder for the real CLI on the lab: `target: swarm`, 3 app replicas. */
+export interface CliSwarmFolder {
+  project: string;
+  /** nginx's published port on the manager. */
+  port: number;
+  dir: string;
+  manifest: string;
+  /** Runs the CLI with `-f <manifest>` and no DOCKER_HOST (the lab's manager is found). */
+  run(args: string[]): Promise<RunResult>;
+}
+
+/**
+ * Writes a swarm manifest (3 replicas, loose host limits, `extra` YAML
+ * appended under `policy_limits:`) in a fresh folder named after a project
+ * `<prefix><6 hex>`, on free ports.
+ */
+export async function cliSwarmFolder(prefix: string, extra = ""): Promise<CliSwarmFolder> {
+  const project = `${prefix}${crypto.randomUUID().slice(0, 6)}`;
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: `${project}-` });
+  const manifest = join(dir, "manifest.yaml");
+  await Deno.writeTextFile(
+    manifest,
+    `project: ${project}
+target: swarm
+services:
+  image: swift-deploy-1-node:latest
+  port: 3000
+  version: "1.0.0"
+  replicas: 3
+nginx:
+  image: nginx:latest
+  port: ${port}
+opa:
+  image: openpolicyagent/opa:latest-static
+  port: ${freePort()}
+policy_limits:
+  infrastructure:
+    min_disk_free_gb: 1
+    max_cpu_load: 64
+    min_mem_free_percent: 1
+${extra}`,
+  );
+  const env = { DOCKER_HOST: "" };
+  return {
+    project,
+    port,
+    dir,
+    manifest,
+    run: (args) => runCli(["-f", manifest, ...args], { env }),
   };
 }

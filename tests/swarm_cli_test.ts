@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ensureLab } from "./_swarm_lab.ts";
-import { freePort, runCli, type RunResult } from "./_harness.ts";
+import { cliSwarmFolder, ensureLab } from "./_swarm_lab.ts";
+import type { RunResult } from "./_harness.ts";
 import { labDown } from "../cli/lab/mod.ts";
 
 const output = (r: RunResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
@@ -21,35 +21,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const { lab, owned } = await ensureLab();
-    const project = `sc${crypto.randomUUID().slice(0, 6)}`;
-    const port = freePort();
-    const dir = await Deno.makeTempDir({ prefix: `${project}-` });
-    const manifest = join(dir, "manifest.yaml");
-    await Deno.writeTextFile(
-      manifest,
-      `project: ${project}
-target: swarm
-services:
-  image: swift-deploy-1-node:latest
-  port: 3000
-  version: "1.0.0"
-  replicas: 3
-nginx:
-  image: nginx:latest
-  port: ${port}
-opa:
-  image: openpolicyagent/opa:latest-static
-  port: ${freePort()}
-policy_limits:
-  infrastructure:
-    min_disk_free_gb: 1
-    max_cpu_load: 64
-    min_mem_free_percent: 1
-`,
-    );
-    // No DOCKER_HOST: the swarm commands find the lab's manager themselves.
-    const env = { DOCKER_HOST: "" };
-    const run = (args: string[]) => runCli(["-f", manifest, ...args], { env });
+    const { port, dir, run } = await cliSwarmFolder("sc");
     try {
       const built = await run(["build"]);
       assert.equal(built.code, 0, output(built));

@@ -6,9 +6,8 @@
  * through; each allowed promotion rolls every replica to the new mode.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { ensureLab } from "./_swarm_lab.ts";
-import { freePort, runCli, type RunResult } from "./_harness.ts";
+import { cliSwarmFolder, ensureLab } from "./_swarm_lab.ts";
+import type { RunResult } from "./_harness.ts";
 import { labDown } from "../cli/lab/mod.ts";
 
 const output = (r: RunResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
@@ -21,39 +20,10 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const { lab, owned } = await ensureLab();
-    const project = `sp${crypto.randomUUID().slice(0, 6)}`;
-    const port = freePort();
-    const dir = await Deno.makeTempDir({ prefix: `${project}-` });
-    const manifest = join(dir, "manifest.yaml");
-    await Deno.writeTextFile(
-      manifest,
-      `project: ${project}
-target: swarm
-services:
-  image: swift-deploy-1-node:latest
-  port: 3000
-  version: "1.0.0"
-  replicas: 3
-nginx:
-  image: nginx:latest
-  port: ${port}
-opa:
-  image: openpolicyagent/opa:latest-static
-  port: ${freePort()}
-policy_limits:
-  infrastructure:
-    min_disk_free_gb: 1
-    max_cpu_load: 64
-    min_mem_free_percent: 1
-  canary:
-    max_error_rate_percent: 1.0
-    max_p99_latency_ms: 500
-    window_seconds: 4
-    min_requests: 5
-`,
+    const { port, dir, manifest, run } = await cliSwarmFolder(
+      "sp",
+      `  canary:\n    max_error_rate_percent: 1.0\n    max_p99_latency_ms: 500\n    window_seconds: 4\n    min_requests: 5\n`,
     );
-    const env = { DOCKER_HOST: "" };
-    const run = (args: string[]) => runCli(["-f", manifest, ...args], { env });
     const manager = lab.nodes.find((n) => n.role === "manager")!;
     const base = `http://${manager.address}:${port}`;
     const mode = async () => {
