@@ -99,8 +99,14 @@ export function currentLayout(): LabLayout {
   return labLayout(n);
 }
 
-function requireRoot(verb: string): void {
-  if (Deno.uid() !== 0) {
+/**
+ * Refuses `lab <verb>` for a process that is not root (`uid`, default this
+ * process's).
+ *
+ * @throws SwiftDeployError LAB_NOT_ROOT (exit 1)
+ */
+export function requireRoot(verb: string, uid: number | null = Deno.uid()): void {
+  if (uid !== 0) {
     throw new SwiftDeployError(
       "LAB_NOT_ROOT",
       `Cannot run \`lab ${verb}\`: the lab needs root (network namespaces, veths, dockerd)`,

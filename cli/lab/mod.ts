@@ -21,6 +21,7 @@ export {
   type LabUpResult,
   leftovers,
   readLab,
+  requireRoot,
 } from "./_lab.ts";
 export { type CommandResult } from "./_host.ts";
 export {
