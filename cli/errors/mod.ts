@@ -61,6 +61,8 @@ export type ErrorCode =
   | "REGISTRY_UNAVAILABLE"
   | "REGISTRY_AUTH_FAILED"
   | "REGISTRY_PUSH_FAILED"
+  | "TOKEN_STORE"
+  | "SERVE_FAILED"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {
