@@ -63,6 +63,8 @@ export type ErrorCode =
   | "REGISTRY_PUSH_FAILED"
   | "TOKEN_STORE"
   | "SERVE_FAILED"
+  | "RELEASE_NOT_FOUND"
+  | "RELEASE_DAMAGED"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {
