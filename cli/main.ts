@@ -299,7 +299,7 @@ const policy = program.command("policy").description(
 );
 policy.command("eval")
   .description("print the decision of one domain for an input document")
-  .argument("<domain>", "infrastructure, canary or rollout")
+  .argument("<domain>", "infrastructure, canary, rollout or promotion")
   .requiredOption("--input <file>", "JSON input document ('-' for stdin)")
   .action(
     action(async (ctx, domain: string, o: { input: string }) =>

@@ -50,7 +50,7 @@ export async function hashPolicySources(policiesDir: string): Promise<PolicySour
       `Cannot read the policies: no .rego file in "${policiesDir}"`,
       {
         hint:
-          "restore policies/infrastructure.rego, policies/canary.rego, policies/rollout.rego and policies/text.rego",
+          "restore policies/infrastructure.rego, policies/canary.rego, policies/rollout.rego, policies/promotion.rego and policies/text.rego",
       },
     );
   }

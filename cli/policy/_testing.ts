@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { buildPolicyBundle, type BuiltPolicyBundle } from "./build_policy_bundle.ts";
 import { DEFAULT_POLICIES_DIR, defaultOpaBin } from "./_opa.ts";
+import { DEFAULT_PROMOTION_LIMITS } from "./parity.ts";
 import { freePort } from "../../testing/free_port.ts";
 
 export { freePort };
@@ -33,6 +34,7 @@ export const TEST_DATA = {
       failure_limit: 0,
       inconclusive_limit: 2,
     },
+    promotion: DEFAULT_PROMOTION_LIMITS,
   },
   _generated: { by: "swiftdeploy init", note: "test fixture" },
 };
@@ -65,7 +67,7 @@ export async function copyPolicies(): Promise<string> {
   return dir;
 }
 
-/** Minimal infrastructure and rollout packages, and a canary package made of `canaryBody`. */
+/** Minimal infrastructure, rollout and promotion packages, and a canary package made of `canaryBody`. */
 export async function fixturePolicies(canaryBody: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-fixture-" });
   await Deno.writeTextFile(
@@ -75,6 +77,10 @@ export async function fixturePolicies(canaryBody: string): Promise<string> {
   await Deno.writeTextFile(
     join(dir, "rollout.rego"),
     'package swiftdeploy.rollout\n\ndecision := {"allow": true, "reasons": ["continue"], "domain": "rollout", "checked": {"outcome": "continue"}}\n',
+  );
+  await Deno.writeTextFile(
+    join(dir, "promotion.rego"),
+    'package swiftdeploy.promotion\n\ndecision := {"allow": true, "reasons": [], "domain": "promotion", "checked": {}}\n',
   );
   await Deno.writeTextFile(
     join(dir, "canary.rego"),

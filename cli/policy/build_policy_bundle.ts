@@ -7,6 +7,7 @@
  *      stop (rebuilt: false);
  *   3. `opa build -t wasm -e swiftdeploy/infrastructure/decision
  *      -e swiftdeploy/canary/decision -e swiftdeploy/rollout/decision
+ *      -e swiftdeploy/promotion/decision
  *      --ignore "*_test.rego" --capabilities
  *      <opa-wasm's capabilities>` into a temp dir: a rule calling a built-in
  *      opa-wasm cannot run does not compile;

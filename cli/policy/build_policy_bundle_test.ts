@@ -41,6 +41,7 @@ Deno.test("buildPolicyBundle() writes policy-<hash12>.wasm and policy.json when 
       "swiftdeploy/infrastructure/decision",
       "swiftdeploy/canary/decision",
       "swiftdeploy/rollout/decision",
+      "swiftdeploy/promotion/decision",
     ],
     opa_version: "1.22.2",
   });
@@ -83,6 +84,7 @@ Deno.test("hashPolicySources() ignores Rego test files and sorts by path", async
     assert.deepEqual(before.files, [
       "canary.rego",
       "infrastructure.rego",
+      "promotion.rego",
       "rollout.rego",
       "text.rego",
     ]);

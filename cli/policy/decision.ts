@@ -6,9 +6,9 @@
  */
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 
-export type Domain = "infrastructure" | "canary" | "rollout";
+export type Domain = "infrastructure" | "canary" | "rollout" | "promotion";
 
-export const DOMAINS: readonly Domain[] = ["infrastructure", "canary", "rollout"];
+export const DOMAINS: readonly Domain[] = ["infrastructure", "canary", "rollout", "promotion"];
 
 export interface Decision {
   allow: boolean;

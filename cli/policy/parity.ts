@@ -24,7 +24,40 @@ export type RolloutLimits = Omit<RolloutSpec["analysis"], "source" | "window_sec
  * default thresholds, which only makes them less pointed; parity holds for
  * any data, since both engines get the same.
  */
-export type PolicyLimits = ResolvedManifest["policy_limits"] & { rollout?: RolloutLimits };
+export type PolicyLimits = ResolvedManifest["policy_limits"] & {
+  rollout?: RolloutLimits;
+  promotion?: PromotionLimits;
+};
+
+/**
+ * `data.limits.promotion` as `init` renders it for an environment (see
+ * policies/promotion.rego and cli/promotion): times as RFC 3339 and as Unix
+ * seconds.
+ */
+export interface PromotionLimits {
+  environment: string;
+  from: string;
+  production: boolean;
+  soak_seconds: number;
+  allowed_registries: string[];
+  freezes: { start: string; end: string; start_s: number; end_s: number; reason: string }[];
+}
+
+/** Production after staging, 600 s soak, one freeze: what the promotion samples judge against. */
+export const DEFAULT_PROMOTION_LIMITS: PromotionLimits = {
+  environment: "prod",
+  from: "staging",
+  production: true,
+  soak_seconds: 600,
+  allowed_registries: ["docker.io", "registry.example.com:5000"],
+  freezes: [{
+    start: "2026-12-24T00:00:00Z",
+    end: "2026-12-27T00:00:00Z",
+    start_s: 1798070400,
+    end_s: 1798329600,
+    reason: "holidays",
+  }],
+};
 
 const DEFAULT_ROLLOUT_LIMITS: RolloutLimits = (() => {
   const { source: _source, window_seconds: _window, ...limits } = DEFAULTS.rollout.analysis;
@@ -211,6 +244,7 @@ export function generateParitySamples(
   }
 
   samples.push(...rolloutSamples(limits.rollout ?? DEFAULT_ROLLOUT_LIMITS));
+  samples.push(...promotionSamples(limits.promotion ?? DEFAULT_PROMOTION_LIMITS));
 
   // Random combinations until n.
   const slot = (pool: readonly Slot[], low: number, high: number): Slot => {
@@ -360,6 +394,73 @@ function rolloutSamples(l: RolloutLimits): ParitySample[] {
     out.push({ domain: "rollout", input: input as Record<string, unknown> });
   }
   push({}, {}, { window_seconds: MISSING, step: MISSING, weight: MISSING });
+  return out;
+}
+
+/**
+ * The deterministic promotion samples: soak around its limit, each image
+ * rule (`:latest`, untagged, unpinned, registry), another policy bundle, the
+ * edges of every freeze, a replaced or unhealthy source, missing and
+ * mistyped fields.
+ */
+function promotionSamples(l: PromotionLimits): ParitySample[] {
+  const digest = `sha256:${"0123456789abcdef".repeat(4)}`;
+  const since = 1796083200;
+  const release = {
+    number: 3,
+    environment: l.from,
+    status: "good",
+    healthy_since: "2026-12-01T00:00:00Z",
+    healthy_since_s: since,
+    policy_bundle_hash: "a".repeat(64),
+  };
+  const image = {
+    role: "app",
+    ref: "shop:1.2.0",
+    registry: l.allowed_registries[0] ?? "docker.io",
+    tag: "1.2.0",
+    digest,
+  };
+  const good = {
+    now: "2026-12-01T01:00:00Z",
+    now_s: since + l.soak_seconds + 60,
+    release,
+    source: { current_release: 3, healthy: true },
+    images: [image, { ...image, role: "nginx", ref: "nginx:1.22", tag: "1.22" }],
+    policy_bundle_hash: "a".repeat(64),
+  };
+  const out: ParitySample[] = [{ domain: "promotion", input: good }];
+  const push = (input: Record<string, unknown>) => out.push({ domain: "promotion", input });
+  for (const offset of [-1, 0, 1, -l.soak_seconds, 1e9]) {
+    push({ ...good, now_s: since + l.soak_seconds + offset });
+  }
+  for (const value of INVALID_NUMBERS) {
+    push(build({ ...good, now_s: value }));
+    push({ ...good, release: build({ ...release, healthy_since_s: value }) });
+  }
+  const images: Record<string, unknown>[] = [
+    { ref: "shop:latest", tag: "latest" },
+    { ref: "shop", tag: null, digest: null },
+    { digest: null },
+    { digest: "sha256:short" },
+    { ref: "evil.example.com/shop:1", registry: "evil.example.com" },
+    { registry: null },
+    { role: 7 },
+  ];
+  for (const change of images) push({ ...good, images: [{ ...image, ...change }] });
+  push({ ...good, images: [] });
+  push({ ...good, policy_bundle_hash: "b".repeat(64) });
+  push({ ...good, release: { ...release, policy_bundle_hash: null } });
+  push({ ...good, release: { ...release, status: "failed" } });
+  push({ ...good, release: { ...release, environment: "elsewhere" } });
+  push({ ...good, source: { current_release: 4, healthy: true } });
+  push({ ...good, source: { current_release: null, healthy: false } });
+  for (const freeze of l.freezes) {
+    for (const at of [freeze.start_s - 1, freeze.start_s, freeze.end_s - 1, freeze.end_s]) {
+      push({ ...good, now_s: at, release: { ...release, healthy_since_s: at - l.soak_seconds } });
+    }
+  }
+  for (const input of [null, [], "promotion", {}]) push(input as Record<string, unknown>);
   return out;
 }
 

@@ -28,6 +28,14 @@ const ODD_LIMITS: PolicyLimits = {
     failure_limit: 2,
     inconclusive_limit: 1,
   },
+  promotion: {
+    environment: "staging",
+    from: "dev",
+    production: false,
+    soak_seconds: 37,
+    allowed_registries: ["127.0.0.1:5000"],
+    freezes: [],
+  },
 };
 
 Deno.test("generateParitySamples() returns n deterministic samples", () => {
@@ -139,6 +147,7 @@ async function parity(limits: PolicyLimits, n: number): Promise<void> {
     const outcomes = new Set<string>();
     const rollout = new Set<string>();
     const reasons: string[] = [];
+    const promotionReasons: string[] = [];
     for (const sample of samples) {
       const d = await wasm.evaluate(sample.domain, sample.input);
       outcomes.add(`${d.domain}:${d.allow}:${String(d.checked.outcome ?? "")}`);
@@ -146,6 +155,24 @@ async function parity(limits: PolicyLimits, n: number): Promise<void> {
         rollout.add(`${String(d.checked.outcome)}:${d.checked.failed ? "failed" : "not failed"}`);
         reasons.push(...d.reasons);
       }
+      if (d.domain === "promotion") promotionReasons.push(...d.reasons);
+    }
+    for (
+      const phrase of [
+        /less than its soak time of/,
+        /comes from registry/,
+        /is not the one that gated release 3/,
+        /no longer runs in/,
+        /the soak time cannot be judged/,
+        ...(limits.promotion?.production ?? true
+          ? [/where no image may be :latest$/, /is not pinned by digest/, /is frozen from/]
+          : []),
+      ]
+    ) {
+      assert.ok(
+        promotionReasons.some((r) => phrase.test(r)),
+        `no promotion reason matches ${phrase}`,
+      );
     }
     // Rollout: hold on a failure only where failure_limit tolerates one.
     const holdsOnFailure = (limits.rollout?.failure_limit ?? 0) > 0;
@@ -180,6 +207,8 @@ async function parity(limits: PolicyLimits, n: number): Promise<void> {
       "canary:true:allowed",
       "infrastructure:false:",
       "infrastructure:true:",
+      "promotion:false:",
+      "promotion:true:",
       "rollout:false:hold",
       "rollout:false:rollback",
       "rollout:true:continue",

@@ -14,7 +14,15 @@ Deno.test("runRegoTests() passes the shipped policies with full coverage", async
   );
   assert.match(result.output, /test_too_little_canary_traffic_holds_with_its_reason: PASS/);
   assert.equal(result.coverage, 100);
-  for (const file of ["canary.rego", "infrastructure.rego", "rollout.rego", "text.rego"]) {
+  for (
+    const file of [
+      "canary.rego",
+      "infrastructure.rego",
+      "promotion.rego",
+      "rollout.rego",
+      "text.rego",
+    ]
+  ) {
     assert.equal(
       result.files[join(POLICIES_DIR, file)] ?? result.files[`policies/${file}`],
       100,
