@@ -94,7 +94,9 @@ const commands = {
   lifecycle: () => import("./commands/lifecycle.ts"),
   lock: () => import("./commands/lock.ts"),
   policy: () => import("./commands/policy.ts"),
+  serve: () => import("./commands/serve.ts"),
   status: () => import("./commands/status.ts"),
+  token: () => import("./commands/token.ts"),
   validate: () => import("./commands/validate.ts"),
 };
 
@@ -319,6 +321,62 @@ policy.command("parity")
   );
 policy.command("test").description("run the Rego unit tests with the real opa, with coverage")
   .action(action(async (ctx) => (await commands.policy()).runPolicyTest(ctx)));
+
+program.command("serve")
+  .description(
+    "the admin API (/v1, bearer tokens) on a unix socket beside the state, and on loopback HTTP with --http",
+  )
+  .option("--http <host:port>", "also listen on this loopback address (127.0.0.1:PORT, [::1]:PORT)")
+  .option(
+    "--status-interval <seconds>",
+    "seconds between status refreshes (GET /v1/status, status events)",
+    positiveNumber("--status-interval"),
+    5,
+  )
+  .option(
+    "--stop-grace <seconds>",
+    "on SIGTERM, seconds running operations get to finish before they are sent SIGTERM",
+    positiveNumber("--stop-grace"),
+    120,
+  )
+  .addHelpText(
+    "after",
+    "\nSocket: .swiftdeploy/serve.sock beside the manifest (0600). Routes: docs/api.md.",
+  )
+  .action(
+    action(async (ctx, o: { http?: string; statusInterval: number; stopGrace: number }) =>
+      (await commands.serve()).runServe(ctx, {
+        ...(o.http !== undefined ? { http: o.http } : {}),
+        statusInterval: o.statusInterval,
+        stopGrace: o.stopGrace,
+      })
+    ),
+  );
+
+const token = program.command("token").description(
+  "bearer tokens of the admin API (swiftdeploy serve): create, list, revoke",
+);
+token.command("create")
+  .description("create a token and print it once (only its SHA-256 is kept, in .swiftdeploy/tokens.json)")
+  .requiredOption("--name <name>", "a name for the token; the history records changes as token:<name>")
+  .requiredOption("--scope <scope>", "read (GET routes, events) or deploy (also every change)")
+  .action(
+    action(async (ctx, o: { name: string; scope: string }) =>
+      (await commands.token()).runTokenCreate(ctx, o)
+    ),
+  );
+token.command("list").description("the tokens: name, scope, created, revoked (never a token)")
+  .option("--json", "machine-readable")
+  .action(
+    action(async (ctx, o: { json?: boolean }) =>
+      (await commands.token()).runTokenList(ctx, { json: Boolean(o.json) })
+    ),
+  );
+token.command("revoke").description("revoke a token: the server refuses it (401) from then on")
+  .argument("<name>", "the token's name")
+  .action(
+    action(async (ctx, name: string) => (await commands.token()).runTokenRevoke(ctx, name)),
+  );
 
 const lock = program.command("lock").description("the per-deployment change lock");
 lock.command("status").description("who holds the lock").action(

@@ -62,11 +62,18 @@ const decoder = new TextDecoder();
 const NEWLINE = 0x0a;
 const TAIL_CHUNK = 8192;
 
+/**
+ * Who is appending: `SWIFTDEPLOY_ACTOR` when set to a plain name (`swiftdeploy
+ * serve` sets `token:<name>` for the changes it runs), else $USER (or the
+ * uid); with the host name and this pid.
+ */
 export function defaultActor(): Actor {
   let user: string | undefined;
   let host = "unknown";
   try {
-    user = Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? Deno.env.get("USERNAME");
+    const named = Deno.env.get("SWIFTDEPLOY_ACTOR");
+    user = named && /^[A-Za-z0-9:._@-]{1,100}$/.test(named) ? named : undefined;
+    user ??= Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? Deno.env.get("USERNAME");
   } catch {
     // no env permission
   }

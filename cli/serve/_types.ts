@@ -19,7 +19,9 @@ export interface OperationRef {
  *
  * `startOperation` starts `swiftdeploy <argv…>` against this manifest as the
  * given actor (recorded in the history as `SWIFTDEPLOY_ACTOR`), or throws
- * SwiftDeployError LOCKED (exit 4) when another change holds the lock.
+ * SwiftDeployError LOCKED (exit 4) while another operation of this server
+ * runs (SERVE_FAILED while the server stops). A change lock held by another
+ * process is met by the child itself: its operation fails with exit code 4.
  */
 export interface HookDeps {
   /** Absolute path of the manifest this server serves. */

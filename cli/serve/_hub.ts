@@ -1,0 +1,226 @@
+/**
+ * The live side of the server: the newest status document (refreshed by a
+ * ticker that runs `status --once --json` as a child of this CLI) and the
+ * history's new lines (a poller), fanned out to every SSE subscriber.
+ *
+ * The status document is cached: `GET /v1/status` answers from the cache
+ * (its `timestamp` says how old it is), so a thousand readers cost one
+ * status run per tick, not one each.
+ *
+ * @module
+ */
+import { readHistoryLines } from "../history/mod.ts";
+import { SSE_HEARTBEAT, sseFrame } from "./_sse.ts";
+
+/** One history line as the API shows it: its line number and the event as recorded. */
+export interface HistoryItem {
+  line: number;
+  record: unknown;
+}
+
+/** Runs one status refresh; resolves to the JSON document `status --once --json` prints. */
+export type StatusRunner = () => Promise<unknown>;
+
+/** One SSE subscriber: receives framed text; `close()` ends its stream. */
+interface Subscriber {
+  send(text: string): boolean;
+  close(): void;
+}
+
+/** Subscribers whose queue grows past this many bytes are dropped (a stalled reader). */
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+export interface HubOptions {
+  historyFile: string;
+  runStatus: StatusRunner;
+  /** Seconds between status ticks. */
+  statusIntervalSeconds: number;
+  /** Milliseconds between looks at the history file (default 250). */
+  historyPollMs?: number;
+  /** Reports a status run that failed (the request log's stream). */
+  onError?: (what: string, error: unknown) => void;
+}
+
+export class EventHub {
+  #opts: HubOptions;
+  #subs = new Set<Subscriber>();
+  #status: unknown = undefined;
+  #statusWaiters: ((v: unknown) => void)[] = [];
+  #lastLine = 0;
+  #tick = 0;
+  #historyKey = "";
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #stopped = false;
+  #statusRunning: Promise<void> | undefined;
+  #polling = false;
+
+  constructor(opts: HubOptions) {
+    this.#opts = opts;
+  }
+
+  /** Reads the history's current end (no replay of old lines to live subscribers), starts the ticker and the poller. */
+  async start(): Promise<void> {
+    for await (const l of readHistoryLines(this.#opts.historyFile)) this.#lastLine = l.line;
+    this.#historyKey = await this.#statKey();
+    void this.#refreshStatus();
+    this.#timers.push(
+      setInterval(() => void this.#refreshStatus(), this.#opts.statusIntervalSeconds * 1000),
+      setInterval(() => void this.#pollHistory(), this.#opts.historyPollMs ?? 250),
+      setInterval(() => this.#broadcast(SSE_HEARTBEAT), 15_000),
+    );
+  }
+
+  /** Stops the timers and ends every subscriber's stream (after a final `shutdown` event). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    await this.#statusRunning;
+    this.#broadcast(sseFrame({ event: "shutdown", data: "{}" }));
+    for (const s of this.#subs) s.close();
+    this.#subs.clear();
+    for (const w of this.#statusWaiters) w(this.#status);
+  }
+
+  /** The newest status document; waits for the first one when none exists yet. */
+  status(): Promise<unknown> {
+    if (this.#status !== undefined || this.#stopped) return Promise.resolve(this.#status);
+    return new Promise((resolve) => this.#statusWaiters.push(resolve));
+  }
+
+  /** The history line last published to subscribers. */
+  get lastLine(): number {
+    return this.#lastLine;
+  }
+
+  get subscribers(): number {
+    return this.#subs.size;
+  }
+
+  /**
+   * An SSE response body: replays history lines after `afterLine` (when
+   * given), then the current status, then everything live.
+   */
+  async subscribe(
+    afterLine: number | undefined,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const encoder = new TextEncoder();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let closed = false;
+    const sub: Subscriber = {
+      send: (text) => {
+        if (closed) return false;
+        const bytes = encoder.encode(text);
+        const queued = controller.desiredSize === null
+          ? 0
+          : MAX_QUEUED_BYTES - controller.desiredSize;
+        if (queued + bytes.length > MAX_QUEUED_BYTES) {
+          sub.close();
+          return false;
+        }
+        controller.enqueue(bytes);
+        return true;
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        this.#subs.delete(sub);
+        try {
+          controller.close();
+        } catch { /* already closed by the reader */ }
+      },
+    };
+    const stream = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      cancel: () => {
+        closed = true;
+        this.#subs.delete(sub);
+      },
+    }, { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk.byteLength });
+    // Replay and registration happen with no await in between the last
+    // replayed line and `add`, so no line can fall between them.
+    sub.send("retry: 2000\n\n");
+    if (afterLine !== undefined) {
+      const upTo = this.#lastLine;
+      for await (const l of readHistoryLines(this.#opts.historyFile)) {
+        if (l.line <= afterLine || l.line > upTo || !l.ok) continue;
+        sub.send(this.#historyFrame({ line: l.line, record: l.event }));
+      }
+      // Lines the poller published while we replayed are sent by the loop below.
+      if (this.#lastLine > upTo) {
+        for await (const l of readHistoryLines(this.#opts.historyFile)) {
+          if (l.line <= upTo || l.line > this.#lastLine || !l.ok) continue;
+          sub.send(this.#historyFrame({ line: l.line, record: l.event }));
+        }
+      }
+    }
+    if (this.#status !== undefined) sub.send(this.#statusFrame());
+    if (this.#stopped) sub.close();
+    else this.#subs.add(sub);
+    return stream;
+  }
+
+  #historyFrame(item: HistoryItem): string {
+    return sseFrame({ id: String(item.line), event: "history", data: JSON.stringify(item) });
+  }
+
+  #statusFrame(): string {
+    return sseFrame({
+      id: `${this.#lastLine}.${this.#tick}`,
+      event: "status",
+      data: JSON.stringify(this.#status),
+    });
+  }
+
+  #broadcast(text: string): void {
+    for (const s of [...this.#subs]) s.send(text);
+  }
+
+  async #statKey(): Promise<string> {
+    try {
+      const st = await Deno.stat(this.#opts.historyFile);
+      return `${st.ino}:${st.size}:${st.mtime?.getTime()}`;
+    } catch {
+      return "missing";
+    }
+  }
+
+  async #pollHistory(): Promise<void> {
+    if (this.#polling || this.#stopped) return;
+    this.#polling = true;
+    try {
+      const key = await this.#statKey();
+      if (key === this.#historyKey) return;
+      this.#historyKey = key;
+      const from = this.#lastLine;
+      for await (const l of readHistoryLines(this.#opts.historyFile)) {
+        if (l.line <= from) continue;
+        this.#lastLine = l.line;
+        if (l.ok) this.#broadcast(this.#historyFrame({ line: l.line, record: l.event }));
+      }
+    } catch (error) {
+      this.#opts.onError?.("history poll", error);
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  #refreshStatus(): Promise<void> {
+    if (this.#statusRunning || this.#stopped) return this.#statusRunning ?? Promise.resolve();
+    this.#statusRunning = (async () => {
+      try {
+        const doc = await this.#opts.runStatus();
+        this.#status = doc;
+        this.#tick++;
+        for (const w of this.#statusWaiters.splice(0)) w(doc);
+        this.#broadcast(this.#statusFrame());
+      } catch (error) {
+        this.#opts.onError?.("status", error);
+      } finally {
+        this.#statusRunning = undefined;
+      }
+    })();
+    return this.#statusRunning;
+  }
+}
