@@ -31,7 +31,7 @@ import {
 } from "./_schema.ts";
 import { suggestKey } from "./_suggest.ts";
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
-import type { ResolvedManifest, RolloutStep, SwarmSpec } from "./types.ts";
+import type { ResolvedManifest, RolloutStep, SourceSpec, SwarmSpec } from "./types.ts";
 
 export interface ParseOptions {
   /**
@@ -359,6 +359,7 @@ class ManifestCheck {
         proxy_timeout: this.#get("nginx.proxy_timeout", d.nginx.proxy_timeout),
         contact: this.#get("nginx.contact", d.nginx.contact),
       },
+        ...this.#source(),
       opa: {
         image: this.#get("opa.image", d.opa.image),
         port: this.#get("opa.port", d.opa.port),
@@ -449,6 +450,20 @@ class ManifestCheck {
     const length = this.#lists.get("services.placement.constraints")?.length ?? 0;
     for (let index = 0; index < length; index++) {
       const given = this.#given.get(`services.placement.constraints[${index}]`);
+  /** `services.source` resolved (see `SourceSpec`); absent when not written. */
+  #source(): { source?: SourceSpec } {
+    if (!this.#given.has("services.source.repo")) return {};
+    return {
+      source: {
+        repo: this.#get("services.source.repo", ""),
+        branch: this.#get("services.source.branch", "main"),
+        entry: this.#get("services.source.entry", "service/main.ts"),
+        secret_env: this.#get<string | null>("services.source.secret_env", null),
+        secret_file: this.#get<string | null>("services.source.secret_file", null),
+      },
+    };
+  }
+
       if (given !== undefined) constraints.push(String(given.value).trim());
     }
     return {
@@ -627,6 +642,21 @@ class ManifestCheck {
   #target(m: ResolvedManifest): void {
     if (!this.#clean("target")) return;
     const given = this.#given.has("target");
+    this.#sourceSecret(m);
+  }
+
+  /** The webhook secret is read from one place: an environment variable or a file. */
+  #sourceSecret(m: ResolvedManifest): void {
+    const s = m.services.source;
+    if (!s || s.secret_env === null || s.secret_file === null) return;
+    if (!this.#clean("services.source.secret_env") || !this.#clean("services.source.secret_file")) {
+      return;
+    }
+    this.#report(
+      this.#offsetOf("services.source.secret_file"),
+      "services.source.secret_file",
+      "must be null when services.source.secret_env is set: give the secret one way",
+    );
     const target = `target is "${m.target}"${given ? "" : " (the default)"}`;
     if (m.target === "engine") {
       const replicas = this.#given.get("services.replicas");

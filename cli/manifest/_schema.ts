@@ -316,6 +316,33 @@ const secretFile: LeafSpec["check"] = (value) => {
     : "must be the path of a file holding the password, or null";
 };
 
+/**
+ * `services.source.repo`: a git URL or a local path; never one git could read
+ * as an option (no leading "-"), no whitespace or NUL.
+ */
+const sourceRepo: LeafSpec["check"] = (value) =>
+  typeof value === "string" && value.length > 0 && value.length <= 1024 &&
+    !value.startsWith("-") && !/[\s\0]/.test(value)
+    ? undefined
+    : 'must be a git URL or the path of a local repository (no whitespace, not starting with "-")';
+
+/** A branch name git accepts (a subset of git-check-ref-format: no "..", "//", "@{", no leading "-"). */
+export const BRANCH_PATTERN =
+  /^(?![-/.])(?!.*(?:\.\.|\/\/|@\{|\.lock$|[/.]$))[A-Za-z0-9._/-]{1,200}$/;
+
+const branchName = string((value) =>
+  BRANCH_PATTERN.test(value)
+    ? undefined
+    : 'must be a branch name such as "main" (letters, digits, ".", "_", "-", "/")'
+);
+
+const hookSecretFile: LeafSpec["check"] = (value) => {
+  if (value === null) return undefined;
+  return typeof value === "string" && value.trim() !== "" && !value.includes("\0")
+    ? undefined
+    : "must be the path of a file holding the webhook secret, or null";
+};
+
 function leaf(check: LeafSpec["check"], required = false): LeafSpec {
   return { kind: "leaf", required, check };
 }
@@ -454,6 +481,16 @@ export const MANIFEST_SCHEMA: SectionSpec = {
             fields: {
               weight: leaf(canaryWeight),
               pause: leaf(duration),
+        source: {
+          kind: "section",
+          fields: {
+            repo: leaf(sourceRepo, true),
+            branch: leaf(branchName),
+            entry: leaf(relativeFile),
+            secret_env: leaf(envName),
+            secret_file: leaf(hookSecretFile),
+          },
+        },
               analysis: {
                 kind: "section",
                 nullable: true,

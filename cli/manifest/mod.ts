@@ -40,3 +40,4 @@ export type {
   UpdateFailureAction,
   UpdateOrder,
 } from "./types.ts";
+  SourceSpec,

@@ -44,6 +44,23 @@ export interface SwarmSpec {
  * here, only where to find them: the password is read from `password_env` or
  * `password_file` at push time and goes to the engine alone.
  */
+/**
+ * `services.source` (issue 16): the git repository the app image is built
+ * from by `deploy --ref` and by webhook deploys (`swiftdeploy serve`).
+ */
+export interface SourceSpec {
+  /** A git URL, or the path (relative: to the manifest's folder) of a local repository. */
+  repo: string;
+  /** The branch whose pushes the webhook deploys (default "main"). */
+  branch: string;
+  /** The service's entry point inside the repository, bundled by `deno bundle` (default "service/main.ts"). */
+  entry: string;
+  /** Name of the environment variable holding the webhook's HMAC secret. */
+  secret_env: string | null;
+  /** File holding the webhook's HMAC secret (relative: to the manifest's folder). */
+  secret_file: string | null;
+}
+
 export interface RegistrySpec {
   /** `host[:port]` of a Distribution v2 registry; null: the lab's (`swiftdeploy lab up`). */
   address: string | null;
@@ -82,6 +99,8 @@ export interface ResolvedManifest {
     mode: Mode;
     version: string;
     restart_policy: RestartPolicy;
+    /** Where the app's source lives (issue 16): absent when not written. */
+    source?: SourceSpec | null;
   };
   nginx: {
     image: string;
