@@ -26,6 +26,7 @@ export const EVENT_NAMES = [
   "rollout_promoted",
   "rollout_completed",
   "rollout_aborted",
+  "release_created",
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];
@@ -253,6 +254,24 @@ export interface RolloutAbortedData {
   decision?: DecisionData;
 }
 
+/**
+ * A release's evidence bundle was written (cli/release): the line names it by
+ * content hash, so the history's chain covers the bundle.
+ */
+export interface ReleaseCreatedData {
+  /** The release's number in `.swiftdeploy/releases/<number>/`. */
+  number: number;
+  /** sha256 hex of the release record (cli/release `releaseHash`). */
+  hash: string;
+  /** deploy, promote, rollout, rollback, release-promote. */
+  kind: string;
+  /** good, failed or blocked. */
+  status: string;
+  version: string;
+  /** Bundle folder relative to the manifest's folder. */
+  bundle: string;
+}
+
 export interface EventDataMap {
   deploy: DeployData;
   deploy_blocked: DeployBlockedData;
@@ -274,6 +293,7 @@ export interface EventDataMap {
   rollout_promoted: RolloutPromotedData;
   rollout_completed: RolloutCompletedData;
   rollout_aborted: RolloutAbortedData;
+  release_created: ReleaseCreatedData;
 }
 
 /** One line of history.jsonl as written; keys in this order. */

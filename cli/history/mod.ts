@@ -37,6 +37,7 @@ export {
   type PromoteBlockedData,
   type PromoteData,
   type PromoteFailedData,
+  type ReleaseCreatedData,
   type RolloutAbortedData,
   type RolloutAnalysisData,
   type RolloutCompletedData,

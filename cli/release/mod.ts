@@ -55,3 +55,4 @@ export {
   verifyRelease,
   writeRelease,
 } from "./_store.ts";
+export { ReleaseRecorder } from "./_recorder.ts";
