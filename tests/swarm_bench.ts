@@ -10,7 +10,13 @@
  *    (one app container, kept-alive upstreams, the Lua split) on the same
  *    host, alternated A/B/A/B so drift hits both.
  *
- *   deno run -A tests/swarm_bench.ts
+ * 3. a rolling update of the version (3 replicas) under the keep-alive,
+ *    never-resending client (testing/keepalive_load.py): requests, failed.
+ *
+ *   deno run -A tests/swarm_bench.ts [--no-convergence]
+ *
+ * `--no-convergence` skips part 1 (the throughput and the rolling update
+ * only, about a minute).
  *
  * Not a test: it prints figures and asserts nothing but that each step
  * worked. The lab is brought up when none runs, and taken down again then.
@@ -20,6 +26,7 @@ import { loadManifest } from "../cli/manifest/mod.ts";
 import { deploySwarm, teardownSwarm } from "../cli/commands/swarm.ts";
 import { ensureLab, hostEngine, pushToLab, swarmStack } from "./_swarm_lab.ts";
 import { freePort, makeStack } from "./_harness.ts";
+import { failedRequests, startLoad } from "../testing/keepalive_load.ts";
 
 const WRK = ["-t2", "-c32", "-d10s"];
 
@@ -46,11 +53,14 @@ const port = freePort();
 const stack = await swarmStack(lab, images, project, port);
 const manager = lab.nodes.find((n) => n.role === "manager")!;
 const engineStack = await makeStack({});
+const convergence = !Deno.args.includes("--no-convergence");
 try {
-  console.log("== convergence on the three-node lab (start-first, monitor 3 s)");
-  console.log("| replicas | deploy from nothing | rolling update of the version |");
-  console.log("|---|---|---|");
-  for (const replicas of [1, 3, 6]) {
+  if (convergence) console.log("== convergence on the three-node lab (start-first, monitor 3 s)");
+  if (convergence) {
+    console.log("| replicas | deploy from nothing | rolling update of the version |");
+  }
+  if (convergence) console.log("|---|---|---|");
+  for (const replicas of convergence ? [1, 3, 6] : []) {
     await stack.write({ version: "1.0.0", replicas });
     let t0 = performance.now();
     const deployed = await deploySwarm(stack.ctx(), await loadManifest(stack.manifestPath), {
@@ -94,6 +104,24 @@ try {
   console.log(`swarm, 3 replicas:      ${swarm.map((r) => r.toFixed(0)).join(", ")} req/s`);
   console.log(`engine, 1 container:    ${single.map((r) => r.toFixed(0)).join(", ")} req/s`);
   console.log(`ratio swarm / engine:   ${(mean(swarm) / mean(single)).toFixed(3)}`);
+
+  console.log("\n== rolling update of 3 replicas under keepalive_load.py (4 workers)");
+  const load = await startLoad(port, 4, "/", manager.address);
+  await new Promise((r) => setTimeout(r, 1500));
+  await stack.write({ version: "1.0.1", replicas: 3 });
+  const t0 = performance.now();
+  const updated = await deploySwarm(stack.ctx(), await loadManifest(stack.manifestPath), {
+    timeoutSeconds: 300,
+  });
+  const updateSeconds = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 1500));
+  const counts = await load.stop();
+  if (updated !== 0) throw new Error(`update exited ${updated}`);
+  console.log(
+    `update ${updateSeconds.toFixed(1)} s, ${counts.total} requests, failed ${
+      failedRequests(counts)
+    }, versions ${JSON.stringify(counts.versions)}, statuses ${JSON.stringify(counts.statuses)}`,
+  );
 } finally {
   await teardownSwarm(stack.ctx(), await loadManifest(stack.manifestPath), { clean: false })
     .catch(() => {});

@@ -10,12 +10,17 @@
  * running, healthy task (Swarm keeps starting and unhealthy tasks out).
  *
  * Open-source nginx resolves the host of a plain `upstream` once, at start
- * (re-resolving `server … resolve` is NGINX Plus only), so the name goes
- * through a variable: `proxy_pass http://$swiftdeploy_app:<port>` is
- * resolved per request through `resolver 127.0.0.11 valid=1s`, and a
- * connection error moves to the next address of the answer
- * (`proxy_next_upstream error`). No upstream keepalive pool exists for a
- * variable target: each request opens a connection to a task.
+ * (re-resolving `server … resolve` is NGINX Plus only), and a `proxy_pass`
+ * through a variable (resolved per request) has no keepalive pool: a
+ * connection per request, which measured 0.12–0.16 of the engine target's
+ * throughput and ran out of ports (TIME_WAIT) under sustained load. So each
+ * nginx worker asks Docker's DNS for `tasks.<app>` itself, every
+ * {@link DNS_REFRESH_SECONDS} s (a timer, an A query over UDP, TCP when the
+ * answer is truncated: {@link dnsLua}), and a `balancer_by_lua` upstream
+ * with `keepalive` picks among the addresses of the last answer, round
+ * robin; a connection error or connect timeout moves to the next address
+ * (idempotent requests only, nginx's rule), so a stopped task that is
+ * still in the answer costs a retry, never a failure.
  */
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { NGINX_ADMIN_SOCKET, NGINX_HEALTH_PORT } from "../plan/mod.ts";
@@ -24,8 +29,24 @@ import { DURATION_BUCKETS } from "../../service/buckets.ts";
 /** Docker's embedded DNS server, in every container attached to a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
 
-/** Seconds nginx keeps a `tasks.<service>` answer: a stopped task leaves the rotation this fast. */
-export const DNS_VALID_SECONDS = 1;
+/**
+ * Seconds between two `tasks.<app>` queries of each nginx worker: a task
+ * Swarm stopped leaves the rotation within this (plus Docker's own delay
+ * in dropping it from DNS), as with the `resolver … valid=1s` before.
+ */
+export const DNS_REFRESH_SECONDS = 1;
+
+/** Idle kept-alive connections each nginx worker keeps to the app's tasks (all tasks together). */
+export const UPSTREAM_KEEPALIVE = 32;
+
+/** Seconds to connect to a task; on the overlay a live task answers in well under this. */
+const CONNECT_TIMEOUT_SECONDS = 1;
+
+/** Seconds from a request's first try during which nginx may try another task (connect failures only, in effect). */
+const NEXT_UPSTREAM_SECONDS = 2;
+
+/** Most addresses one request is tried on (the first, then others after connection errors). */
+export const MAX_TRIES = 3;
 
 /** The app service's name on a swarm. */
 export function appServiceName(project: string): string {
@@ -132,6 +153,7 @@ function edgeLua(app: string, appPort: string): string {
             ngx.print(table.concat(out, "\\n"), "\\n")
         end
 
+${peersLua(app, appPort)}
         package.loaded.swiftdeploy = M
 
         if edge:get("instance") == nil then
@@ -148,6 +170,216 @@ function edgeLua(app: string, appPort: string): string {
             edge:set("start_time", ngx.now())
         end
     }
+`;
+}
+
+/**
+ * The Lua that keeps each nginx worker's list of the app's task addresses
+ * and picks one per try (part of the `swiftdeploy` module):
+ *
+ * - `M.resolve(name)`: the IPv4 addresses of `name`'s A records from Docker's
+ *   DNS ({@link DOCKER_DNS}:53), sorted; `{}` for NXDOMAIN (no task runs);
+ *   nil and why on a timeout or a malformed answer. A minimal stub resolver
+ *   of our own, after RFC 1035: the query and answer layout of §4.1 (header
+ *   §4.1.1, question §4.1.2, resource records §4.1.3, name compression
+ *   §4.1.4) and TCP's two-byte length prefix of §4.2.2 when the UDP answer is
+ *   truncated (TC). Debian ships no lua-resty-dns (only lua-resty-core and
+ *   lua-resty-lrucache are packaged), and one A query is all we need.
+ * - `M.refresh()`: a per-worker timer every {@link DNS_REFRESH_SECONDS} s;
+ *   a failed query keeps the last list (logged), an empty answer empties it.
+ *   Each worker also writes its list to the `swiftdeploy_peers` dictionary
+ *   for the admin socket's `/peers`.
+ * - `M.ready()` (access phase): a worker that has had no answer yet asks
+ *   once, synchronously (a fresh worker never guesses).
+ * - `M.balance()` (balancer phase): round robin over the list, never an
+ *   address this request already tried; up to {@link MAX_TRIES} addresses
+ *   per request; 502 when no task is listed.
+ */
+function peersLua(app: string, appPort: string): string {
+  return `        local balancer = require("ngx.balancer")
+        local peers_dict = ngx.shared.swiftdeploy_peers
+        local DNS_SERVER = "${DOCKER_DNS}"
+        local DNS_PORT = 53
+        local DNS_TIMEOUT_MS = 1000
+        local TASKS = "tasks.${app}"
+        local APP_PORT = ${appPort}
+        local MAX_TRIES = ${MAX_TRIES}
+
+        -- This worker's addresses of the app's tasks (sorted), from the last answer.
+        local peers = {}
+        local answered = false
+        local rr = 0
+        local busy = false
+
+        local function u16(buf, pos)
+            local a, b = buf:byte(pos, pos + 1)
+            if not b then return nil end
+            return a * 256 + b
+        end
+
+        -- RFC 1035 4.1.1 header (id, RD set, one question) and 4.1.2
+        -- question (labels, QTYPE A = 1, QCLASS IN = 1).
+        local function question(id, name)
+            local parts = { string.char(math.floor(id / 256), id % 256, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0) }
+            for label in name:gmatch("[^.]+") do
+                parts[#parts + 1] = string.char(#label) .. label
+            end
+            parts[#parts + 1] = string.char(0, 0, 1, 0, 1)
+            return table.concat(parts)
+        end
+
+        -- Position after the name at pos (labels, or a 4.1.4 pointer that ends it).
+        local function skip_name(buf, pos)
+            for _ = 1, 128 do
+                local len = buf:byte(pos)
+                if not len then return nil end
+                if len == 0 then return pos + 1 end
+                if len >= 192 then return pos + 2 end
+                if len >= 64 then return nil end
+                pos = pos + 1 + len
+            end
+            return nil
+        end
+
+        -- The A records of an answer (4.1.3), or nil and why; a third
+        -- result true when the answer was truncated (TC).
+        function M.parse_answer(buf, id)
+            if type(buf) ~= "string" or #buf < 12 then return nil, "short answer" end
+            if u16(buf, 1) ~= id then return nil, "answer to another query" end
+            local f1, f2 = buf:byte(3, 4)
+            if f1 < 128 then return nil, "not an answer" end
+            local rcode = f2 % 16
+            if rcode == 3 then return {} end
+            if rcode ~= 0 then return nil, "rcode " .. rcode end
+            if math.floor(f1 / 2) % 2 == 1 then return nil, "truncated", true end
+            local pos = 13
+            for _ = 1, u16(buf, 5) do
+                pos = skip_name(buf, pos)
+                if not pos then return nil, "malformed question" end
+                pos = pos + 4
+            end
+            local out = {}
+            for _ = 1, u16(buf, 7) do
+                pos = skip_name(buf, pos)
+                if not pos then return nil, "malformed record" end
+                local rtype, rclass, rdlen = u16(buf, pos), u16(buf, pos + 2), u16(buf, pos + 8)
+                if not rdlen or pos + 9 + rdlen > #buf then return nil, "short record" end
+                if rtype == 1 and rclass == 1 and rdlen == 4 then
+                    local a, b, c, d = buf:byte(pos + 10, pos + 13)
+                    out[#out + 1] = a .. "." .. b .. "." .. c .. "." .. d
+                end
+                pos = pos + 10 + rdlen
+            end
+            table.sort(out)
+            return out
+        end
+
+        -- The same query over TCP (4.2.2: a two-byte length before each message).
+        local function resolve_tcp(name, id)
+            local sock = ngx.socket.tcp()
+            sock:settimeout(DNS_TIMEOUT_MS)
+            local ok, err = sock:connect(DNS_SERVER, DNS_PORT)
+            if not ok then return nil, "tcp: " .. tostring(err) end
+            local q = question(id, name)
+            local head, buf
+            ok, err = sock:send(string.char(math.floor(#q / 256), #q % 256) .. q)
+            if ok then head, err = sock:receive(2) end
+            if head then buf, err = sock:receive(u16(head, 1)) end
+            sock:close()
+            if not buf then return nil, "tcp: " .. tostring(err) end
+            return M.parse_answer(buf, id)
+        end
+
+        function M.resolve(name)
+            local id = math.random(0, 65535)
+            local sock = ngx.socket.udp()
+            sock:settimeout(DNS_TIMEOUT_MS)
+            local ok, err = sock:setpeername(DNS_SERVER, DNS_PORT)
+            if not ok then return nil, err end
+            ok, err = sock:send(question(id, name))
+            if not ok then
+                sock:close()
+                return nil, err
+            end
+            local buf
+            buf, err = sock:receive()
+            sock:close()
+            if not buf then return nil, err end
+            local list, perr, truncated = M.parse_answer(buf, id)
+            if truncated then return resolve_tcp(name, id) end
+            return list, perr
+        end
+
+        -- One query for this worker's list; a failed one keeps the last list.
+        function M.refresh(premature)
+            if premature or busy then return end
+            busy = true
+            local ok, list, err = pcall(M.resolve, TASKS)
+            busy = false
+            if not ok or not list then
+                ngx.log(ngx.WARN, "swiftdeploy: cannot resolve ", TASKS, ": ", tostring(ok and err or list),
+                    "; keeping ", #peers, " addresses")
+                return
+            end
+            peers, answered = list, true
+            peers_dict:set("w" .. ngx.worker.id(), string.format("%.3f ", ngx.now()) .. table.concat(list, " "))
+        end
+
+        function M.start_refresh()
+            rr = math.random(0, 1000)
+            ngx.timer.at(0, M.refresh)
+            ngx.timer.every(${DNS_REFRESH_SECONDS}, M.refresh)
+        end
+
+        -- Access phase: a worker without any answer yet asks before its first
+        -- request; no task listed is nginx's 502 (as an unresolvable name was).
+        function M.ready()
+            if not answered then M.refresh() end
+            if #peers == 0 then
+                ngx.log(ngx.ERR, "swiftdeploy: no task of ", TASKS, " to send to")
+                return ngx.exit(502)
+            end
+        end
+
+        -- Balancer of the app's tasks: the next address this request has not tried.
+        function M.balance()
+            local ctx = ngx.ctx
+            local n = #peers
+            if n == 0 then
+                ngx.log(ngx.ERR, "swiftdeploy: no task of ", TASKS, " to send to")
+                return ngx.exit(502)
+            end
+            local tried = ctx.swiftdeploy_tried
+            if not tried then
+                tried = {}
+                ctx.swiftdeploy_tried = tried
+                if n > 1 then balancer.set_more_tries(math.min(n, MAX_TRIES) - 1) end
+            end
+            local pick
+            for _ = 1, n do
+                rr = rr % n + 1
+                if not tried[peers[rr]] then
+                    pick = peers[rr]
+                    break
+                end
+            end
+            pick = pick or peers[rr % n + 1]
+            tried[pick] = true
+            local ok, err = balancer.set_current_peer(pick, APP_PORT)
+            if not ok then
+                ngx.log(ngx.ERR, "swiftdeploy: cannot set the peer ", pick, ": ", err)
+                return ngx.exit(502)
+            end
+        end
+
+        -- The admin socket's /peers: each worker's list, with its answer's time.
+        function M.peers_api()
+            local out = {}
+            for w = 0, ngx.worker.count() - 1 do
+                out[#out + 1] = "worker " .. w .. " " .. (peers_dict:get("w" .. w) or "-")
+            end
+            ngx.print(table.concat(out, "\\n"), "\\n")
+        end
 `;
 }
 
@@ -210,17 +442,32 @@ http {
     default_type application/json;
     access_log off;
 
-    # Docker's DNS: tasks.${app} lists the running, healthy tasks.
-    resolver ${DOCKER_DNS} valid=${DNS_VALID_SECONDS}s ipv6=off;
-    resolver_timeout 2s;
-
     # Edge counters: every application answer of the public server, by
     # status class and as a latency histogram, counted once it was sent
     # (nginx's own 502 and 504 included), as the engine target's nginx
     # counts them; a fresh nginx starts from zero under a new instance id.
     # Served on the admin socket only (the CLI's promotion gate reads them).
     lua_shared_dict swiftdeploy_edge 1m;
+    # Each worker's addresses of tasks.${app} and when it got them (/peers).
+    lua_shared_dict swiftdeploy_peers 64k;
 ${edgeLua(app, appPort)}
+    # Each worker asks Docker's DNS for tasks.${app} every ${DNS_REFRESH_SECONDS} s.
+    init_worker_by_lua_block {
+        math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
+        require("swiftdeploy").start_refresh()
+    }
+
+    # Kept-alive connections to the app's tasks. The server is a placeholder
+    # nginx requires; the balancer sets each try's task address from the
+    # worker's last tasks.${app} answer.
+    upstream swiftdeploy_app {
+        server 0.0.0.1;
+        balancer_by_lua_block {
+            require("swiftdeploy").balance()
+        }
+        keepalive ${UPSTREAM_KEEPALIVE};
+    }
+
     # A literal "$" for quoted strings below (nginx has no escape for it).
     geo $dollar {
         default "$";
@@ -240,14 +487,17 @@ ${edgeLua(app, appPort)}
         proxy_set_header Host $host;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_connect_timeout 1s;
+        proxy_connect_timeout ${CONNECT_TIMEOUT_SECONDS}s;
         proxy_send_timeout ${timeout}s;
         proxy_read_timeout ${timeout}s;
-        # A task that stopped (its address still in a cached answer) refuses
-        # the connection: the next address of the answer is tried. A slow
-        # answer is never sent again.
-        proxy_next_upstream error;
-        proxy_next_upstream_tries 3;
+        # A task that stopped (its address still in the last answer) refuses
+        # the connection or does not answer it within the connect timeout
+        # (its node is gone): the next address is tried. Retries happen only
+        # within the first ${NEXT_UPSTREAM_SECONDS} s, so a slow answer (the read timeout) is
+        # never sent again; nginx never resends a non-idempotent request.
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_timeout ${NEXT_UPSTREAM_SECONDS}s;
+        proxy_next_upstream_tries ${MAX_TRIES};
         recursive_error_pages on;
 
         error_page 502 @bad_gateway;
@@ -255,8 +505,10 @@ ${edgeLua(app, appPort)}
         error_page 504 @gateway_timeout;
 
         location / {
-            set $swiftdeploy_app tasks.${app};
-            proxy_pass http://$swiftdeploy_app:${appPort};
+            access_by_lua_block {
+                require("swiftdeploy").ready()
+            }
+            proxy_pass http://swiftdeploy_app;
         }
 
         location @bad_gateway {
@@ -283,6 +535,13 @@ ${edgeLua(app, appPort)}
             default_type "text/plain; version=0.0.4";
             content_by_lua_block {
                 require("swiftdeploy").edge_metrics()
+            }
+        }
+
+        location = /peers {
+            default_type text/plain;
+            content_by_lua_block {
+                require("swiftdeploy").peers_api()
             }
         }
 

@@ -22,9 +22,11 @@ export {
 } from "./_plan.ts";
 export {
   appServiceName,
-  DNS_VALID_SECONDS,
+  DNS_REFRESH_SECONDS,
   DOCKER_DNS,
+  MAX_TRIES,
   renderSwarmNginxConf,
+  UPSTREAM_KEEPALIVE,
 } from "./_nginx_conf.ts";
 export {
   formatSwarmStatus,

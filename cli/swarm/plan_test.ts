@@ -169,16 +169,25 @@ Deno.test("planSwarm() changes only the app's spec when only the version changes
   assert.deepEqual(after.configs.map((c) => c.name), before.configs.map((c) => c.name));
 });
 
-Deno.test("renderSwarmNginxConf() resolves tasks.<app> per request through Docker's DNS, without a Lua balancer", () => {
+Deno.test("renderSwarmNginxConf() sends to tasks.<app> through a kept-alive Lua balancer fed by Docker's DNS", () => {
   const conf = renderSwarmNginxConf(input().manifest);
-  assert.match(conf, /resolver 127\.0\.0\.11 valid=1s ipv6=off;/);
+  // No per-request resolution (no keepalive pool for a variable proxy_pass).
+  assert.doesNotMatch(conf, /resolver |\$swiftdeploy_app/);
   assert.match(
     conf,
-    /set \$swiftdeploy_app tasks\.shop-app;\n\s+proxy_pass http:\/\/\$swiftdeploy_app:3000;/,
+    /upstream swiftdeploy_app \{\n\s+server 0\.0\.0\.1;\n\s+balancer_by_lua_block \{\n\s+require\("swiftdeploy"\)\.balance\(\)\n\s+\}\n\s+keepalive 32;/,
   );
+  assert.match(conf, /proxy_pass http:\/\/swiftdeploy_app;/);
+  assert.match(conf, /local DNS_SERVER = "127\.0\.0\.11"/);
+  assert.match(conf, /local TASKS = "tasks\.shop-app"/);
+  assert.match(conf, /local APP_PORT = 3000\n/);
+  assert.match(conf, /ngx\.timer\.every\(1, M\.refresh\)/);
   assert.match(conf, /listen 8080;/);
-  assert.match(conf, /proxy_next_upstream error;/);
-  assert.doesNotMatch(conf, /balancer_by_lua|upstream app_pool/);
+  assert.match(conf, /proxy_http_version 1\.1;\n\s+proxy_set_header Connection "";/);
+  // Connection failures move on, a slow answer is never sent again (2 s < the read timeout).
+  assert.match(conf, /proxy_next_upstream error timeout;\n\s+proxy_next_upstream_timeout 2s;/);
+  assert.match(conf, /proxy_connect_timeout 1s;/);
+  assert.match(conf, /location = \/peers/);
   // The contact is a JSON string inside a single-quoted nginx string: ' escaped, $ as ${dollar}.
   assert.ok(conf.includes(`"contact":"o\\'ps\${dollar}x@example.org"`), conf);
 });
