@@ -1,7 +1,13 @@
 /** `deploy`, `promote canary|stable` and `teardown`: the state-changing commands, each under the lock. */
 import { join } from "node:path";
 import type { Context } from "./context.ts";
-import { chooseAddressing, describeSteps, type DesiredStack, diffStack } from "../actions/mod.ts";
+import {
+  chooseAddressing,
+  describeSteps,
+  type DesiredStack,
+  diffStack,
+  type Step,
+} from "../actions/mod.ts";
 import { applyStack, observeStack, removeStack } from "../deploy/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
@@ -28,6 +34,8 @@ import {
   record,
 } from "./_shared.ts";
 import { describeStep, readRolloutState } from "../rollout/mod.ts";
+import { type ReleasePointer, ReleaseRecorder, type ReleaseStatus } from "../release/mod.ts";
+import { limitsFor, recordRelease } from "./_release_evidence.ts";
 import {
   checkNoActiveRollout,
   driveToEnd,
@@ -218,135 +226,216 @@ export async function runDeploy(
       retry: opts.retry ?? false,
     });
   }
-  return await withLock(ctx, "deploy", async (loaded, lock) => {
-    const m = loaded.manifest;
-    if (targetOf(m) === "swarm") {
-      const { deploySwarm, swarmContext } = await import("./swarm.ts");
-      return await deploySwarm(await swarmContext(ctx), loaded, {
-        timeoutSeconds: opts.timeoutSeconds,
-      });
-    }
-    const { plan, files } = await generate(ctx, loaded);
-    // 0. a rollout under way, or this very spec rolled back: refused before anything is written
-    await refuseDuringRollout(ctx, plan, { retry: opts.retry ?? false, command: "deploy" });
-    // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
-    const written = await writeGenerated(loaded.dir, files);
-    await ensureHostDirs(plan);
-    term.out(
-      `${mark(term, true)} init: ${
-        written.length ? `wrote ${written.join(", ")}` : "generated files up to date"
-      }`,
+  return await withLock(
+    ctx,
+    "deploy",
+    (loaded, lock) => deployLocked(ctx, loaded, lock, opts, started),
+  );
+}
+
+/** What a deploy under the lock is asked to do. */
+export interface DeployLockedOptions {
+  timeoutSeconds: number;
+  retry?: boolean;
+  /**
+   * Set by `rollback`: the release being re-applied. The app switches at
+   * once (never a canary), a spec a rollout rejected is not refused, and
+   * the release is recorded as kind `rollback`, even when nothing changed.
+   */
+  rollbackOf?: ReleasePointer;
+}
+
+/**
+ * The deploy lifecycle (ARCHITECTURE.md, steps 3-13) under a held change
+ * lock, recording the attempt's evidence bundle whatever its outcome
+ * (cli/release): good, failed (undone) or blocked (a gate refused it).
+ * `rollback` runs the same path on the release's own manifest.
+ *
+ * @returns the exit code (0, or 3 when a policy denied)
+ */
+export async function deployLocked(
+  ctx: Context,
+  loaded: LoadedManifest,
+  lock: Lock,
+  opts: DeployLockedOptions,
+  started = performance.now(),
+): Promise<number> {
+  const { term } = ctx;
+  const m = loaded.manifest;
+  if (targetOf(m) === "swarm") {
+    const { deploySwarm, swarmContext } = await import("./swarm.ts");
+    return await deploySwarm(await swarmContext(ctx), loaded, {
+      timeoutSeconds: opts.timeoutSeconds,
+    });
+  }
+  const { plan, files } = await generate(ctx, loaded);
+  const retry = (opts.retry ?? false) || opts.rollbackOf !== undefined;
+  const command = opts.rollbackOf ? "rollback" : "deploy";
+  // 0. a rollout under way, or this very spec rolled back: refused before anything is written
+  await refuseDuringRollout(ctx, plan, { retry, command });
+  // The attempt's evidence (cli/release), written when it ends, whatever the outcome.
+  const rec = new ReleaseRecorder();
+  const evidence = (status: ReleaseStatus, extra: { reason?: string; steps?: readonly Step[] }) =>
+    recordRelease(ctx, loaded, rec, {
+      kind: opts.rollbackOf ? "rollback" : "deploy",
+      status,
+      files,
+      plan,
+      ...(opts.rollbackOf ? { rollbackOf: opts.rollbackOf } : {}),
+      ...extra,
+    });
+  // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
+  const written = await writeGenerated(loaded.dir, files);
+  await ensureHostDirs(plan);
+  term.out(
+    `${mark(term, true)} init: ${
+      written.length ? `wrote ${written.join(", ")}` : "generated files up to date"
+    }`,
+  );
+
+  // 2. validate: any failure stops here
+  const validateStarted = performance.now();
+  const report = await validate(ctx);
+  rec.time("validate", performance.now() - validateStarted);
+  const failed = report.checks.filter((c) => !c.ok);
+  if (report.manifestError) throw report.manifestError;
+  if (report.engineError) throw report.engineError;
+  if (failed.length > 0) {
+    for (const c of failed) term.out(`${mark(term, false)} FAIL ${c.name}: ${c.detail}`);
+    const reason = `validate: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`;
+    await record(loaded, "deploy_failed", { reason });
+    for (const c of failed) rec.gate(`validate.${c.name}`, "fail", c.detail);
+    await evidence("blocked", { reason });
+    throw new SwiftDeployError(
+      "CHECK_FAILED",
+      `Cannot deploy: ${failed.length} pre-flight check(s) failed`,
+      {
+        hint: "run `swiftdeploy validate` for the full list",
+      },
     );
+  }
+  term.out(`${mark(term, true)} validate: ${report.checks.length} checks passed`);
+  rec.gate("validate", "pass", `${report.checks.length} checks passed`);
 
-    // 2. validate: any failure stops here
-    const report = await validate(ctx);
-    const failed = report.checks.filter((c) => !c.ok);
-    if (report.manifestError) throw report.manifestError;
-    if (report.engineError) throw report.engineError;
-    if (failed.length > 0) {
-      for (const c of failed) term.out(`${mark(term, false)} FAIL ${c.name}: ${c.detail}`);
-      await record(loaded, "deploy_failed", {
-        reason: `validate: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`,
-      });
-      throw new SwiftDeployError(
-        "CHECK_FAILED",
-        `Cannot deploy: ${failed.length} pre-flight check(s) failed`,
-        {
-          hint: "run `swiftdeploy validate` for the full list",
-        },
-      );
+  // 3. pre-deploy policy with real host figures
+  const engine = await EngineClient.connect(ctx.env);
+  try {
+    const info = await engine.info();
+    const figures = await readHostFigures(info.DockerRootDir);
+    const evaluator = rec.wrap(
+      await openEvaluator(ctx, loaded, files["policy_data.json"]),
+      limitsFor(m),
+    );
+    if (!(await infrastructureAllows(term, loaded, evaluator, figures))) {
+      term.out(term.red("Deployment blocked by policy: infrastructure (nothing was started)"));
+      const denied = rec.decisions.at(-1)?.decision.reasons ?? [];
+      await evidence("blocked", { reason: `policy infrastructure: ${denied.join("; ")}` });
+      return ExitCode.policyDenied;
     }
-    term.out(`${mark(term, true)} validate: ${report.checks.length} checks passed`);
 
-    // 3. pre-deploy policy with real host figures
-    const engine = await EngineClient.connect(ctx.env);
-    try {
-      const info = await engine.info();
-      const figures = await readHostFigures(info.DockerRootDir);
-      const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
-      if (!(await infrastructureAllows(term, loaded, evaluator, figures))) {
-        term.out(term.red("Deployment blocked by policy: infrastructure (nothing was started)"));
-        return ExitCode.policyDenied;
-      }
-
-      // 4. create or replace what changed, wait healthy, confirm through nginx
-      const progress = progressPrinter(ctx);
-      const apply = {
-        timeoutMs: opts.timeoutSeconds * 1000,
-        nginxPort: m.nginx.port,
-        log: (l: string) => {
-          endProgress(ctx);
-          term.out(`  ${l}`);
-        },
-        progress,
-      };
-      const desired = await desiredOnEngine(ctx, engine, loaded);
-      const observed = await observeStack(engine, desired.plan);
-      const release = releasePlan(loaded, desired, observed);
-      const app = desired.plan.containers.find((c) => c.role === "app")!;
-      checkNoActiveRollout(
-        await readRolloutState(ctx.stateDir),
-        specHash(app.configHash, observed.imageIds[app.body.Image]),
-        { retry: opts.retry ?? false, command: "deploy" },
-      );
-      if (release.kind === "canary") {
-        // 4b. a canary beside the serving stable, then the steps (issue 13)
-        const shell = { ctx, loaded, engine, plan: desired.plan, evaluator, apply };
-        let state;
-        try {
-          state = await startRollout(shell, desired, release);
-        } catch (error) {
-          endProgress(ctx);
-          await record(loaded, "deploy_failed", { reason: firstLine(error) });
-          throw error;
-        }
+    // 4. create or replace what changed, wait healthy, confirm through nginx
+    const progress = progressPrinter(ctx);
+    const apply = {
+      timeoutMs: opts.timeoutSeconds * 1000,
+      nginxPort: m.nginx.port,
+      log: (l: string) => {
         endProgress(ctx);
-        term.out(
-          `${mark(term, true)} Rollout ${state.id} started: ${state.canary.version} beside ` +
-            `${state.stable.version}, ${state.steps.length} steps (\`swiftdeploy rollout status\` follows it)`,
-        );
-        // The steps take the change lock one transition at a time: `rollout pause|abort` act at once.
-        await lock.release();
-        return await driveToEnd(shell);
-      }
-      let result;
+        term.out(`  ${l}`);
+      },
+      progress,
+    };
+    const desired = await desiredOnEngine(ctx, engine, loaded);
+    const observed = await observeStack(engine, desired.plan);
+    const release = opts.rollbackOf
+      ? { kind: "switch" as const, why: "a rollback switches at once" }
+      : releasePlan(loaded, desired, observed);
+    const app = desired.plan.containers.find((c) => c.role === "app")!;
+    checkNoActiveRollout(
+      await readRolloutState(ctx.stateDir),
+      specHash(app.configHash, observed.imageIds[app.body.Image]),
+      { retry, command },
+    );
+    if (release.kind === "canary") {
+      // 4b. a canary beside the serving stable, then the steps (issue 13)
+      const shell = { ctx, loaded, engine, plan: desired.plan, evaluator, apply };
+      let state;
       try {
-        result = await applyStack(engine, desired, apply);
+        state = await startRollout(shell, desired, release);
       } catch (error) {
         endProgress(ctx);
-        await record(loaded, "deploy_failed", {
-          reason: firstLine(error),
-        });
+        await record(loaded, "deploy_failed", { reason: firstLine(error) });
+        await evidence("failed", { reason: firstLine(error) });
         throw error;
       }
       endProgress(ctx);
-      warnCleanup(ctx, result.cleanupError);
-      const ms = Math.round(performance.now() - started);
-      if (!result.changed) {
-        await record(loaded, "deploy_noop", { mode: m.services.mode, version: m.services.version });
-        term.out(
-          `${mark(term, true)} Nothing to do: the running stack already matches ${loaded.path}`,
-        );
-        return 0;
-      }
-      await record(loaded, "deploy", {
-        mode: m.services.mode,
-        version: m.services.version,
-        image: m.services.image,
-        containers: plan.containers.map((c) => c.name),
-        duration_ms: ms,
-      });
       term.out(
-        `${
-          mark(term, true)
-        } Deployed ${m.project}: mode ${m.services.mode}, version ${m.services.version}, ` +
-          `http://127.0.0.1:${m.nginx.port}/ healthy (${(ms / 1000).toFixed(1)} s)`,
+        `${mark(term, true)} Rollout ${state.id} started: ${state.canary.version} beside ` +
+          `${state.stable.version}, ${state.steps.length} steps (\`swiftdeploy rollout status\` follows it)`,
+      );
+      // The steps take the change lock one transition at a time: `rollout pause|abort` act at once.
+      await lock.release();
+      return await driveToEnd(shell);
+    }
+    let result;
+    const applyStarted = performance.now();
+    try {
+      result = await applyStack(engine, desired, apply);
+    } catch (error) {
+      endProgress(ctx);
+      await record(loaded, "deploy_failed", {
+        reason: firstLine(error),
+      });
+      rec.time("apply", performance.now() - applyStarted);
+      await evidence("failed", { reason: firstLine(error) });
+      throw error;
+    }
+    endProgress(ctx);
+    rec.time("apply", performance.now() - applyStarted);
+    rec.gate(
+      "health",
+      "pass",
+      `${result.steps.filter((s) => s.action.kind === "wait-healthy").length} container(s) healthy`,
+      `${opts.timeoutSeconds} s`,
+    );
+    rec.gate(
+      "confirm.nginx",
+      "pass",
+      `/healthz: mode ${m.services.mode}, version ${m.services.version}`,
+    );
+    warnCleanup(ctx, result.cleanupError);
+    const ms = Math.round(performance.now() - started);
+    if (!result.changed && opts.rollbackOf) {
+      term.out(
+        `${mark(term, true)} The running stack already is release ${opts.rollbackOf.number}`,
+      );
+      await evidence("good", { steps: result.steps });
+      return 0;
+    }
+    if (!result.changed) {
+      await record(loaded, "deploy_noop", { mode: m.services.mode, version: m.services.version });
+      term.out(
+        `${mark(term, true)} Nothing to do: the running stack already matches ${loaded.path}`,
       );
       return 0;
-    } finally {
-      engine.close();
     }
-  });
+    await record(loaded, "deploy", {
+      mode: m.services.mode,
+      version: m.services.version,
+      image: m.services.image,
+      containers: plan.containers.map((c) => c.name),
+      duration_ms: ms,
+    });
+    await evidence("good", { steps: result.steps });
+    term.out(
+      `${
+        mark(term, true)
+      } Deployed ${m.project}: mode ${m.services.mode}, version ${m.services.version}, ` +
+        `http://127.0.0.1:${m.nginx.port}/ healthy (${(ms / 1000).toFixed(1)} s)`,
+    );
+    return 0;
+  } finally {
+    engine.close();
+  }
 }
 
 export async function runPromote(
@@ -397,7 +486,11 @@ export async function runPromote(
     try {
       // 1. the canary policy decides, from the window's figures
       const { files } = await generate(ctx, loaded);
-      const evaluator = await openEvaluator(ctx, loaded, files["policy_data.json"]);
+      const rec = new ReleaseRecorder();
+      const evaluator = rec.wrap(
+        await openEvaluator(ctx, loaded, files["policy_data.json"]),
+        limitsFor(m),
+      );
       const progress = progressPrinter(ctx);
       let figures: CanaryMetricsInput = canaryMetricsInput(undefined);
       const input = () => ({
@@ -441,6 +534,12 @@ export async function runPromote(
         term.out(
           term.red(`Promotion blocked by policy: canary (manifest and containers untouched)`),
         );
+        await recordRelease(ctx, loaded, rec, {
+          kind: "promote",
+          status: "blocked",
+          reason: `policy canary: ${decision.reasons.join("; ")}`,
+          files,
+        });
         return ExitCode.policyDenied;
       }
 
@@ -467,6 +566,14 @@ export async function runPromote(
         warnCleanup(ctx, applied.cleanupError);
         const ms = Math.round(performance.now() - started);
         await record(edited, "promote", { from, to: target, duration_ms: ms });
+        rec.time("apply", ms);
+        await recordRelease(ctx, edited, rec, {
+          kind: "promote",
+          status: "good",
+          files: newFiles,
+          plan,
+          steps: applied.steps,
+        });
         term.out(
           `${
             mark(term, true)
@@ -486,6 +593,11 @@ export async function runPromote(
         await record(loaded, "promote_failed", {
           from,
           to: target,
+          reason: firstLine(error),
+        });
+        await recordRelease(ctx, edited, rec, {
+          kind: "promote",
+          status: "failed",
           reason: firstLine(error),
         });
         term.out(
