@@ -352,6 +352,7 @@ class ManifestCheck {
         mode: this.#get("services.mode", d.services.mode),
         version: this.#get("services.version", d.services.version),
         restart_policy: this.#get("services.restart_policy", d.services.restart_policy),
+        ...this.#source(),
       },
       nginx: {
         image: this.#get("nginx.image", ""),
@@ -359,7 +360,6 @@ class ManifestCheck {
         proxy_timeout: this.#get("nginx.proxy_timeout", d.nginx.proxy_timeout),
         contact: this.#get("nginx.contact", d.nginx.contact),
       },
-        ...this.#source(),
       opa: {
         image: this.#get("opa.image", d.opa.image),
         port: this.#get("opa.port", d.opa.port),
@@ -443,13 +443,6 @@ class ManifestCheck {
     };
   }
 
-  /** `services.replicas`, `.placement` and `.update`, resolved (see `SwarmSpec`). */
-  #swarm(): SwarmSpec {
-    const d = DEFAULTS.swarm;
-    const constraints: string[] = [];
-    const length = this.#lists.get("services.placement.constraints")?.length ?? 0;
-    for (let index = 0; index < length; index++) {
-      const given = this.#given.get(`services.placement.constraints[${index}]`);
   /** `services.source` resolved (see `SourceSpec`); absent when not written. */
   #source(): { source?: SourceSpec } {
     if (!this.#given.has("services.source.repo")) return {};
@@ -464,6 +457,13 @@ class ManifestCheck {
     };
   }
 
+  /** `services.replicas`, `.placement` and `.update`, resolved (see `SwarmSpec`). */
+  #swarm(): SwarmSpec {
+    const d = DEFAULTS.swarm;
+    const constraints: string[] = [];
+    const length = this.#lists.get("services.placement.constraints")?.length ?? 0;
+    for (let index = 0; index < length; index++) {
+      const given = this.#given.get(`services.placement.constraints[${index}]`);
       if (given !== undefined) constraints.push(String(given.value).trim());
     }
     return {
@@ -599,6 +599,21 @@ class ManifestCheck {
     this.#prometheus(m);
     this.#target(m);
     this.#registry(m);
+    this.#sourceSecret(m);
+  }
+
+  /** The webhook secret is read from one place: an environment variable or a file. */
+  #sourceSecret(m: ResolvedManifest): void {
+    const s = m.services.source;
+    if (!s || s.secret_env === null || s.secret_file === null) return;
+    if (!this.#clean("services.source.secret_env") || !this.#clean("services.source.secret_file")) {
+      return;
+    }
+    this.#report(
+      this.#offsetOf("services.source.secret_file"),
+      "services.source.secret_file",
+      "must be null when services.source.secret_env is set: give the secret one way",
+    );
   }
 
   /**
@@ -642,21 +657,6 @@ class ManifestCheck {
   #target(m: ResolvedManifest): void {
     if (!this.#clean("target")) return;
     const given = this.#given.has("target");
-    this.#sourceSecret(m);
-  }
-
-  /** The webhook secret is read from one place: an environment variable or a file. */
-  #sourceSecret(m: ResolvedManifest): void {
-    const s = m.services.source;
-    if (!s || s.secret_env === null || s.secret_file === null) return;
-    if (!this.#clean("services.source.secret_env") || !this.#clean("services.source.secret_file")) {
-      return;
-    }
-    this.#report(
-      this.#offsetOf("services.source.secret_file"),
-      "services.source.secret_file",
-      "must be null when services.source.secret_env is set: give the secret one way",
-    );
     const target = `target is "${m.target}"${given ? "" : " (the default)"}`;
     if (m.target === "engine") {
       const replicas = this.#given.get("services.replicas");

@@ -373,6 +373,16 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         restart_policy: leaf(oneOf(["no", "always", "on-failure", "unless-stopped"])),
         log_volume: { kind: "leaf", legacy: true, check: dockerName },
         replicas: leaf(integerBetween(1, MAX_REPLICAS)),
+        source: {
+          kind: "section",
+          fields: {
+            repo: leaf(sourceRepo, true),
+            branch: leaf(branchName),
+            entry: leaf(relativeFile),
+            secret_env: leaf(envName),
+            secret_file: leaf(hookSecretFile),
+          },
+        },
         placement: {
           kind: "section",
           fields: {
@@ -481,16 +491,6 @@ export const MANIFEST_SCHEMA: SectionSpec = {
             fields: {
               weight: leaf(canaryWeight),
               pause: leaf(duration),
-        source: {
-          kind: "section",
-          fields: {
-            repo: leaf(sourceRepo, true),
-            branch: leaf(branchName),
-            entry: leaf(relativeFile),
-            secret_env: leaf(envName),
-            secret_file: leaf(hookSecretFile),
-          },
-        },
               analysis: {
                 kind: "section",
                 nullable: true,

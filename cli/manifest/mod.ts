@@ -35,9 +35,9 @@ export type {
   RolloutSpec,
   RolloutStep,
   RolloutStrategy,
+  SourceSpec,
   SwarmSpec,
   Target,
   UpdateFailureAction,
   UpdateOrder,
 } from "./types.ts";
-  SourceSpec,
