@@ -41,6 +41,8 @@ import { sha256Hex } from "../digest/mod.ts";
 import { mark } from "../term/mod.ts";
 import type { StackPlan } from "../plan/mod.ts";
 import { lockPath, printDecision, record } from "./_shared.ts";
+import { ReleaseRecorder } from "../release/mod.ts";
+import { limitsFor, recordRelease } from "./_release_evidence.ts";
 
 /** The spec of an app container: its config hash and the image id it runs. */
 export function specHash(configHash: string | undefined, imageId: string | undefined): string {
@@ -167,7 +169,13 @@ export function driverDeps(shell: RolloutShell): DriverDeps {
     run: (steps) => runSteps(engine, plan, steps, apply),
     collect: (seconds, stop) => collectWindow(ctx, loaded, seconds, stop, apply.progress),
     decide: (input) => evaluator.evaluate("rollout", input),
-    record: (event, payload) => record(loaded, event as EventName, payload as never).then(() => {}),
+    record: async (event, payload) => {
+      await record(loaded, event as EventName, payload as never);
+      // A completed rollout is a release; one rolled back keeps its evidence (blocked).
+      if (event === "rollout_completed" || event === "rollout_aborted") {
+        await recordRolloutRelease(shell, event === "rollout_completed");
+      }
+    },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     log: (line) => {
@@ -176,6 +184,50 @@ export function driverDeps(shell: RolloutShell): DriverDeps {
     progress: apply.progress,
     defaultWindowSeconds: m.rollout.analysis.window_seconds,
   };
+}
+
+/**
+ * The evidence bundle of a rollout that ended: a good release when it
+ * completed, a blocked attempt when it was rolled back (recorded when the
+ * abort is decided). Its decisions and gates are the persisted analyses
+ * (every process that drove a step wrote them into the state), each with
+ * the figures the policy judged.
+ */
+async function recordRolloutRelease(shell: RolloutShell, completed: boolean): Promise<void> {
+  const state = await readRolloutState(shell.ctx.stateDir).catch(() => undefined);
+  const rec = new ReleaseRecorder();
+  const limits = limitsFor(shell.loaded.manifest)("rollout");
+  for (const a of state?.analyses ?? []) {
+    rec.decision("rollout", {
+      step: a.step,
+      weight: a.weight,
+      window_seconds: a.window_seconds,
+      canary: a.canary,
+      stable: a.stable,
+    }, {
+      allow: a.outcome === "continue",
+      reasons: a.reasons,
+      domain: "rollout",
+      checked: {
+        outcome: a.outcome,
+        canary_error_rate_percent: a.canary.error_rate_percent,
+        canary_p99_latency_ms: a.canary.p99_latency_ms,
+        canary_requests: a.canary.requests,
+        stable_error_rate_percent: a.stable.error_rate_percent,
+        stable_p99_latency_ms: a.stable.p99_latency_ms,
+      },
+    }, limits);
+  }
+  if (state) rec.time("rollout", Date.now() - Date.parse(state.started_at));
+  await recordRelease(shell.ctx, shell.loaded, rec, {
+    kind: "rollout",
+    status: completed ? "good" : "blocked",
+    ...(state ? { rolloutId: state.id } : {}),
+    ...(!completed && state?.abort
+      ? { reason: `rolled back by ${state.abort.by}: ${state.abort.reasons.join("; ")}` }
+      : {}),
+    plan: shell.plan,
+  });
 }
 
 /**
