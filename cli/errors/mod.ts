@@ -65,6 +65,8 @@ export type ErrorCode =
   | "SERVE_FAILED"
   | "RELEASE_NOT_FOUND"
   | "RELEASE_DAMAGED"
+  /** A git source (services.source) could not be fetched, archived or found (issue 16). */
+  | "SOURCE_FAILED"
   | "INTERNAL";
 
 export interface SwiftDeployErrorOptions {
