@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { appendEvent } from "../cli/history/mod.ts";
 import { acquireLock } from "../cli/lock/mod.ts";
+import { writeRelease } from "../cli/release/mod.ts";
 import { makeStack, runCli, type TestStack } from "./_harness.ts";
 import { call, type ServeHandle, sseFrames, startServe } from "./serve_helpers.ts";
 
@@ -30,6 +31,39 @@ Deno.test("serve: every route and error code over the unix socket and loopback H
     const deploy = await token(stack, "alice", "deploy");
     const read = await token(stack, "bob", "read");
     for (let i = 0; i < 5; i++) await record(stack, i % 2 ? "slow" : "recover");
+    await writeRelease(join(stack.dir, ".swiftdeploy"), {
+      kind: "deploy",
+      status: "good",
+      project: stack.project,
+      started_at: "2026-11-30T10:00:00.000Z",
+      created_at: "2026-11-30T10:00:05.000Z",
+      duration_ms: 5000,
+      timings: { apply: 4000 },
+      actor: { user: "token:alice", host: "h", pid: 1 },
+      manifest: {
+        file: "manifest.yaml",
+        sha256: "0".repeat(64),
+        version: "1.0.0",
+        mode: "stable",
+        resolved: {},
+      },
+      images: [],
+      containers: [],
+      policy: { bundle_hash: null, sources_hash: null },
+      health: [],
+    }, {
+      manifestText: "project: x\n",
+      files: { "nginx.conf": "events {}\n" },
+      gates: [{
+        name: "infrastructure",
+        result: "pass",
+        figure: "disk 10 GB",
+        limit: ">= 1 GB",
+        at: "2026-11-30T10:00:01Z",
+      }],
+      decisions: [],
+      actions: [],
+    });
     serve = await startServe(stack);
     const s = serve;
 
@@ -252,11 +286,31 @@ Deno.test("serve: every route and error code over the unix socket and loopback H
         },
       );
 
-      await t.step(`${tr}: GET /v1/releases answers (or 501 until releases exist)`, async () => {
-        const res = await call(s, tr, "GET", "/v1/releases", { token: read });
-        assert.ok([200, 501].includes(res.status), String(res.status));
-        await res.body?.cancel();
-      });
+      await t.step(
+        `${tr}: GET /v1/releases lists them; /v1/releases/{n} has the evidence; 404 otherwise`,
+        async () => {
+          const list = await (await call(s, tr, "GET", "/v1/releases", { token: read })).json();
+          assert.deepEqual(list.releases.map((r: { number: number }) => r.number), [1]);
+          const one = await (await call(s, tr, "GET", "/v1/releases/1", { token: read })).json();
+          assert.equal(one.release.number, 1);
+          assert.deepEqual(one.integrity, { intact: true, problems: [] });
+          assert.equal(one.evidence.gates[0].name, "infrastructure");
+          assert.equal(one.evidence.manifest, "project: x\n");
+          assert.deepEqual(one.evidence.files.includes("files/nginx.conf"), true);
+          for (
+            const bad of [
+              "/v1/releases/2",
+              "/v1/releases/abc",
+              "/v1/releases/0",
+              "/v1/releases/..%2F1",
+            ]
+          ) {
+            const res = await call(s, tr, "GET", bad, { token: read });
+            assert.equal(res.status, 404, bad);
+            await res.body?.cancel();
+          }
+        },
+      );
     }
 
     await t.step(

@@ -33,6 +33,15 @@ import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { ensureDir, tryLockFile } from "../fs/mod.ts";
 import { appendEvent, readHistoryLines } from "../history/mod.ts";
 import { describeHolder, lockStatus } from "../lock/mod.ts";
+import {
+  BUNDLE_FILES,
+  listReleases,
+  parseGatesTsv,
+  readBundleFile,
+  readRelease,
+  type ReleaseRecord,
+  verifyRelease,
+} from "../release/mod.ts";
 import { scopeAllows, TokenCache } from "../token/mod.ts";
 import { EventHub } from "./_hub.ts";
 import { type CliSpawner, type OperationDoc, Operations, summary } from "./_operations.ts";
@@ -502,19 +511,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return new Response(ops.follow(doc, after), { headers: sseHeaders });
       }
       case "releases":
+        return json(200, { releases: await listReleases(opts.stateDir) });
       case "release": {
-        const argv = route.name === "releases"
-          ? ["releases", "--json"]
-          : ["releases", "show", params.id!, "--json"];
-        const r = await cliJson(opts.spawnCli, argv);
-        if (r.code === 0 && r.value !== undefined) return json(200, r.value);
-        if (/unknown command|too many arguments/i.test(r.stderr)) {
-          return problem(501, "not_implemented", "This CLI has no releases yet");
+        const n = /^[1-9][0-9]{0,8}$/.test(params.id!) ? Number(params.id) : undefined;
+        const record = n === undefined ? undefined : await readRelease(opts.stateDir, n);
+        if (n === undefined || !record) {
+          return problem(404, "not_found", `No release "${params.id}"`);
         }
-        if (route.name === "release" && r.code === 2) {
-          return problem(404, "not_found", r.stderr.split("\n")[0]?.replace(/^error: /, "") ?? "");
-        }
-        return problem(500, "failed", r.stderr.split("\n")[0]?.replace(/^error: /, "") ?? "");
+        return json(200, await releaseEvidence(opts.stateDir, n, record));
       }
       default:
         return problem(404, "not_found", "No such route");
@@ -664,6 +668,37 @@ async function historyPage(file: string, q: URLSearchParams): Promise<Response> 
     next_cursor: more && last ? last.line : null,
     malformed_lines: malformed.slice(0, 100),
   });
+}
+
+/**
+ * `GET /v1/releases/{n}`: the record, its bundle's integrity (problems
+ * found by re-hashing; empty when intact) and the evidence: gates, policy
+ * decisions with their inputs, the executor's actions, the manifest as
+ * applied and the rollback pointer.
+ */
+async function releaseEvidence(stateDir: string, n: number, record: ReleaseRecord) {
+  const lines = (text: string | undefined) =>
+    (text ?? "").split("\n").filter((l) => l.trim() !== "").map((l) => {
+      try {
+        return JSON.parse(l) as unknown;
+      } catch {
+        return { unreadable: l.slice(0, 200) };
+      }
+    });
+  const file = (name: string) => readBundleFile(stateDir, n, name);
+  const problems = await verifyRelease(stateDir, record);
+  return {
+    release: record,
+    integrity: { intact: problems.length === 0, problems },
+    evidence: {
+      gates: parseGatesTsv((await file(BUNDLE_FILES.gates)) ?? ""),
+      decisions: lines(await file(BUNDLE_FILES.decisions)),
+      actions: lines(await file(BUNDLE_FILES.actions)),
+      manifest: (await file(BUNDLE_FILES.manifest)) ?? null,
+      previous: ((await file(BUNDLE_FILES.previous)) ?? "").trim() || null,
+      files: Object.keys(record.files ?? {}).sort(),
+    },
+  };
 }
 
 /** For tests and the command: an operation's document without its output. */
