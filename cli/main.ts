@@ -94,6 +94,7 @@ const commands = {
   lifecycle: () => import("./commands/lifecycle.ts"),
   lock: () => import("./commands/lock.ts"),
   policy: () => import("./commands/policy.ts"),
+  release: () => import("./commands/release.ts"),
   serve: () => import("./commands/serve.ts"),
   status: () => import("./commands/status.ts"),
   token: () => import("./commands/token.ts"),
@@ -211,6 +212,86 @@ program.command("teardown")
   .action(
     action(async (ctx, o: { clean?: boolean }) =>
       (await commands.lifecycle()).runTeardown(ctx, { clean: Boolean(o.clean) })
+    ),
+  );
+
+/** A release number argument: a whole number from 1 (exit 2 otherwise). */
+function releaseNumber(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) {
+    throw new SwiftDeployError("USAGE", `Invalid release number "${value}": expected 1, 2, …`, {
+      exitCode: ExitCode.invalid,
+      hint: "`swiftdeploy releases` lists them",
+    });
+  }
+  return Number(value);
+}
+
+const releases = program.command("releases")
+  .description(
+    "the evidence bundle of every deploy, promote, rollout and rollback (.swiftdeploy/releases/)",
+  )
+  .option("--json", "the list as JSON")
+  .addHelpText(
+    "after",
+    "\nEvery change that reached the engine leaves a numbered, content-addressed bundle:\n" +
+      "good releases (rollback targets), failed ones (undone) and blocked ones (a gate refused).\n" +
+      "Layout: docs/releases.md. The history's release_created line names each by its sha256.",
+  )
+  .action(
+    action(async (ctx, o: { json?: boolean }) =>
+      (await commands.release()).runReleases(ctx, { json: Boolean(o.json) })
+    ),
+  );
+releases.command("show <n>")
+  .description(
+    "one release: images and digests, containers, gates, decisions, verified against its hash",
+  )
+  .option("--json", "the record, its gates and the verification as JSON")
+  .addHelpText(
+    "after",
+    "\nExit 1 when the bundle does not match its hash (a file changed or missing).",
+  )
+  .action(
+    action(async (ctx, n: string, o: { json?: boolean }) =>
+      (await commands.release()).runReleaseShow(ctx, releaseNumber(n), { json: Boolean(o.json) })
+    ),
+  );
+releases.command("prune")
+  .description(
+    "remove images only older releases name; keeps those of the last releases.retain good ones",
+  )
+  .option("--dry-run", "print what would be kept and removed; remove nothing")
+  .addHelpText(
+    "after",
+    "\nNever removed: an image of the last `releases.retain` (default 5) good releases, one any\n" +
+      "container uses, one the manifest names now. Bundles are evidence and are all kept.",
+  )
+  .action(
+    action(async (ctx, o: { dryRun?: boolean }) =>
+      (await commands.release()).runReleasesPrune(ctx, { dryRun: Boolean(o.dryRun) })
+    ),
+  );
+
+program.command("rollback [n]")
+  .description(
+    "re-apply good release N (default: the one before the latest good) without rebuilding",
+  )
+  .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
+  .addHelpText(
+    "after",
+    "\nRuns from the release's bundle alone (manifest.yaml may be edited or gone): its images by\n" +
+      "id (a moved tag is pointed back), the deploy path's gates (validate, infrastructure\n" +
+      "policy), start beside, healthy, switch, drain. The manifest gets the release's text.\n" +
+      "Exit codes: 0 rolled back, 1 failed (the running stack keeps serving), 2 no such good\n" +
+      "release, 3 denied by policy, 4 a change or an active rollout holds the stack.",
+  )
+  .action(
+    action(async (ctx, n: string | undefined, o: { timeout: number }) =>
+      (await commands.release()).runRollback(
+        ctx,
+        n === undefined ? undefined : releaseNumber(n),
+        { timeoutSeconds: o.timeout },
+      )
     ),
   );
 

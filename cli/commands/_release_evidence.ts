@@ -5,7 +5,7 @@
  * decisions, gates, actions and timings, then names it in the history
  * (`release_created`). Used by deploy, promote, rollouts and rollback.
  */
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import type { Context } from "./context.ts";
 import { describeAction, type Step } from "../actions/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
@@ -149,13 +149,14 @@ async function writeEvidence(
     status: outcome.status,
     ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
     project: m.project,
+    ...(ctx.environment !== undefined ? { environment: ctx.environment } : {}),
     started_at: rec.started.toISOString(),
     created_at: created.toISOString(),
     duration_ms: created.getTime() - rec.started.getTime(),
     timings: rec.timings,
     actor: defaultActor(),
     manifest: {
-      file: relative(loaded.dir, loaded.path),
+      file: basename(loaded.path),
       sha256: loaded.hash,
       version: m.services.version,
       mode: m.services.mode,

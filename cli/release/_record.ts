@@ -195,29 +195,48 @@ export function protectedImageIds(
 }
 
 /**
- * What `releases prune` does with images SwiftDeploy built: keep every
- * protected id, remove the rest of `built` (ids of images carrying
- * SwiftDeploy's build label). `inUse` ids (a running container's) are kept
- * as well, with that reason.
+ * What `releases prune` does with the images releases name: keep every
+ * protected id (a retained good release runs it) and every id in `inUse`
+ * (id → why, e.g. a container runs it, the manifest names it), remove the
+ * rest of `named` (images only SwiftDeploy's older releases name; nothing
+ * else on the engine is ever considered).
  */
 export function prunePlan(
-  built: readonly { id: string; tags: string[] }[],
+  named: readonly { id: string; refs: string[] }[],
   protectedIds: readonly string[],
-  inUse: readonly string[] = [],
+  inUse: Readonly<Record<string, string>> = {},
 ): {
-  keep: { id: string; tags: string[]; why: string }[];
-  remove: { id: string; tags: string[] }[];
+  keep: { id: string; refs: string[]; why: string }[];
+  remove: { id: string; refs: string[] }[];
 } {
   const keepSet = new Set(protectedIds);
-  const used = new Set(inUse);
-  const keep: { id: string; tags: string[]; why: string }[] = [];
-  const remove: { id: string; tags: string[] }[] = [];
-  for (const img of [...built].sort((a, b) => a.id.localeCompare(b.id))) {
+  const keep: { id: string; refs: string[]; why: string }[] = [];
+  const remove: { id: string; refs: string[] }[] = [];
+  for (const img of [...named].sort((a, b) => a.id.localeCompare(b.id))) {
     if (keepSet.has(img.id)) keep.push({ ...img, why: "a retained release runs it" });
-    else if (used.has(img.id)) keep.push({ ...img, why: "a container uses it" });
+    else if (inUse[img.id]) keep.push({ ...img, why: inUse[img.id]! });
     else remove.push(img);
   }
   return { keep, remove };
+}
+
+/** Every image id the records name, with the references it was named by (sorted, unique). */
+export function namedImages(
+  records: readonly Pick<ReleaseRecord, "images">[],
+): { id: string; refs: string[] }[] {
+  const byId = new Map<string, Set<string>>();
+  for (const r of records) {
+    for (const i of r.images ?? []) {
+      if (!i.id) continue;
+      const refs = byId.get(i.id) ?? new Set<string>();
+      refs.add(i.ref);
+      byId.set(i.id, refs);
+    }
+  }
+  return [...byId].sort((a, b) => a[0].localeCompare(b[0])).map(([id, refs]) => ({
+    id,
+    refs: [...refs].sort(),
+  }));
 }
 
 /**

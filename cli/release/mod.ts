@@ -34,6 +34,7 @@ export {
   isDecisionEntry,
   jsonLines,
   latestGood,
+  namedImages,
   parseGatesTsv,
   pointerText,
   protectedImageIds,

@@ -1,0 +1,382 @@
+/**
+ * `swiftdeploy releases`, `releases show N`, `releases prune` and
+ * `rollback [N]` (issue 15): the evidence bundles under
+ * `.swiftdeploy/releases/`, and re-applying a retained good release through
+ * the deploy path (its gates, zero downtime), without rebuilding.
+ */
+import { join, relative } from "node:path";
+import type { Context } from "./context.ts";
+import { EngineClient } from "../engine/mod.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
+import { atomicWrite, readIfExists } from "../fs/mod.ts";
+import { acquireLock } from "../lock/mod.ts";
+import { loadManifest, targetOf } from "../manifest/mod.ts";
+import { readRolloutState } from "../rollout/mod.ts";
+import { mark } from "../term/mod.ts";
+import {
+  BUNDLE_FILES,
+  DEFAULT_RETAIN,
+  listRecords,
+  namedImages,
+  parseGatesTsv,
+  protectedImageIds,
+  prunePlan,
+  readBundleFile,
+  readRelease,
+  releaseDir,
+  type ReleaseRecord,
+  retainedReleases,
+  rollbackTarget,
+  summarize,
+  verifyRelease,
+} from "../release/mod.ts";
+import { lockPath } from "./_shared.ts";
+import { checkNoActiveRollout } from "./rollout.ts";
+
+/** `releases.retain` of the manifest when it loads, else the default (5). */
+async function retainOf(ctx: Context): Promise<number> {
+  try {
+    const m = (await loadManifest(ctx.manifestArg)).manifest as { releases?: { retain?: number } };
+    return m.releases?.retain ?? DEFAULT_RETAIN;
+  } catch {
+    return DEFAULT_RETAIN;
+  }
+}
+
+const shortHash = (h: string) => h.slice(0, 12);
+
+/** `swiftdeploy releases [--json]`: every bundle, oldest first, the serving release marked. */
+export async function runReleases(ctx: Context, opts: { json?: boolean }): Promise<number> {
+  const records = await listRecords(ctx.stateDir);
+  const summaries = records.map((r) => summarize(ctx.stateDir, r));
+  if (opts.json) {
+    ctx.term.out(JSON.stringify(summaries, null, 2));
+    return 0;
+  }
+  const t = ctx.term;
+  if (records.length === 0) {
+    t.out(`No releases yet in ${relative(Deno.cwd(), join(ctx.stateDir, "releases")) || "."}`);
+    return 0;
+  }
+  const retained = new Set(retainedReleases(records, await retainOf(ctx)).map((r) => r.number));
+  const newestGood = [...records].reverse().find((r) => r.status === "good")?.number;
+  t.out(t.bold("  #  status   kind             version   mode     created (UTC)        sha256"));
+  for (const s of summaries) {
+    const status = s.status === "good"
+      ? t.green(s.status.padEnd(7))
+      : s.status === "failed"
+      ? t.red(s.status.padEnd(7))
+      : t.yellow(s.status.padEnd(7));
+    const notes = [
+      s.number === newestGood ? "latest good" : "",
+      retained.has(s.number) ? "retained" : "",
+      s.environment ? `env ${s.environment}` : "",
+    ].filter(Boolean).join(", ");
+    t.out(
+      `${String(s.number).padStart(3)}  ${status}  ${s.kind.padEnd(15)}  ${s.version.padEnd(8)}  ` +
+        `${s.mode.padEnd(7)}  ${s.created_at.slice(0, 19).replace("T", " ")}  ${
+          shortHash(s.hash)
+        }` +
+        (notes ? `  ${t.dim(`(${notes})`)}` : ""),
+    );
+  }
+  return 0;
+}
+
+/**
+ * Release `n` or a typed error (exit 2: no such release).
+ *
+ * @throws SwiftDeployError RELEASE_NOT_FOUND
+ */
+async function mustRead(ctx: Context, n: number): Promise<ReleaseRecord> {
+  const r = await readRelease(ctx.stateDir, n);
+  if (!r) {
+    throw new SwiftDeployError("RELEASE_NOT_FOUND", `Cannot find release ${n}`, {
+      exitCode: ExitCode.invalid,
+      hint: "`swiftdeploy releases` lists them",
+    });
+  }
+  return r;
+}
+
+/** `swiftdeploy releases show N [--json]`: one release, its gates and decisions, verified. */
+export async function runReleaseShow(
+  ctx: Context,
+  n: number,
+  opts: { json?: boolean },
+): Promise<number> {
+  const r = await mustRead(ctx, n);
+  const problems = await verifyRelease(ctx.stateDir, r);
+  const gates = parseGatesTsv(await readBundleFile(ctx.stateDir, n, BUNDLE_FILES.gates) ?? "");
+  if (opts.json) {
+    ctx.term.out(
+      JSON.stringify({ record: r, gates, verified: problems.length === 0, problems }, null, 2),
+    );
+    return problems.length === 0 ? 0 : 1;
+  }
+  const t = ctx.term;
+  const dir = releaseDir(ctx.stateDir, n);
+  t.out(t.bold(`Release ${r.number}: ${r.kind}, ${r.status}`) + (r.reason ? ` (${r.reason})` : ""));
+  t.out(`  sha256     ${r.hash}`);
+  t.out(
+    `  verified   ${
+      problems.length === 0
+        ? t.green("yes: release.json and every file match")
+        : t.red(problems.join("; "))
+    }`,
+  );
+  t.out(`  bundle     ${dir}`);
+  t.out(`  project    ${r.project}${r.environment ? ` (environment ${r.environment})` : ""}`);
+  t.out(
+    `  version    ${r.manifest.version}, mode ${r.manifest.mode} (${r.manifest.file}, sha256 ${
+      shortHash(r.manifest.sha256)
+    })`,
+  );
+  t.out(
+    `  when       ${r.started_at} → ${r.created_at} (${
+      (r.duration_ms / 1000).toFixed(1)
+    } s) by ${r.actor.user}@${r.actor.host}`,
+  );
+  t.out(
+    `  previous   ${
+      r.previous
+        ? `release ${r.previous.number} (${shortHash(r.previous.hash)})`
+        : "none (first good release)"
+    }`,
+  );
+  if (r.rollback_of) {
+    t.out(`  rollback   of release ${r.rollback_of.number} (${shortHash(r.rollback_of.hash)})`);
+  }
+  if (r.rollout_id) t.out(`  rollout    ${r.rollout_id}`);
+  t.out(
+    `  policy     bundle ${
+      r.policy.bundle_hash ? shortHash(r.policy.bundle_hash) : "none"
+    }, sources ${r.policy.sources_hash ? shortHash(r.policy.sources_hash) : "?"}`,
+  );
+  t.out(t.bold("  images"));
+  for (const i of r.images) {
+    t.out(
+      `    ${i.role.padEnd(10)} ${i.ref}  ${i.id ?? "(not on the engine)"}${
+        i.digests.length ? `  ${i.digests.join(", ")}` : ""
+      }`,
+    );
+  }
+  t.out(t.bold("  containers"));
+  for (const c of r.containers) t.out(`    ${c.role.padEnd(10)} ${c.name}  ${c.image_id}`);
+  for (const h of r.health) {
+    t.out(`    ${mark(t, h.healthy)} ${h.container}${h.detail ? `: ${h.detail}` : ""}`);
+  }
+  t.out(t.bold("  gates"));
+  for (const g of gates) {
+    const ok = g.result === "pass" ? true : g.result === "fail" ? false : "warn" as const;
+    t.out(
+      `    ${mark(t, ok)} ${g.name}: ${g.figure || "-"}${g.limit ? `  (limit ${g.limit})` : ""}`,
+    );
+  }
+  const timings = Object.entries(r.timings).map(([k, v]) => `${k} ${v} ms`).join(", ");
+  if (timings) t.out(`  timings    ${timings}`);
+  t.out(t.dim(`  files: ${Object.keys(r.files).join(", ")}, release.json`));
+  return problems.length === 0 ? 0 : 1;
+}
+
+/** `name:tag` → [name, tag]; a digest reference (`@sha256:`) gives undefined (it cannot move). */
+export function splitReference(ref: string): [string, string] | undefined {
+  if (ref.includes("@")) return undefined;
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  return colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, "latest"];
+}
+
+/**
+ * `swiftdeploy rollback [N]`: re-applies release N (default: the good
+ * release before the newest good one) from its bundle alone. Under the
+ * change lock: refused during an active rollout (exit 4); the bundle is
+ * verified; every image it ran must still be on the engine (by id), and a
+ * tag that moved since is pointed back at that id (no rebuild); the
+ * manifest file gets the release's text (the desired state follows the
+ * rollback; restored on failure); then the deploy path runs (validate, the
+ * infrastructure policy, start beside, healthy, switch, drain) and records
+ * a `rollback` release.
+ */
+export async function runRollback(
+  ctx: Context,
+  n: number | undefined,
+  opts: { timeoutSeconds: number },
+): Promise<number> {
+  const t = ctx.term;
+  const started = performance.now();
+  const lock = await acquireLock(lockPath(ctx), n === undefined ? "rollback" : `rollback ${n}`);
+  try {
+    checkNoActiveRollout(await readRolloutState(ctx.stateDir), undefined, {
+      retry: true,
+      command: "rollback",
+    });
+    const records = await listRecords(ctx.stateDir);
+    const target = rollbackTarget(records, n);
+    if (typeof target === "string") {
+      throw new SwiftDeployError("RELEASE_NOT_FOUND", `Cannot roll back: ${target}`, {
+        exitCode: ExitCode.invalid,
+        hint: "`swiftdeploy releases` lists the good releases",
+      });
+    }
+    const problems = await verifyRelease(ctx.stateDir, target);
+    if (problems.length > 0) {
+      throw new SwiftDeployError(
+        "RELEASE_DAMAGED",
+        `Cannot roll back to release ${target.number}: its bundle ${problems.join("; ")}`,
+        { hint: "pick another release with `swiftdeploy rollback N`" },
+      );
+    }
+    const text = (await readBundleFile(ctx.stateDir, target.number, BUNDLE_FILES.manifest))!;
+    t.out(
+      `${
+        mark(t, true)
+      } release ${target.number} (${target.kind}, version ${target.manifest.version}, ` +
+        `sha256 ${shortHash(target.hash)}): bundle verified`,
+    );
+    // 1. its images, by id: still there, and the manifest's references name them
+    const engine = await EngineClient.connect(ctx.env);
+    try {
+      for (const i of target.images) {
+        const have = i.id ? await engine.imageInspect(i.id) : undefined;
+        if (!i.id || !have) {
+          throw new SwiftDeployError(
+            "RELEASE_NOT_FOUND",
+            `Cannot roll back to release ${target.number}: its ${i.role} image ${i.ref} (${
+              i.id ?? "no id recorded"
+            }) is no longer on the engine`,
+            {
+              hint:
+                "SwiftDeploy keeps the images of the last `releases.retain` good releases; rebuild it or pick a newer release",
+            },
+          );
+        }
+        const now = await engine.imageInspect(i.ref);
+        const parts = splitReference(i.ref);
+        if (now?.Id !== i.id && parts) {
+          await engine.imageTag(i.id, parts[0], parts[1]);
+          t.out(
+            `  ${i.ref} points at ${i.id.slice(0, 19)} again (it named ${
+              now?.Id.slice(0, 19) ?? "nothing"
+            })`,
+          );
+        }
+      }
+    } finally {
+      engine.close();
+    }
+    // 2. the manifest follows the rollback (put back if the deploy does not take)
+    const before = await readIfExists(ctx.manifestPath);
+    if (before !== text) {
+      await atomicWrite(ctx.manifestPath, text);
+      t.out(
+        `  ${ctx.manifestArg} ${
+          before === undefined ? "recreated" : "set"
+        } to release ${target.number}'s text`,
+      );
+    }
+    const restore = async () => {
+      if (before === text) return;
+      if (before === undefined) await Deno.remove(ctx.manifestPath).catch(() => {});
+      else await atomicWrite(ctx.manifestPath, before);
+    };
+    let code: number;
+    try {
+      const loaded = await loadManifest(ctx.manifestArg);
+      if (targetOf(loaded.manifest) === "swarm") {
+        throw new SwiftDeployError(
+          "USAGE",
+          "Cannot roll back on target swarm: Swarm rolls a service back itself",
+          {
+            exitCode: ExitCode.invalid,
+          },
+        );
+      }
+      const { deployLocked } = await import("./lifecycle.ts");
+      code = await deployLocked(ctx, loaded, lock, {
+        timeoutSeconds: opts.timeoutSeconds,
+        rollbackOf: { number: target.number, hash: target.hash },
+      }, started);
+    } catch (error) {
+      await restore();
+      throw error;
+    }
+    if (code !== 0) {
+      await restore();
+      return code;
+    }
+    t.out(
+      `${
+        mark(t, true)
+      } Rolled back to release ${target.number}: version ${target.manifest.version} serves ` +
+        `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+    return 0;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * `swiftdeploy releases prune [--dry-run]`: removes the images that only
+ * older releases name. Never removed: an image of the last `releases.retain`
+ * good releases, one a container (of any project) uses, one the manifest
+ * names now. Bundles are evidence and are all kept. Prints what it keeps
+ * and removes, and why.
+ */
+export async function runReleasesPrune(ctx: Context, opts: { dryRun?: boolean }): Promise<number> {
+  const t = ctx.term;
+  const retain = await retainOf(ctx);
+  const lock = await acquireLock(lockPath(ctx), "releases prune");
+  try {
+    const records = await listRecords(ctx.stateDir);
+    const kept = retainedReleases(records, retain).map((r) => r.number).sort((a, b) => a - b);
+    const engine = await EngineClient.connect(ctx.env);
+    try {
+      const inUse: Record<string, string> = {};
+      for (const c of await engine.containerList([], true)) {
+        inUse[c.ImageID] ??= `container ${(c.Names[0] ?? c.Id).replace(/^\//, "")} uses it`;
+      }
+      const loaded = await loadManifest(ctx.manifestArg).catch(() => undefined);
+      if (loaded) {
+        const m = loaded.manifest;
+        for (const ref of [m.services.image, m.nginx.image, m.opa.image, m.prometheus.image]) {
+          const id = (await engine.imageInspect(ref).catch(() => undefined))?.Id;
+          if (id) inUse[id] ??= `the manifest names it (${ref})`;
+        }
+      }
+      const named = [];
+      for (const img of namedImages(records)) {
+        if (await engine.imageInspect(img.id)) named.push(img);
+      }
+      const plan = prunePlan(named, protectedImageIds(records, retain), inUse);
+      t.out(
+        `releases.retain ${retain}: the images of good releases ${
+          kept.join(", ") || "(none)"
+        } are kept; ` +
+          `bundles are evidence and are all kept`,
+      );
+      for (const k of plan.keep) {
+        t.out(`  keep    ${k.id.slice(0, 19)}  ${k.refs.join(", ")}  (${k.why})`);
+      }
+      for (const r of plan.remove) {
+        if (!opts.dryRun) await engine.imageRemove(r.id);
+        t.out(
+          `  ${opts.dryRun ? "would remove" : "removed"} ${r.id.slice(0, 19)}  ${
+            r.refs.join(", ")
+          }`,
+        );
+      }
+      t.out(
+        `${mark(t, true)} ${plan.remove.length} image(s) ${
+          opts.dryRun ? "would be " : ""
+        }removed, ${plan.keep.length} kept`,
+      );
+      return 0;
+    } finally {
+      engine.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
