@@ -144,13 +144,17 @@ program.command("deploy")
       "rollout's steps run (weights, pauses, analyses); exit 3 when the analysis rolls it back.",
   )
   .action(
-    action(async (ctx, o: { dryRun?: boolean; timeout: number; retry?: boolean }) =>
+    action(async (ctx, o: { dryRun?: boolean; timeout: number; retry?: boolean; ref?: string }) =>
       (await commands.lifecycle()).runDeploy(ctx, {
         dryRun: Boolean(o.dryRun),
         timeoutSeconds: o.timeout,
         retry: Boolean(o.retry),
       })
     ),
+  .option(
+    "--ref <commit>",
+    "build the app image from this commit of services.source, write it into the manifest, deploy it",
+  )
   );
 
 const rollout = program.command("rollout").description(
@@ -162,6 +166,7 @@ rollout.command("status")
   .action(
     action(async (ctx, o: { json?: boolean }) =>
       (await commands.lifecycle()).runRollout(ctx, "status", { json: Boolean(o.json) })
+        ...(o.ref !== undefined ? { ref: o.ref } : {}),
     ),
   );
 rollout.command("abort")
@@ -329,12 +334,14 @@ program.command("build")
   .option("--only <roles>", "comma-separated subset of nginx,opa,app,prometheus")
   .option("--policy-only", "only the policy bundle")
   .option("--push", "push the images to the registry (always on target swarm); see registry:")
-  .action(action(async (ctx, o: { only?: string; policyOnly?: boolean; push?: boolean }) => {
+  .option("--ref <commit>", "only the app image, from this commit of services.source")
+  .action(action(async (ctx, o: BuildFlags) => {
     const only = o.only?.split(",").map((s) => s.trim()) as ImageRole[] | undefined;
     for (const r of only ?? []) {
       if (!["nginx", "opa", "app", "prometheus"].includes(r)) {
         throw new SwiftDeployError(
           "USAGE",
+type BuildFlags = { only?: string; policyOnly?: boolean; push?: boolean; ref?: string };
           `Invalid --only: unknown image "${r}" (expected nginx, opa, app or prometheus)`,
           {
             exitCode: ExitCode.invalid,
@@ -359,6 +366,7 @@ engine.command("status").description("is an engine answering, and did this proje
       (await commands.engine()).runEngineStatus(ctx, Boolean(o.json))
     ),
   );
+      ...(o.ref !== undefined ? { ref: o.ref } : {}),
 engine.command("stop").description("stop the dockerd this project started (never another)")
   .action(action(async (ctx) => (await commands.engine()).runEngineStop(ctx)));
 

@@ -209,10 +209,16 @@ function endProgress(ctx: Context): void {
 
 export async function runDeploy(
   ctx: Context,
-  opts: { dryRun: boolean; timeoutSeconds: number; retry?: boolean },
+  opts: { dryRun: boolean; timeoutSeconds: number; retry?: boolean; ref?: string },
 ): Promise<number> {
   const { term } = ctx;
   const started = performance.now();
+  if (opts.ref !== undefined && opts.dryRun) {
+    throw new SwiftDeployError("USAGE", "Cannot combine --dry-run with --ref", {
+      exitCode: ExitCode.invalid,
+      hint: "build the commit with `swiftdeploy build --ref <commit>` to see its image",
+    });
+  }
   if (opts.dryRun) {
     const loaded = await loadManifest(ctx.manifestArg);
     if (targetOf(loaded.manifest) === "swarm") {
@@ -226,11 +232,34 @@ export async function runDeploy(
       retry: opts.retry ?? false,
     });
   }
-  return await withLock(
-    ctx,
-    "deploy",
-    (loaded, lock) => deployLocked(ctx, loaded, lock, opts, started),
-  );
+  return await withLock(ctx, "deploy", async (loaded, lock) => {
+    // --ref: the commit of services.source becomes the app image and version first (issue 16)
+    if (opts.ref !== undefined) loaded = await checkoutRef(ctx, loaded, opts.ref);
+    return await deployLocked(ctx, loaded, lock, opts, started);
+  });
+}
+
+/** `deploy --ref`: builds the commit's image and writes it into the manifest (cli/source). */
+async function checkoutRef(ctx: Context, loaded: LoadedManifest, ref: string) {
+  const { applySourceRef } = await import("../source/mod.ts");
+  const engine = await EngineClient.connect(ctx.env);
+  try {
+    const r = await applySourceRef(engine, loaded, {
+      homeDir: ctx.home,
+      stateDir: ctx.stateDir,
+      ref,
+      log: (l) => ctx.term.err(ctx.term.dim(l)),
+    });
+    ctx.term.out(
+      `${mark(ctx.term, true)} source: ${r.build.sha.slice(0, 12)} → ${r.build.image} ` +
+        `(version ${r.build.version}, ${r.build.rebuilt ? "built" : "up to date"}, ${
+          r.build.seconds.toFixed(1)
+        } s)`,
+    );
+    return r.loaded;
+  } finally {
+    engine.close();
+  }
 }
 
 /** What a deploy under the lock is asked to do. */
