@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { Context } from "./context.ts";
 import { EngineClient } from "../engine/mod.ts";
+import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { buildImages, type BuiltImage, type ImageRole } from "../image/mod.ts";
 import { loadManifest, registrySpec, targetOf } from "../manifest/mod.ts";
 import { buildPolicyBundle } from "../policy/mod.ts";
@@ -17,10 +18,11 @@ import { IMAGES_FILE, pushImages, resolveRegistry } from "../registry/mod.ts";
  */
 export async function runBuild(
   ctx: Context,
-  opts: { only?: ImageRole[]; policyOnly?: boolean; push?: boolean },
+  opts: { only?: ImageRole[]; policyOnly?: boolean; push?: boolean; ref?: string },
 ): Promise<number> {
   const { term } = ctx;
   const t0 = performance.now();
+  if (opts.ref !== undefined) return await buildRef(ctx, opts.ref, t0);
   const policy = await buildPolicyBundle({
     policiesDir: join(ctx.home, "policies"),
     outDir: join(ctx.home, "build", "policy"),
@@ -80,4 +82,42 @@ export async function runBuild(
 /** The image to push for a built one: its role and the tag the manifest names. */
 function pushable(b: BuiltImage): { role: string; localRef: string } {
   return { role: b.role, localRef: b.tags[0]! };
+}
+
+/** `build --ref`: only the app image, from one commit of services.source (cli/source). */
+async function buildRef(ctx: Context, ref: string, t0: number): Promise<number> {
+  const { term } = ctx;
+  const loaded = await loadManifest(ctx.manifestArg);
+  const spec = loaded.manifest.services.source;
+  if (!spec) {
+    throw new SwiftDeployError(
+      "USAGE",
+      `Cannot build --ref ${ref}: the manifest names no services.source`,
+      {
+        exitCode: ExitCode.invalid,
+        hint: "add services.source (repo, branch) to the manifest",
+      },
+    );
+  }
+  const { buildFromSource } = await import("../source/mod.ts");
+  const engine = await EngineClient.connect(ctx.env);
+  try {
+    const b = await buildFromSource(engine, {
+      homeDir: ctx.home,
+      manifestDir: loaded.dir,
+      stateDir: ctx.stateDir,
+      spec,
+      ref,
+      appImage: loaded.manifest.services.image,
+      log: (l) => term.err(term.dim(l)),
+    });
+    term.out(
+      `${term.green("✔")} app   ${b.image} ${b.rebuilt ? "built" : "up to date"} ` +
+        `(commit ${b.sha}, version ${b.version})`,
+    );
+  } finally {
+    engine.close();
+  }
+  term.out(term.dim(`build finished in ${((performance.now() - t0) / 1000).toFixed(2)} s`));
+  return 0;
 }
