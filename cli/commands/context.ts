@@ -17,8 +17,13 @@ export interface Context {
   manifestPath: string;
   /** The manifest path as the user gave it: messages name the file this way. */
   manifestArg: string;
-  /** The manifest's folder: generated files live here. */
+  /**
+   * Where this deployment's files live: the manifest's folder, or with an
+   * environment selected its folder `environments/<name>/` beside the manifest.
+   */
   dir: string;
+  /** The environment `-e/--env` selected (issue 15), if any. */
+  environment?: string;
   /** Per-deployment state beside the manifest (nginx live config, scrapes). */
   stateDir: string;
   verbose: boolean;
@@ -39,12 +44,17 @@ export function createContext(opts: {
   verbose: boolean;
   policyEngine: PolicyEngineKind;
   term: Terminal;
+  /** The environment to act on (`-e/--env`); its files live in `environments/<name>/`. */
+  environment?: string;
 }): Context {
   const manifestPath = isAbsolute(opts.manifest)
     ? opts.manifest
     : resolve(Deno.cwd(), opts.manifest);
-  const dir = dirname(manifestPath);
+  const dir = opts.environment === undefined
+    ? dirname(manifestPath)
+    : join(dirname(manifestPath), "environments", opts.environment); // as cli/manifest's environmentDir
   return {
+    ...(opts.environment === undefined ? {} : { environment: opts.environment }),
     home: installHome(),
     manifestPath,
     manifestArg: opts.manifest,

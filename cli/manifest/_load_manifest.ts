@@ -9,20 +9,114 @@ import { atomicWrite } from "../fs/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
 import { parseManifest } from "./_parse_manifest.ts";
-import type { LoadedManifest } from "./types.ts";
+import { environmentDir, selectEnvironment } from "./_environments.ts";
+import type { LoadedManifest, ResolvedManifest } from "./types.ts";
+
+/**
+ * What `loadManifest` reads for this process besides the file: the
+ * environment the global `-e/--env` option selects, and, for a promotion or
+ * a rollback that re-applies a recorded release, the manifest text as that
+ * release applied it and the images it ran (content addresses by role, e.g.
+ * `{ app: "sha256:…" }`), so the normal deploy path runs exactly that.
+ */
+export interface ManifestSelection {
+  /** An environment of `environments`; required when the manifest declares any. */
+  environment?: string;
+  /** Parse this text instead of the file (the file's path still names it). */
+  text?: string;
+  /** Images to run instead of the manifest's, by role. */
+  images?: Partial<Record<"app" | "nginx" | "opa" | "prometheus", string>>;
+}
+
+let selection: ManifestSelection = {};
+
+/** Sets what every later `loadManifest` of this process reads (see ManifestSelection). */
+export function selectManifest(next: ManifestSelection): void {
+  selection = { ...next };
+}
+
+/** What `selectManifest` set last ({} when nothing). */
+export function manifestSelection(): ManifestSelection {
+  return { ...selection };
+}
+
+/**
+ * The manifest as `chosen` selects it: the environment's values over the
+ * shared ones, the pinned images; `dir` is where its files live.
+ *
+ * @throws SwiftDeployError USAGE (exit 2) when an environment is needed and
+ *   not chosen, chosen and not declared, or chosen for a manifest without any
+ */
+export function applySelection(
+  manifest: ResolvedManifest,
+  chosen: ManifestSelection,
+  fileName: string,
+  manifestDir: string,
+): { manifest: ResolvedManifest; dir: string } {
+  const names = (manifest.environments ?? []).map((e) => e.name);
+  const env = chosen.environment;
+  if (env === undefined && names.length > 0) {
+    throw new SwiftDeployError(
+      "USAGE",
+      `Cannot choose a stack in "${fileName}": it declares environments ${
+        names.map((n) => `"${n}"`).join(", ")
+      } and none was chosen`,
+      { exitCode: ExitCode.invalid, hint: `add -e/--env <name>, e.g. \`-e ${names[0]}\`` },
+    );
+  }
+  if (env !== undefined && !names.includes(env)) {
+    throw new SwiftDeployError(
+      "USAGE",
+      names.length === 0
+        ? `Cannot use environment "${env}": "${fileName}" declares no environments`
+        : `Cannot use environment "${env}": "${fileName}" declares ${
+          names.map((n) => `"${n}"`).join(", ")
+        }`,
+      {
+        exitCode: ExitCode.invalid,
+        hint: names.length === 0
+          ? "drop -e/--env (or SWIFTDEPLOY_ENV), or declare environments in the manifest"
+          : "choose one of the declared environments",
+      },
+    );
+  }
+  let m = env === undefined ? manifest : selectEnvironment(manifest, env);
+  const images = chosen.images;
+  if (images) {
+    m = {
+      ...m,
+      services: { ...m.services, image: images.app ?? m.services.image },
+      nginx: { ...m.nginx, image: images.nginx ?? m.nginx.image },
+      opa: { ...m.opa, image: images.opa ?? m.opa.image },
+      prometheus: { ...m.prometheus, image: images.prometheus ?? m.prometheus.image },
+    };
+  }
+  return {
+    manifest: m,
+    dir: env === undefined ? manifestDir : join(manifestDir, environmentDir(env)),
+  };
+}
 
 /**
  * Reads, parses and validates the manifest at `path` (relative to the current
  * directory or absolute). Messages name the file as `path` was given.
  *
+ * With an environment selected (`-e/--env`, see `selectManifest`), the
+ * values are that environment's and `dir` is its folder
+ * (`environments/<name>/`, created when missing).
+ *
  * @throws SwiftDeployError MANIFEST_NOT_FOUND (exit 2) when the file cannot be read
  * @throws ManifestError when it is not a valid manifest
+ * @throws SwiftDeployError USAGE (exit 2) when the environment does not fit the manifest
  */
-export async function loadManifest(path: string): Promise<LoadedManifest> {
+export async function loadManifest(
+  path: string,
+  chosen: ManifestSelection = selection,
+): Promise<LoadedManifest> {
   const absolute = resolve(path);
   let text: string;
   try {
-    text = await Deno.readTextFile(absolute);
+    text = chosen.text ?? await Deno.readTextFile(absolute);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
       ? "file not found"
@@ -38,8 +132,17 @@ export async function loadManifest(path: string): Promise<LoadedManifest> {
       cause: error,
     });
   }
-  const manifest = parseManifest(text, path, { canonical: resolvedIn(dirname(absolute)) });
-  return { path: absolute, dir: dirname(absolute), text, hash: sha256Hex(text), manifest };
+  const parsed = parseManifest(text, path, { canonical: resolvedIn(dirname(absolute)) });
+  const { manifest, dir } = applySelection(parsed, chosen, path, dirname(absolute));
+  if (chosen.environment !== undefined) await Deno.mkdir(dir, { recursive: true });
+  return {
+    path: absolute,
+    dir,
+    text,
+    hash: sha256Hex(text),
+    manifest,
+    ...(chosen.environment === undefined ? {} : { environment: chosen.environment }),
+  };
 }
 
 /**
@@ -81,10 +184,17 @@ export async function setManifestValue(
   const fileName = displayName(loaded.path);
   await assertUnchanged(loaded, fileName);
   const text = editManifestText(loaded.text, keyPath, value, fileName);
-  const manifest = parseManifest(text, fileName, { canonical: resolvedIn(loaded.dir) });
+  const parsed = parseManifest(text, fileName, { canonical: resolvedIn(dirname(loaded.path)) });
+  // The edited manifest as this process selects it (its environment, its pinned images).
+  const { manifest } = applySelection(
+    parsed,
+    { ...selection, ...(loaded.environment ? { environment: loaded.environment } : {}) },
+    fileName,
+    dirname(loaded.path),
+  );
   if (text === loaded.text) return { ...loaded, manifest };
   await writeAtomically(loaded, text, fileName);
-  return { path: loaded.path, dir: loaded.dir, text, hash: sha256Hex(text), manifest };
+  return { ...loaded, text, hash: sha256Hex(text), manifest };
 }
 
 /** The manifest path as messages show it: relative to the current directory when inside it. */

@@ -7,7 +7,8 @@
  *
  * The names here are the ones the writers use: `GENERATED_FILE_NAMES`
  * (cli/render), `headPath` and `<history>.lock` (cli/history),
- * `defaultChartFile` (cli/audit), `scrapesDir` (cli/scrapes), the change lock
+ * `defaultChartFile` (cli/audit), `scrapesDir` (cli/scrapes), `releasesDir`
+ * (cli/release), the change lock
  * and the engine driver's folders under `.swiftdeploy/`. The manifest is the
  * bottom layer and cannot import them; `_output_paths_test.ts` checks that
  * both sides agree.
@@ -35,6 +36,12 @@ export interface OutputPath {
    * number (the history's archived segments `history.<n>.jsonl`).
    */
   family?: boolean;
+  /**
+   * The environment whose folder holds it (`environments/<name>/`); outputs
+   * of one key clash only across environments (two folders made one by a
+   * symlink).
+   */
+  scope?: string;
 }
 
 /** A pair of outputs that would be the same file, or one inside the other. */
@@ -88,6 +95,30 @@ function segmentsPattern(history: string): string {
  * (only its base name counts: outputs live in the manifest's folder).
  */
 export function outputPaths(m: ResolvedManifest, manifestFileName: string): OutputPath[] {
+  const all = stackOutputPaths(m, manifestFileName);
+  if (m.environments === undefined) return all;
+  // Each environment's stack writes the same names into its own folder (a
+  // name given twice is one folder, and reported as a duplicate name).
+  const [manifest, ...stack] = all;
+  const names = [...new Set(m.environments.map((env) => env.name))];
+  return [
+    manifest!,
+    ...names.map((name) => ({ name })).flatMap((env) =>
+      stack.map((o) => ({
+        ...o,
+        what: `${o.what} of environment "${env.name}"`,
+        path: `${ENVIRONMENTS_FOLDER}/${env.name}/${o.path}`,
+        scope: env.name,
+      }))
+    ),
+  ];
+}
+
+/** Folder of the environments' folders (as cli/manifest/_environments.ts' ENVIRONMENTS_DIR). */
+const ENVIRONMENTS_FOLDER = "environments";
+
+/** The outputs of one stack, relative to its folder; the manifest first. */
+function stackOutputPaths(m: ResolvedManifest, manifestFileName: string): OutputPath[] {
   const history = normal(m.audit.history_file);
   const report = normal(m.audit.report_file);
   const q = (p: string) => `"${p}"`;
@@ -114,6 +145,7 @@ export function outputPaths(m: ResolvedManifest, manifestFileName: string): Outp
       ["nginx's live config folder", "nginx"],
       ["OPA's policy data folder", "opa"],
       ["the chaos state", "last_chaos"],
+      ["the release bundles folder", "releases"],
     ].map(([what, name]) => ({
       what: `${what} ${q(`${STATE_DIR}/${name}`)}`,
       path: `${STATE_DIR}/${name}`,
@@ -137,7 +169,7 @@ export function findCollisions(
     for (let j = i + 1; j < outputs.length; j++) {
       const a = outputs[i]!;
       const b = outputs[j]!;
-      if (a.field !== undefined && a.field === b.field) continue;
+      if (a.field !== undefined && a.field === b.field && a.scope === b.scope) continue;
       const ca = forms[i]!;
       const cb = forms[j]!;
       const relation = ca === cb || families[i]?.(cb) || families[j]?.(ca)

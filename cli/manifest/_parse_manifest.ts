@@ -21,6 +21,12 @@ import {
 import { type FileIssue, ManifestError } from "../errors/mod.ts";
 import { DEFAULT_PROJECT, defaultNetworkName, DEFAULTS, defaultVolumeName } from "./_defaults.ts";
 import { durationSeconds, formatDuration } from "./_duration.ts";
+import {
+  checkEnvironments,
+  DEFAULT_ALLOWED_REGISTRIES,
+  type EnvironmentReader,
+  resolveEnvironments,
+} from "./_environments.ts";
 import { collisionMessage, findCollisions, outputPaths } from "./_output_paths.ts";
 import {
   type LeafSpec,
@@ -122,6 +128,7 @@ class ManifestCheck {
     this.#section(MANIFEST_SCHEMA, root, []);
     // Keys with a problem resolve to their defaults here; pass 2 skips them.
     const manifest = this.#resolve();
+    this.#environments(manifest);
     this.#crossField(manifest);
     return this.issues.length > 0 ? undefined : manifest;
   }
@@ -543,6 +550,18 @@ class ManifestCheck {
     const reported = new Set<string>();
     for (const c of findCollisions(outputs, this.#canonical)) {
       const keyed = [c.a, c.b].filter((o) => o.field !== undefined);
+      if (c.a.scope !== c.b.scope) {
+        if (reported.has("environments")) continue;
+        reported.add("environments");
+        this.#report(
+          this.#lists.get("environments")?.offset ?? 0,
+          "environments",
+          `must give every environment a folder of its own: ${c.a.what} and ${c.b.what} are one path${
+            c.resolved ? ` once symlinks are resolved ("${c.resolved.b}")` : ""
+          }`,
+        );
+        continue;
+      }
       if (keyed.length === 0) {
         this.#report(
           0,
@@ -565,8 +584,47 @@ class ManifestCheck {
     }
   }
 
+  /** What cli/manifest/_environments.ts may read of this check (and report through it). */
+  #reader(): EnvironmentReader {
+    return {
+      get: (path, fallback) => this.#get(path, fallback),
+      has: (path) => this.#given.has(path),
+      seconds: (path, fallback) => this.#seconds(path, fallback),
+      length: (path) => this.#lists.get(path)?.length ?? 0,
+      written: (path) => this.#lists.has(path) || this.#sections.has(path),
+      clean: (path) => this.#clean(path),
+      offsetOf: (path) =>
+        this.#given.get(path)?.node.range?.[0] ?? this.#lists.get(path)?.offset ??
+          this.#sections.get(path) ?? 0,
+      report: (offset, path, message) => this.#report(offset, path, message),
+    };
+  }
+
+  /**
+   * `environments` and `promotion` (its defaults once environments are
+   * declared), only when written: a manifest without them is unchanged.
+   */
+  #environments(m: ResolvedManifest): void {
+    const environments = resolveEnvironments(this.#reader(), m);
+    if (environments !== undefined) m.environments = environments;
+    if (this.#sections.has("promotion") || environments !== undefined) {
+      const registries: string[] = [];
+      const length = this.#lists.get("promotion.allowed_registries")?.length ?? 0;
+      for (let index = 0; index < length; index++) {
+        const given = this.#given.get(`promotion.allowed_registries[${index}]`);
+        if (given !== undefined) registries.push(String(given.value));
+      }
+      m.promotion = {
+        allowed_registries: this.#lists.has("promotion.allowed_registries")
+          ? registries
+          : [...DEFAULT_ALLOWED_REGISTRIES],
+      };
+    }
+  }
+
   /** Pass 2: rules between keys. */
   #crossField(m: ResolvedManifest): void {
+    checkEnvironments(this.#reader(), m);
     // Both are published on the host, so they cannot share a port.
     if (this.#clean("nginx.port") && this.#clean("opa.port") && m.nginx.port === m.opa.port) {
       if (this.#given.has("opa.port")) {

@@ -356,6 +356,114 @@ export const STEP_KINDS = ["weight", "pause", "analysis"] as const;
 /** The most replicas a service may ask for. */
 export const MAX_REPLICAS = 1000;
 
+/** An environment's name: lowercase, starts with a letter, at most 16 characters (a folder name). */
+export const ENVIRONMENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,15}$/;
+
+/** The most environments a manifest may declare. */
+export const MAX_ENVIRONMENTS = 16;
+
+/** The longest soak: 720 h (30 days). */
+export const MAX_SOAK_SECONDS = 720 * 3600;
+
+/** RFC 3339 in UTC ("Z"), seconds required, fractions allowed. */
+export const RFC3339_UTC_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
+
+const environmentName = string((value) =>
+  ENVIRONMENT_NAME_PATTERN.test(value)
+    ? undefined
+    : 'must start with a lowercase letter and hold only lowercase letters, digits and "-", at most 16 characters'
+);
+
+const soak: LeafSpec["check"] = (value, source) => {
+  const seconds = durationSeconds(value, source);
+  return seconds !== undefined && seconds <= MAX_SOAK_SECONDS
+    ? undefined
+    : "must be a duration between 0s and 720h, such as 0s, 10m, 1h30m or a whole number of seconds";
+};
+
+const utcInstant: LeafSpec["check"] = (value) =>
+  typeof value === "string" && RFC3339_UTC_PATTERN.test(value) && !Number.isNaN(Date.parse(value))
+    ? undefined
+    : 'must be an RFC 3339 time in UTC such as "2026-12-24T00:00:00Z" (quote it)';
+
+const allowedRegistry: LeafSpec["check"] = (value) =>
+  typeof value === "string" && REGISTRY_ADDRESS_PATTERN.test(value)
+    ? undefined
+    : 'must be a registry address "host[:port]" such as "docker.io" or "127.0.0.1:5000"';
+
+const port = () => leaf(integerBetween(1, 65535));
+
+/** `environments`: the stacks a release is promoted through, in order (issue 15). */
+const ENVIRONMENTS_SPEC: ListSpec = {
+  kind: "list",
+  maxItems: MAX_ENVIRONMENTS,
+  itemName: "environment",
+  example: "name: staging",
+  items: {
+    kind: "section",
+    fields: {
+      name: leaf(environmentName, true),
+      project: leaf(project),
+      target: leaf(oneOf(["engine", "swarm"])),
+      nginx: { kind: "section", fields: { port: port() } },
+      opa: { kind: "section", fields: { port: port() } },
+      prometheus: { kind: "section", fields: { port: port() } },
+      policy_limits: {
+        kind: "section",
+        fields: {
+          infrastructure: {
+            kind: "section",
+            fields: {
+              min_disk_free_gb: leaf(positiveNumber),
+              max_cpu_load: leaf(positiveNumber),
+              min_mem_free_percent: leaf(percentage),
+            },
+          },
+          canary: {
+            kind: "section",
+            fields: {
+              max_error_rate_percent: leaf(percentage),
+              max_p99_latency_ms: leaf(positiveNumber),
+              window_seconds: leaf(integerBetween(1, 3600)),
+              min_requests: leaf(integerAtLeast(1)),
+            },
+          },
+        },
+      },
+      soak: leaf(soak),
+      production: leaf(boolean),
+      freezes: {
+        kind: "list",
+        maxItems: 64,
+        itemName: "freeze",
+        example: 'start: "2026-12-24T00:00:00Z"',
+        items: {
+          kind: "section",
+          fields: {
+            start: leaf(utcInstant, true),
+            end: leaf(utcInstant, true),
+            reason: leaf(string()),
+          },
+        },
+      },
+    },
+  },
+};
+
+/** `promotion`: the supply-chain rules of every environment promotion. */
+const PROMOTION_SPEC: SectionSpec = {
+  kind: "section",
+  fields: {
+    allowed_registries: {
+      kind: "list",
+      maxItems: 64,
+      itemName: "registry",
+      example: "docker.io",
+      items: leaf(allowedRegistry),
+    },
+  },
+};
+
 export const MANIFEST_SCHEMA: SectionSpec = {
   kind: "section",
   required: true,
@@ -535,6 +643,8 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         password_file: { kind: "leaf", nullable: true, check: secretFile },
       },
     },
+    environments: ENVIRONMENTS_SPEC,
+    promotion: PROMOTION_SPEC,
     prometheus: {
       kind: "section",
       fields: {

@@ -8,7 +8,21 @@
 
 export { parseManifest } from "./_parse_manifest.ts";
 export { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
-export { loadManifest, setManifestValue } from "./_load_manifest.ts";
+export {
+  applySelection,
+  loadManifest,
+  type ManifestSelection,
+  manifestSelection,
+  selectManifest,
+  setManifestValue,
+} from "./_load_manifest.ts";
+export {
+  DEFAULT_ALLOWED_REGISTRIES,
+  environmentDir,
+  ENVIRONMENTS_DIR,
+  previousEnvironment,
+  selectEnvironment,
+} from "./_environments.ts";
 export {
   DEFAULT_PROJECT,
   defaultNetworkName,
@@ -26,9 +40,12 @@ export {
 export { durationSeconds, formatDuration } from "./_duration.ts";
 export type {
   AnalysisSource,
+  EnvironmentSpec,
+  FreezeSpec,
   LoadedManifest,
   Mode,
   NetworkDriver,
+  PromotionSpec,
   RegistrySpec,
   ResolvedManifest,
   RestartPolicy,

@@ -140,6 +140,20 @@ export interface ResolvedManifest {
   };
   /** How a changed app spec reaches users (issue 13). */
   rollout: RolloutSpec;
+  /**
+   * The declared environments in promotion order (issue 15), each its own
+   * stack; absent when the manifest declares none (it then behaves as
+   * before). See cli/manifest/_environments.ts.
+   */
+  environments?: EnvironmentSpec[];
+  /**
+   * The environment these values are for (`-e/--env`): set by
+   * `selectEnvironment`, which overlays the environment's own values on the
+   * shared ones. Absent for a manifest without environments.
+   */
+  environment?: string;
+  /** Supply-chain rules of environment promotion; absent when not written. */
+  promotion?: PromotionSpec;
   /** The optional Prometheus of the stack (issue 13 step 2). */
   prometheus: {
     enabled: boolean;
@@ -149,6 +163,47 @@ export interface ResolvedManifest {
     /** Seconds between scrapes. */
     scrape_interval_seconds: number;
   };
+}
+
+/** A declared change freeze of an environment: no promotion reaches it from `start` to `end`. */
+export interface FreezeSpec {
+  /** RFC 3339 in UTC as written, e.g. "2026-12-24T00:00:00Z". */
+  start: string;
+  end: string;
+  /** The same instants as Unix seconds (the policy compares these). */
+  start_s: number;
+  end_s: number;
+  reason: string;
+}
+
+/**
+ * One environment of `environments`, resolved: the values it declares
+ * itself, the shared ones (or their defaults) for the rest.
+ */
+export interface EnvironmentSpec {
+  /** e.g. "dev", "staging", "prod"; its files live in `environments/<name>/`. */
+  name: string;
+  /** Project name of its stack (default `<project>-<name>`). */
+  project: string;
+  target: Target;
+  nginx_port: number;
+  opa_port: number;
+  prometheus_port: number;
+  /** `<project>-net` and `<project>-logs` of its own project. */
+  network_name: string;
+  volume_name: string;
+  policy_limits: ResolvedManifest["policy_limits"];
+  /** How long a release must run healthy here before it may go to the next environment, s. */
+  soak_seconds: number;
+  /** Production: images must be pinned by digest, never `:latest` (default: the last environment). */
+  production: boolean;
+  freezes: FreezeSpec[];
+}
+
+/** The `promotion` section: supply-chain rules every environment promotion is judged by. */
+export interface PromotionSpec {
+  /** Registries images may come from (`docker.io` for names without one). */
+  allowed_registries: string[];
 }
 
 /** One step of a canary rollout, in Argo Rollouts' vocabulary. */
@@ -213,4 +268,6 @@ export interface LoadedManifest {
   /** sha256 hex of `text`. */
   hash: string;
   manifest: ResolvedManifest;
+  /** The environment selected (`-e/--env`); `dir` is then `environments/<name>/` beside the manifest. */
+  environment?: string;
 }

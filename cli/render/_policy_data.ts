@@ -1,5 +1,28 @@
 import type { ResolvedManifest } from "../manifest/types.ts";
 
+/**
+ * `data.limits.promotion` for the selected environment of `m` (policies/
+ * promotion.rego): what a promotion INTO it is judged by. `from` and
+ * `soak_seconds` are the previous environment's (null and 0 for the first,
+ * which nothing is promoted into); undefined when no environment is
+ * selected.
+ */
+export function promotionLimits(m: ResolvedManifest): Record<string, unknown> | undefined {
+  const envs = m.environments ?? [];
+  const index = envs.findIndex((e) => e.name === m.environment);
+  const env = envs[index];
+  if (env === undefined) return undefined;
+  const previous = index > 0 ? envs[index - 1] : undefined;
+  return {
+    environment: env.name,
+    from: previous?.name ?? null,
+    production: env.production,
+    soak_seconds: previous?.soak_seconds ?? 0,
+    allowed_registries: m.promotion?.allowed_registries ?? ["docker.io"],
+    freezes: env.freezes,
+  };
+}
+
 /** Generation note carried as the first key of a generated JSON file. */
 export interface GeneratedNote {
   by: "swiftdeploy init";
@@ -13,11 +36,14 @@ export interface GeneratedNote {
  * (no policy writes one itself): `infrastructure` and `canary` from the
  * manifest's policy_limits, `rollout` from rollout.analysis (the limits of
  * package swiftdeploy.rollout; the window and the source are the
- * controller's business, not the policy's).
+ * controller's business, not the policy's), and for an environment's stack
+ * `promotion`: what a promotion into it is judged by (policies/promotion.rego;
+ * absent for a manifest without environments).
  */
 export function policyData(manifest: ResolvedManifest, generated: GeneratedNote): string {
   const { infrastructure, canary } = manifest.policy_limits;
   const analysis = manifest.rollout.analysis;
+  const promotion = promotionLimits(manifest);
   const document = {
     _generated: generated,
     limits: {
@@ -42,6 +68,7 @@ export function policyData(manifest: ResolvedManifest, generated: GeneratedNote)
         failure_limit: analysis.failure_limit,
         inconclusive_limit: analysis.inconclusive_limit,
       },
+      ...(promotion === undefined ? {} : { promotion }),
     },
   };
   return JSON.stringify(document, null, 2) + "\n";

@@ -16,5 +16,6 @@ export {
   type Templates,
 } from "./_render_all.ts";
 export { readTemplates } from "./_read_templates.ts";
+export { promotionLimits } from "./_policy_data.ts";
 export { nginxTestArgs, nginxTestCopy } from "./_nginx_test_copy.ts";
 export { fillTemplate } from "./_template.ts";
