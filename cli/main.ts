@@ -138,6 +138,10 @@ program.command("deploy")
   .option("--dry-run", "print the plan and the actions against the running engine; change nothing")
   .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
   .option("--retry", "deploy a spec a rollout rolled back (refused without it)")
+  .option(
+    "--ref <commit>",
+    "build the app image from this commit of services.source, write it into the manifest, deploy it",
+  )
   .addHelpText(
     "after",
     "\nWith rollout.strategy canary, a changed app starts beside the serving one and the\n" +
@@ -149,12 +153,9 @@ program.command("deploy")
         dryRun: Boolean(o.dryRun),
         timeoutSeconds: o.timeout,
         retry: Boolean(o.retry),
+        ...(o.ref !== undefined ? { ref: o.ref } : {}),
       })
     ),
-  .option(
-    "--ref <commit>",
-    "build the app image from this commit of services.source, write it into the manifest, deploy it",
-  )
   );
 
 const rollout = program.command("rollout").description(
@@ -166,7 +167,6 @@ rollout.command("status")
   .action(
     action(async (ctx, o: { json?: boolean }) =>
       (await commands.lifecycle()).runRollout(ctx, "status", { json: Boolean(o.json) })
-        ...(o.ref !== undefined ? { ref: o.ref } : {}),
     ),
   );
 rollout.command("abort")
@@ -327,6 +327,7 @@ program.command("audit")
     ),
   );
 
+type BuildFlags = { only?: string; policyOnly?: boolean; push?: boolean; ref?: string };
 program.command("build")
   .description(
     "compile the policies to WASM and build the nginx, OPA and app images; on target swarm push them to the registry",
@@ -341,7 +342,6 @@ program.command("build")
       if (!["nginx", "opa", "app", "prometheus"].includes(r)) {
         throw new SwiftDeployError(
           "USAGE",
-type BuildFlags = { only?: string; policyOnly?: boolean; push?: boolean; ref?: string };
           `Invalid --only: unknown image "${r}" (expected nginx, opa, app or prometheus)`,
           {
             exitCode: ExitCode.invalid,
@@ -353,6 +353,7 @@ type BuildFlags = { only?: string; policyOnly?: boolean; push?: boolean; ref?: s
       ...(only ? { only } : {}),
       policyOnly: Boolean(o.policyOnly),
       push: Boolean(o.push),
+      ...(o.ref !== undefined ? { ref: o.ref } : {}),
     });
   }));
 
@@ -366,7 +367,6 @@ engine.command("status").description("is an engine answering, and did this proje
       (await commands.engine()).runEngineStatus(ctx, Boolean(o.json))
     ),
   );
-      ...(o.ref !== undefined ? { ref: o.ref } : {}),
 engine.command("stop").description("stop the dockerd this project started (never another)")
   .action(action(async (ctx) => (await commands.engine()).runEngineStop(ctx)));
 
