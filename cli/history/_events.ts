@@ -27,6 +27,7 @@ export const EVENT_NAMES = [
   "rollout_completed",
   "rollout_aborted",
   "release_created",
+  "webhook_delivery",
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];
@@ -272,6 +273,27 @@ export interface ReleaseCreatedData {
   bundle: string;
 }
 
+/**
+ * A signed git push reached `POST /v1/hooks/git` (issue 16): deployed
+ * (`accepted`, with the operation that deploys it) or `ignored` (another
+ * branch, a branch deleted, not a push). Never the secret, the signature or
+ * the body.
+ */
+export interface WebhookDeliveryData {
+  /** `X-GitHub-Delivery`. */
+  delivery: string;
+  /** `X-GitHub-Event` (push, ping…). */
+  event: string;
+  /** The pushed ref, e.g. refs/heads/main; null when the event has none. */
+  ref: string | null;
+  /** The pushed commit (`after`); null when the event has none. */
+  sha: string | null;
+  outcome: "accepted" | "ignored";
+  reason: string;
+  /** The operation that deploys it (`/v1/operations/{id}`), when accepted. */
+  operation: string | null;
+}
+
 export interface EventDataMap {
   deploy: DeployData;
   deploy_blocked: DeployBlockedData;
@@ -294,6 +316,7 @@ export interface EventDataMap {
   rollout_completed: RolloutCompletedData;
   rollout_aborted: RolloutAbortedData;
   release_created: ReleaseCreatedData;
+  webhook_delivery: WebhookDeliveryData;
 }
 
 /** One line of history.jsonl as written; keys in this order. */

@@ -49,6 +49,7 @@ export {
   type RolloutVariantData,
   type StatusScrapeData,
   type TeardownData,
+  type WebhookDeliveryData,
 } from "./_events.ts";
 export { appendEvent, type AppendOptions, type AppendResult, defaultActor } from "./_append.ts";
 export { formatLine, formatSealedLine, parseLine, ZERO_HASH } from "./_line.ts";
