@@ -125,7 +125,12 @@ Deno.test({
           assert.equal(await swarmStatus(stack.ctx(), await loadManifest(stack.manifestPath)), 0);
           assert.match(
             stack.take().join("\n"),
-            /sd-node2 \(worker, active, ready.*\n\s+\S+-app\.\d+\s+running/,
+            // The lab's node names (sd-node2, or sdN-node2 for SWIFTDEPLOY_LAB=N).
+            new RegExp(
+              `${
+                lab.nodes.find((n) => n.index === 2)!.name
+              } \\(worker, active, ready.*\\n\\s+\\S+-app\\.\\d+\\s+running`,
+            ),
           );
           console.log(`  deploy of 3 replicas + nginx + OPA: ${seconds.toFixed(1)} s`);
           // A second deploy of the same manifest changes nothing.
@@ -210,6 +215,88 @@ Deno.test({
           assert.equal(failedRequests(counts), 0, JSON.stringify(counts));
           assert.ok((counts.versions["1.0.1"] ?? 0) > 0);
           assert.equal(JSON.parse((await get(url("/healthz"))).body).version, "1.0.1");
+        },
+      );
+
+      await t.step(
+        "nginx keeps its connections to the app's tasks alive: far fewer sockets than requests",
+        async () => {
+          const nginxTask = (await taskList(mgr, { service: [`${PROJECT}-nginx`] }))
+            .find((x) => x.DesiredState === "running")!;
+          const container = await mgr.containerInspect(
+            nginxTask.Status.ContainerStatus!.ContainerID!,
+          );
+          const pid = (container as unknown as { State: { Pid: number } }).State.Pid;
+          const n = 2000;
+          let next = 0;
+          let ok = 0;
+          await Promise.all(Array.from({ length: 8 }, async () => {
+            while (next++ < n) {
+              const res = await fetch(url("/"));
+              await res.body?.cancel();
+              if (res.status === 200) ok++;
+            }
+          }));
+          assert.equal(ok, n);
+          // Every socket of nginx's network namespace to the app's port, TIME_WAIT included
+          // (a connection per request leaves one per request for a minute).
+          const sockets = appSockets(await Deno.readTextFile(`/proc/${pid}/net/tcp`), 3000);
+          console.log(
+            `  ${n} requests (and the rolling update's) through ${sockets} sockets to the app`,
+          );
+          assert.ok(sockets <= 100, `${sockets} sockets to the app for ${n} requests`);
+        },
+      );
+
+      await t.step(
+        "a task Swarm stops leaves every nginx worker's rotation, under load with 0 failed",
+        async () => {
+          const addresses = async () =>
+            (await taskList(mgr, { service: [`${PROJECT}-app`] }))
+              .filter((x) => x.DesiredState === "running" && x.Status.State === "running")
+              .flatMap((x) => x.NetworksAttachments ?? [])
+              .filter((a) => a.Network.Spec.Name === `${PROJECT}-net`)
+              .flatMap((a) => (a.Addresses ?? []).map((c) => c.split("/")[0]!)).sort();
+          const admin = unixHttpClient(
+            join(stack.dir, ".swiftdeploy", "nginx-admin", "edge.sock"),
+          );
+          const peers = async () => {
+            const text = await (await fetch("http://nginx/peers", { client: admin } as RequestInit))
+              .text();
+            return text.trim().split("\n").map((l) =>
+              l.split(" ").slice(3).filter(Boolean).sort().join(",")
+            );
+          };
+          try {
+            assert.equal((await addresses()).length, 3);
+            const load = await startLoad(PORT, 4, "/", manager.address);
+            await stack.write({ version: "1.0.1", replicas: 2 });
+            assert.equal(await deploy(), 0);
+            const t0 = performance.now();
+            const left = await addresses();
+            assert.equal(left.length, 2);
+            let seen: string[] = [];
+            for (let i = 0; i < 40; i++) {
+              seen = await peers();
+              if (seen.every((p) => p === left.join(","))) break;
+              await new Promise((r) => setTimeout(r, 100));
+            }
+            const counts = await load.stop();
+            console.log(
+              `  scale 3 -> 2: workers list the 2 tasks ${
+                ((performance.now() - t0) / 1000).toFixed(1)
+              } s after deploy returned; ${counts.total} requests, failed ${
+                failedRequests(counts)
+              }`,
+            );
+            assert.deepEqual(seen, seen.map(() => left.join(",")), `workers' peers: ${seen}`);
+            assert.equal(failedRequests(counts), 0, JSON.stringify(counts));
+            await stack.write({ version: "1.0.1" });
+            assert.equal(await deploy(), 0);
+            stack.take();
+          } finally {
+            admin.close();
+          }
         },
       );
 
@@ -343,6 +430,13 @@ Deno.test({
     }
   },
 });
+
+/** Sockets in a /proc/<pid>/net/tcp table whose remote port is `port` (any state). */
+function appSockets(table: string, port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return table.split("\n").slice(1).filter((l) => l.trim().split(/\s+/)[2]?.endsWith(`:${hex}`))
+    .length;
+}
 
 async function configNames(engine: EngineClient, project: string): Promise<string[]> {
   const res = await engine.request("GET", "/configs", {

@@ -45,6 +45,9 @@ const CONNECT_TIMEOUT_SECONDS = 1;
 /** Seconds from a request's first try during which nginx may try another task (connect failures only, in effect). */
 const NEXT_UPSTREAM_SECONDS = 2;
 
+/** Longest wait of a fresh nginx worker's first request for the worker's first DNS answer, s. */
+const FIRST_ANSWER_SECONDS = 3;
+
 /** Most addresses one request is tried on (the first, then others after connection errors). */
 export const MAX_TRIES = 3;
 
@@ -190,10 +193,12 @@ ${peersLua(app, appPort)}
  *   Each worker also writes its list to the `swiftdeploy_peers` dictionary
  *   for the admin socket's `/peers`.
  * - `M.ready()` (access phase): a worker that has had no answer yet asks
- *   once, synchronously (a fresh worker never guesses).
+ *   itself, retrying for a few seconds (a fresh worker never guesses, and
+ *   never fails a request because the timer's first query is in flight);
+ *   502 when the answer lists no task.
  * - `M.balance()` (balancer phase): round robin over the list, never an
  *   address this request already tried; up to {@link MAX_TRIES} addresses
- *   per request; 502 when no task is listed.
+ *   per request.
  */
 function peersLua(app: string, appPort: string): string {
   return `        local balancer = require("ngx.balancer")
@@ -310,19 +315,24 @@ function peersLua(app: string, appPort: string): string {
             return list, perr
         end
 
-        -- One query for this worker's list; a failed one keeps the last list.
-        function M.refresh(premature)
-            if premature or busy then return end
-            busy = true
-            local ok, list, err = pcall(M.resolve, TASKS)
-            busy = false
+        -- A query's outcome: a list replaces this worker's, a failure keeps it.
+        local function apply(ok, list, err)
             if not ok or not list then
                 ngx.log(ngx.WARN, "swiftdeploy: cannot resolve ", TASKS, ": ", tostring(ok and err or list),
                     "; keeping ", #peers, " addresses")
-                return
+                return false
             end
             peers, answered = list, true
             peers_dict:set("w" .. ngx.worker.id(), string.format("%.3f ", ngx.now()) .. table.concat(list, " "))
+            return true
+        end
+
+        -- The timer's query (one at a time per worker).
+        function M.refresh(premature)
+            if premature or busy then return end
+            busy = true
+            apply(pcall(M.resolve, TASKS))
+            busy = false
         end
 
         function M.start_refresh()
@@ -331,10 +341,15 @@ function peersLua(app: string, appPort: string): string {
             ngx.timer.every(${DNS_REFRESH_SECONDS}, M.refresh)
         end
 
-        -- Access phase: a worker without any answer yet asks before its first
-        -- request; no task listed is nginx's 502 (as an unresolvable name was).
+        -- Access phase: a worker that has had no answer yet (it just started;
+        -- Docker's DNS may not answer a container's first queries) asks
+        -- itself, for up to ${FIRST_ANSWER_SECONDS} s, before sending anything. No task listed
+        -- is nginx's 502 (as an unresolvable name was).
         function M.ready()
-            if not answered then M.refresh() end
+            local deadline = ngx.now() + ${FIRST_ANSWER_SECONDS}
+            while not answered and ngx.now() < deadline do
+                if not apply(pcall(M.resolve, TASKS)) then ngx.sleep(0.1) end
+            end
             if #peers == 0 then
                 ngx.log(ngx.ERR, "swiftdeploy: no task of ", TASKS, " to send to")
                 return ngx.exit(502)

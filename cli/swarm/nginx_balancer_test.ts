@@ -54,7 +54,13 @@ function dnsAnswer(query: Uint8Array, addresses: string[], opts: { tc?: boolean 
 
 /** A DNS server on 127.0.0.1:port (UDP and TCP) answering every A query with `addresses`. */
 async function fakeDns() {
-  const state = { addresses: [] as string[], udpQueries: 0, tcpQueries: 0, truncateUdp: false };
+  const state = {
+    addresses: [] as string[],
+    udpQueries: 0,
+    tcpQueries: 0,
+    truncateUdp: false,
+    silentUntil: 0,
+  };
   // A UDP port whose TCP twin is free too (another process may hold it: try again).
   let udp: dgram.Socket | undefined;
   let tcp: Deno.Listener | undefined;
@@ -72,6 +78,7 @@ async function fakeDns() {
   const port = udp.address().port;
   udp.on("message", (msg: Uint8Array, rinfo: { port: number; address: string }) => {
     state.udpQueries++;
+    if (Date.now() < state.silentUntil) return;
     udp.send(
       dnsAnswer(new Uint8Array(msg), state.addresses, { tc: state.truncateUdp }),
       rinfo.port,
@@ -154,12 +161,13 @@ async function startNginx(dir: string, appPort: number, dnsPort: number) {
     stderr: "null",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
+  // Listening (no request sent: the first ones are the test's).
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`${base}/`).then(
-      async (r) => (await r.body?.cancel(), true),
-      () => false,
-    );
-    if (ok) break;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => undefined);
+    if (conn) {
+      conn.close();
+      break;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -313,6 +321,35 @@ Deno.test({
       await nginx.stop();
       nginx.admin.close();
       for (const x of tasks) await x.stop().catch(() => {});
+      dns.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "swarm nginx holds a fresh worker's first requests until Docker's DNS first answers, instead of failing them",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sd-swarm-nginx-" });
+    await Deno.chmod(dir, 0o755);
+    const dns = await fakeDns();
+    const appPort = freePort();
+    const task = fakeTask("127.0.0.2", appPort);
+    dns.state.addresses = [task.address];
+    // A container's first DNS queries may go unanswered (seen on the lab: a timeout at start).
+    dns.state.silentUntil = Date.now() + 1500;
+    const nginx = await startNginx(dir, appPort, dns.port);
+    try {
+      const { statuses } = await load(nginx.base, 40, 8);
+      assert.deepEqual(statuses, { 200: 40 }, await nginx.log());
+      assert.match(await nginx.log(), /cannot resolve tasks\.shop-app: timeout/);
+    } finally {
+      await nginx.stop();
+      nginx.admin.close();
+      await task.stop();
       dns.close();
       await Deno.remove(dir, { recursive: true });
     }
