@@ -9,7 +9,7 @@ import { basename, join, relative } from "node:path";
 import type { Context } from "./context.ts";
 import { describeAction, type Step } from "../actions/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
-import { defaultActor } from "../history/mod.ts";
+import { defaultActor, type ReleaseRef } from "../history/mod.ts";
 import type { LoadedManifest } from "../manifest/mod.ts";
 import { hashPolicySources } from "../policy/mod.ts";
 import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
@@ -25,7 +25,14 @@ import {
   writeRelease,
 } from "../release/mod.ts";
 import type { ResolvedManifest } from "../manifest/mod.ts";
-import { record } from "./_shared.ts";
+
+/**
+ * `{ release: { number, hash, status } }` for a change's history event, or
+ * `{}` when no bundle was written: spread into the event's data.
+ */
+export function releaseField(r: ReleaseRecord | undefined): { release?: ReleaseRef } {
+  return r ? { release: { number: r.number, hash: r.hash, status: r.status } } : {};
+}
 
 /** The limits each policy domain judges against (gates.tsv's limit column). */
 export function limitsFor(m: ResolvedManifest) {
@@ -70,8 +77,9 @@ async function policyBundleHash(home: string): Promise<string | null> {
 }
 
 /**
- * Writes the release for a change that ended (under the change lock), prints
- * one line naming it and appends `release_created`. Never throws: a bundle
+ * Writes the release for a change that ended (under the change lock) and
+ * prints one line naming it; the caller names it in its history event
+ * (`releaseField`), written after the bundle. Never throws: a bundle
  * that cannot be written is a warning (the change itself stands or failed on
  * its own), and undefined is returned.
  */
@@ -181,14 +189,6 @@ async function writeEvidence(
   });
   const r = written.record;
   const bundle = relative(loaded.dir, written.dir);
-  await record(loaded, "release_created", {
-    number: r.number,
-    hash: r.hash,
-    kind: r.kind,
-    status: r.status,
-    version: m.services.version,
-    bundle,
-  });
   const t = ctx.term;
   const word = r.status === "good" ? t.green("release") : t.yellow(`${r.status} attempt`);
   ctx.term.out(

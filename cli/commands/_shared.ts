@@ -1,7 +1,7 @@
 /** Pieces every lifecycle command uses: the evaluator, the history, the lock path, decision display. */
 import { join } from "node:path";
 import type { Context } from "./context.ts";
-import { appendEvent, type EventDataMap, type EventName } from "../history/mod.ts";
+import { appendEvent, type EventDataMap, type EventName, type ReleaseRef } from "../history/mod.ts";
 import type { LoadedManifest } from "../manifest/mod.ts";
 import {
   createSidecarEvaluator,
@@ -68,11 +68,14 @@ export async function infrastructureAllows(
   loaded: LoadedManifest,
   evaluator: PolicyEvaluator,
   figures: HostFigures,
+  /** Runs on a denial before anything is recorded: writes the evidence bundle the event names. */
+  onDenied?: (decision: Decision) => Promise<ReleaseRef | undefined>,
 ): Promise<boolean> {
   const decision = await evaluator.evaluate("infrastructure", figures);
   printDecision(term, decision);
   if (decision.allow) return true;
-  await record(loaded, "deploy_blocked", { decision });
+  const release = await onDenied?.(decision);
+  await record(loaded, "deploy_blocked", { decision, ...(release ? { release } : {}) });
   await record(loaded, "policy_violation", {
     domain: "infrastructure",
     reasons: decision.reasons,

@@ -35,7 +35,7 @@ import {
 } from "./_shared.ts";
 import { describeStep, readRolloutState } from "../rollout/mod.ts";
 import { type ReleasePointer, ReleaseRecorder, type ReleaseStatus } from "../release/mod.ts";
-import { limitsFor, recordRelease } from "./_release_evidence.ts";
+import { limitsFor, recordRelease, releaseField } from "./_release_evidence.ts";
 import {
   checkNoActiveRollout,
   driveToEnd,
@@ -304,15 +304,21 @@ export async function deployLocked(
   await refuseDuringRollout(ctx, plan, { retry, command });
   // The attempt's evidence (cli/release), written when it ends, whatever the outcome.
   const rec = new ReleaseRecorder();
-  const evidence = (status: ReleaseStatus, extra: { reason?: string; steps?: readonly Step[] }) =>
-    recordRelease(ctx, loaded, rec, {
-      kind: opts.rollbackOf ? "rollback" : "deploy",
-      status,
-      files,
-      plan,
-      ...(opts.rollbackOf ? { rollbackOf: opts.rollbackOf } : {}),
-      ...extra,
-    });
+  // Written before the history event, which names it (`release`): the chain covers the bundle.
+  const evidence = async (
+    status: ReleaseStatus,
+    extra: { reason?: string; steps?: readonly Step[] },
+  ) =>
+    releaseField(
+      await recordRelease(ctx, loaded, rec, {
+        kind: opts.rollbackOf ? "rollback" : "deploy",
+        status,
+        files,
+        plan,
+        ...(opts.rollbackOf ? { rollbackOf: opts.rollbackOf } : {}),
+        ...extra,
+      }),
+    );
   // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
   const written = await writeGenerated(loaded.dir, files);
   await ensureHostDirs(plan);
@@ -332,9 +338,8 @@ export async function deployLocked(
   if (failed.length > 0) {
     for (const c of failed) term.out(`${mark(term, false)} FAIL ${c.name}: ${c.detail}`);
     const reason = `validate: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`;
-    await record(loaded, "deploy_failed", { reason });
     for (const c of failed) rec.gate(`validate.${c.name}`, "fail", c.detail);
-    await evidence("blocked", { reason });
+    await record(loaded, "deploy_failed", { reason, ...(await evidence("blocked", { reason })) });
     throw new SwiftDeployError(
       "CHECK_FAILED",
       `Cannot deploy: ${failed.length} pre-flight check(s) failed`,
@@ -355,10 +360,11 @@ export async function deployLocked(
       await openEvaluator(ctx, loaded, files["policy_data.json"]),
       limitsFor(m),
     );
-    if (!(await infrastructureAllows(term, loaded, evaluator, figures))) {
+    const denied = async (d: { reasons: string[] }) =>
+      (await evidence("blocked", { reason: `policy infrastructure: ${d.reasons.join("; ")}` }))
+        .release;
+    if (!(await infrastructureAllows(term, loaded, evaluator, figures, denied))) {
       term.out(term.red("Deployment blocked by policy: infrastructure (nothing was started)"));
-      const denied = rec.decisions.at(-1)?.decision.reasons ?? [];
-      await evidence("blocked", { reason: `policy infrastructure: ${denied.join("; ")}` });
       return ExitCode.policyDenied;
     }
 
@@ -392,8 +398,11 @@ export async function deployLocked(
         state = await startRollout(shell, desired, release);
       } catch (error) {
         endProgress(ctx);
-        await record(loaded, "deploy_failed", { reason: firstLine(error) });
-        await evidence("failed", { reason: firstLine(error) });
+        const reason = firstLine(error);
+        await record(loaded, "deploy_failed", {
+          reason,
+          ...(await evidence("failed", { reason })),
+        });
         throw error;
       }
       endProgress(ctx);
@@ -411,11 +420,12 @@ export async function deployLocked(
       result = await applyStack(engine, desired, apply);
     } catch (error) {
       endProgress(ctx);
-      await record(loaded, "deploy_failed", {
-        reason: firstLine(error),
-      });
       rec.time("apply", performance.now() - applyStarted);
-      await evidence("failed", { reason: firstLine(error) });
+      const reason = firstLine(error);
+      await record(loaded, "deploy_failed", {
+        reason,
+        ...(await evidence("failed", { reason })),
+      });
       throw error;
     }
     endProgress(ctx);
@@ -437,7 +447,11 @@ export async function deployLocked(
       term.out(
         `${mark(term, true)} The running stack already is release ${opts.rollbackOf.number}`,
       );
-      await evidence("good", { steps: result.steps });
+      await record(loaded, "deploy_noop", {
+        mode: m.services.mode,
+        version: m.services.version,
+        ...(await evidence("good", { steps: result.steps })),
+      });
       return 0;
     }
     if (!result.changed) {
@@ -447,14 +461,15 @@ export async function deployLocked(
       );
       return 0;
     }
+    const bundle = await evidence("good", { steps: result.steps });
     await record(loaded, "deploy", {
       mode: m.services.mode,
       version: m.services.version,
       image: m.services.image,
       containers: plan.containers.map((c) => c.name),
       duration_ms: ms,
+      ...bundle,
     });
-    await evidence("good", { steps: result.steps });
     term.out(
       `${
         mark(term, true)
@@ -553,7 +568,15 @@ export async function runPromote(
       }
       printDecision(term, decision);
       if (!decision.allow) {
-        await record(loaded, "promote_blocked", { from, to: target, decision });
+        const bundle = releaseField(
+          await recordRelease(ctx, loaded, rec, {
+            kind: "promote",
+            status: "blocked",
+            reason: `policy canary: ${decision.reasons.join("; ")}`,
+            files,
+          }),
+        );
+        await record(loaded, "promote_blocked", { from, to: target, decision, ...bundle });
         await record(loaded, "policy_violation", {
           domain: "canary",
           reasons: decision.reasons,
@@ -563,12 +586,6 @@ export async function runPromote(
         term.out(
           term.red(`Promotion blocked by policy: canary (manifest and containers untouched)`),
         );
-        await recordRelease(ctx, loaded, rec, {
-          kind: "promote",
-          status: "blocked",
-          reason: `policy canary: ${decision.reasons.join("; ")}`,
-          files,
-        });
         return ExitCode.policyDenied;
       }
 
@@ -594,15 +611,17 @@ export async function runPromote(
         endProgress(ctx);
         warnCleanup(ctx, applied.cleanupError);
         const ms = Math.round(performance.now() - started);
-        await record(edited, "promote", { from, to: target, duration_ms: ms });
         rec.time("apply", ms);
-        await recordRelease(ctx, edited, rec, {
-          kind: "promote",
-          status: "good",
-          files: newFiles,
-          plan,
-          steps: applied.steps,
-        });
+        const bundle = releaseField(
+          await recordRelease(ctx, edited, rec, {
+            kind: "promote",
+            status: "good",
+            files: newFiles,
+            plan,
+            steps: applied.steps,
+          }),
+        );
+        await record(edited, "promote", { from, to: target, duration_ms: ms, ...bundle });
         term.out(
           `${
             mark(term, true)
@@ -619,15 +638,18 @@ export async function runPromote(
           await atomicWrite(loaded.path, loaded.text);
         }
         await restoreGenerated(loaded.dir, oldFiles);
+        const bundle = releaseField(
+          await recordRelease(ctx, edited, rec, {
+            kind: "promote",
+            status: "failed",
+            reason: firstLine(error),
+          }),
+        );
         await record(loaded, "promote_failed", {
           from,
           to: target,
           reason: firstLine(error),
-        });
-        await recordRelease(ctx, edited, rec, {
-          kind: "promote",
-          status: "failed",
-          reason: firstLine(error),
+          ...bundle,
         });
         term.out(
           term.red(

@@ -42,7 +42,7 @@ import { mark } from "../term/mod.ts";
 import type { StackPlan } from "../plan/mod.ts";
 import { lockPath, printDecision, record } from "./_shared.ts";
 import { ReleaseRecorder } from "../release/mod.ts";
-import { limitsFor, recordRelease } from "./_release_evidence.ts";
+import { limitsFor, recordRelease, releaseField } from "./_release_evidence.ts";
 
 /** The spec of an app container: its config hash and the image id it runs. */
 export function specHash(configHash: string | undefined, imageId: string | undefined): string {
@@ -170,11 +170,12 @@ export function driverDeps(shell: RolloutShell): DriverDeps {
     collect: (seconds, stop) => collectWindow(ctx, loaded, seconds, stop, apply.progress),
     decide: (input) => evaluator.evaluate("rollout", input),
     record: async (event, payload) => {
-      await record(loaded, event as EventName, payload as never);
-      // A completed rollout is a release; one rolled back keeps its evidence (blocked).
-      if (event === "rollout_completed" || event === "rollout_aborted") {
-        await recordRolloutRelease(shell, event === "rollout_completed");
-      }
+      // A completed rollout is a release; one rolled back keeps its evidence (blocked). The
+      // bundle is written first, so the event names it.
+      const bundle = event === "rollout_completed" || event === "rollout_aborted"
+        ? await recordRolloutRelease(shell, event === "rollout_completed")
+        : {};
+      await record(loaded, event as EventName, { ...payload, ...bundle } as never);
     },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -193,7 +194,10 @@ export function driverDeps(shell: RolloutShell): DriverDeps {
  * (every process that drove a step wrote them into the state), each with
  * the figures the policy judged.
  */
-async function recordRolloutRelease(shell: RolloutShell, completed: boolean): Promise<void> {
+async function recordRolloutRelease(
+  shell: RolloutShell,
+  completed: boolean,
+): Promise<ReturnType<typeof releaseField>> {
   const state = await readRolloutState(shell.ctx.stateDir).catch(() => undefined);
   const rec = new ReleaseRecorder();
   const limits = limitsFor(shell.loaded.manifest)("rollout");
@@ -219,15 +223,17 @@ async function recordRolloutRelease(shell: RolloutShell, completed: boolean): Pr
     }, limits);
   }
   if (state) rec.time("rollout", Date.now() - Date.parse(state.started_at));
-  await recordRelease(shell.ctx, shell.loaded, rec, {
-    kind: "rollout",
-    status: completed ? "good" : "blocked",
-    ...(state ? { rolloutId: state.id } : {}),
-    ...(!completed && state?.abort
-      ? { reason: `rolled back by ${state.abort.by}: ${state.abort.reasons.join("; ")}` }
-      : {}),
-    plan: shell.plan,
-  });
+  return releaseField(
+    await recordRelease(shell.ctx, shell.loaded, rec, {
+      kind: "rollout",
+      status: completed ? "good" : "blocked",
+      ...(state ? { rolloutId: state.id } : {}),
+      ...(!completed && state?.abort
+        ? { reason: `rolled back by ${state.abort.by}: ${state.abort.reasons.join("; ")}` }
+        : {}),
+      plan: shell.plan,
+    }),
+  );
 }
 
 /**

@@ -26,7 +26,6 @@ export const EVENT_NAMES = [
   "rollout_promoted",
   "rollout_completed",
   "rollout_aborted",
-  "release_created",
   "webhook_delivery",
 ] as const;
 
@@ -73,11 +72,15 @@ export interface DeployData {
   /** Names of the containers now serving. */
   containers: string[];
   duration_ms: number;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The pre-deploy policy denied the deploy (nothing was changed). */
 export interface DeployBlockedData {
   decision: DecisionData;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The deploy was attempted and undone. */
@@ -85,12 +88,16 @@ export interface DeployFailedData {
   reason: string;
   /** The container that failed, when one did. */
   container?: string;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The running stack already matched the manifest. */
 export interface DeployNoopData {
   mode: Mode;
   version: string;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The mode changed. */
@@ -98,6 +105,8 @@ export interface PromoteData {
   from: Mode;
   to: Mode;
   duration_ms: number;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The canary policy denied the promotion (nothing was changed). */
@@ -105,6 +114,8 @@ export interface PromoteBlockedData {
   from: Mode;
   to: Mode;
   decision: DecisionData;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The promotion was attempted and undone. */
@@ -112,6 +123,8 @@ export interface PromoteFailedData {
   from: Mode;
   to: Mode;
   reason: string;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The stack was removed. */
@@ -242,6 +255,8 @@ export interface RolloutCompletedData {
   id: string;
   version: string;
   duration_ms: number;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /** The rollout was rolled back: the canary is at weight 0, drained and removed. */
@@ -253,24 +268,21 @@ export interface RolloutAbortedData {
   reasons: string[];
   /** The analysis decision that rolled it back, when one did. */
   decision?: DecisionData;
+  /** The evidence bundle of this change (issue 15); absent in lines written before it. */
+  release?: ReleaseRef;
 }
 
 /**
- * A release's evidence bundle was written (cli/release): the line names it by
- * content hash, so the history's chain covers the bundle.
+ * The evidence bundle a change wrote (cli/release): named by its content
+ * hash in the change's own event, so the history's chain covers the bundle.
  */
-export interface ReleaseCreatedData {
-  /** The release's number in `.swiftdeploy/releases/<number>/`. */
+export interface ReleaseRef {
+  /** `.swiftdeploy/releases/<number>/`. */
   number: number;
   /** sha256 hex of the release record (cli/release `releaseHash`). */
   hash: string;
-  /** deploy, promote, rollout, rollback, release-promote. */
-  kind: string;
   /** good, failed or blocked. */
   status: string;
-  version: string;
-  /** Bundle folder relative to the manifest's folder. */
-  bundle: string;
 }
 
 /**
@@ -315,7 +327,6 @@ export interface EventDataMap {
   rollout_promoted: RolloutPromotedData;
   rollout_completed: RolloutCompletedData;
   rollout_aborted: RolloutAbortedData;
-  release_created: ReleaseCreatedData;
   webhook_delivery: WebhookDeliveryData;
 }
 

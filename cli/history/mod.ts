@@ -37,7 +37,7 @@ export {
   type PromoteBlockedData,
   type PromoteData,
   type PromoteFailedData,
-  type ReleaseCreatedData,
+  type ReleaseRef,
   type RolloutAbortedData,
   type RolloutAnalysisData,
   type RolloutCompletedData,
