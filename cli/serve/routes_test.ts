@@ -109,3 +109,24 @@ Deno.test("sseFrame() frames id, event and one data line per payload line; resum
   assert.equal(resumeLine("abc"), undefined);
   assert.equal(resumeLine("-1"), undefined);
 });
+
+Deno.test("docs/openapi.yaml and docs/api.md describe every route of ROUTES, and no other", async () => {
+  const { parse } = await import("yaml");
+  const root = new URL("../../docs/", import.meta.url);
+  const spec = parse(await Deno.readTextFile(new URL("openapi.yaml", root))) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const documented = Object.entries(spec.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)
+  ).sort();
+  const routes = ROUTES.map((r) =>
+    `${r.method} ${r.pattern.replace("{id}", r.name.startsWith("release") ? "{n}" : "{id}")}`
+  )
+    .sort();
+  assert.deepEqual(documented, routes);
+  const md = await Deno.readTextFile(new URL("api.md", root));
+  for (const r of ROUTES) {
+    const path = r.pattern.replace("{id}", r.name.startsWith("release") ? "{n}" : "{id}");
+    assert.ok(md.includes(`\`${path}\``), `docs/api.md lacks ${path}`);
+  }
+});
