@@ -36,8 +36,7 @@ import { checkNoActiveRollout } from "./rollout.ts";
 /** `releases.retain` of the manifest when it loads, else the default (5). */
 async function retainOf(ctx: Context): Promise<number> {
   try {
-    const m = (await loadManifest(ctx.manifestArg)).manifest as { releases?: { retain?: number } };
-    return m.releases?.retain ?? DEFAULT_RETAIN;
+    return (await loadManifest(ctx.manifestArg)).manifest.releases?.retain ?? DEFAULT_RETAIN;
   } catch {
     return DEFAULT_RETAIN;
   }

@@ -58,6 +58,7 @@
  * | registry.insecure                            | false                                 |
  * | registry.username                            | null (anonymous)                      |
  * | registry.password_env, registry.password_file | null                                 |
+ * | releases.retain                              | 5 (good releases whose images are kept) |
  *
  * The policy limits and the rest match the shipped manifest.yaml.
  */
@@ -144,6 +145,10 @@ export const DEFAULTS = {
     image: "prom/prometheus:latest",
     port: 9090,
     scrape_interval_seconds: 5,
+  },
+  releases: {
+    // Good releases whose images SwiftDeploy never removes (cli/release DEFAULT_RETAIN).
+    retain: 5,
   },
 } as const;
 

@@ -36,8 +36,17 @@ import {
   type SectionSpec,
 } from "./_schema.ts";
 import { suggestKey } from "./_suggest.ts";
+import {
+  containerResources,
+  DEFAULT_RESOURCES,
+  defaultHardening,
+  RESOURCE_ROLES,
+  sizeBytes,
+} from "./_hardening.ts";
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
-import type { ResolvedManifest, RolloutStep, SourceSpec, SwarmSpec } from "./types.ts";
+import type {
+  HardeningSpec,
+  ResolvedManifest, RolloutStep, SourceSpec, SwarmSpec } from "./types.ts";
 
 export interface ParseOptions {
   /**
@@ -353,6 +362,7 @@ class ManifestCheck {
       project,
       target: this.#get("target", d.target),
       swarm: this.#swarm(),
+      hardening: this.#hardening(),
       services: {
         image: this.#get("services.image", ""),
         port: this.#get("services.port", 0),
@@ -447,6 +457,9 @@ class ManifestCheck {
           d.prometheus.scrape_interval_seconds,
         ),
       },
+      ...(this.#given.has("releases.retain")
+        ? { releases: { retain: this.#get("releases.retain", d.releases.retain) } }
+        : {}),
     };
   }
 
@@ -461,6 +474,42 @@ class ManifestCheck {
         secret_env: this.#get<string | null>("services.source.secret_env", null),
         secret_file: this.#get<string | null>("services.source.secret_file", null),
       },
+    };
+  }
+
+  /** `nginx.private_sources`, `logs.containers`, `logs.nginx` and `resources`, resolved. */
+  #hardening(): HardeningSpec {
+    const sources: string[] = [];
+    const length = this.#lists.get("nginx.private_sources")?.length ?? 0;
+    for (let index = 0; index < length; index++) {
+      const given = this.#given.get(`nginx.private_sources[${index}]`);
+      if (given !== undefined) sources.push(String(given.value));
+    }
+    const d = defaultHardening();
+    const resources = {} as HardeningSpec["resources"];
+    for (const role of RESOURCE_ROLES) {
+      const r = DEFAULT_RESOURCES[role];
+      const at = `resources.${role}`;
+      resources[role] = containerResources(
+        this.#get(`${at}.memory`, r.memory),
+        this.#get(`${at}.cpus`, r.cpus),
+        this.#get(`${at}.pids`, r.pids),
+      );
+    }
+    const nginxSize = this.#get("logs.nginx.max_size", d.nginx_logs.max_size);
+    return {
+      private_sources: sources,
+      container_logs: {
+        driver: this.#get("logs.containers.driver", d.container_logs.driver),
+        max_size: this.#get("logs.containers.max_size", d.container_logs.max_size),
+        max_files: this.#get("logs.containers.max_files", d.container_logs.max_files),
+      },
+      nginx_logs: {
+        max_size: nginxSize,
+        max_size_bytes: sizeBytes(nginxSize) ?? d.nginx_logs.max_size_bytes,
+        max_files: this.#get("logs.nginx.max_files", d.nginx_logs.max_files),
+      },
+      resources,
     };
   }
 

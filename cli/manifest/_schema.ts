@@ -4,6 +4,7 @@
  */
 
 import { durationSeconds } from "./_duration.ts";
+import { privateSourceProblem, sizeBetween } from "./_hardening.ts";
 
 /** A single value. `check` returns what is wrong, or undefined when the value fits. */
 export interface LeafSpec {
@@ -524,6 +525,13 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         port: leaf(integerBetween(1, 65535), true),
         proxy_timeout: leaf(integerBetween(1, 3600)),
         contact: leaf(contact),
+        private_sources: {
+          kind: "list",
+          maxItems: 64,
+          itemName: "source",
+          example: "203.0.113.7",
+          items: leaf(privateSourceProblem),
+        },
       },
     },
     opa: {
@@ -553,7 +561,36 @@ export const MANIFEST_SCHEMA: SectionSpec = {
       kind: "section",
       fields: {
         volume_name: leaf(dockerName),
+        containers: {
+          kind: "section",
+          fields: {
+            driver: leaf(oneOf(["json-file", "local"])),
+            max_size: leaf(sizeBetween("1m", "10g")),
+            max_files: leaf(integerBetween(1, 100)),
+          },
+        },
+        nginx: {
+          kind: "section",
+          fields: {
+            max_size: leaf(sizeBetween("256k", "10g")),
+            max_files: leaf(integerBetween(2, 100)),
+          },
+        },
       },
+    },
+    resources: {
+      kind: "section",
+      fields: Object.fromEntries(
+        ["app", "nginx", "opa", "prometheus"].map((role) => [role, {
+          kind: "section",
+          fields: {
+            // Docker refuses less than 6 MB.
+            memory: leaf(sizeBetween("6m", "1024g")),
+            cpus: leaf(numberBetween(0.01, 1024, "a number of CPUs")),
+            pids: leaf(integerBetween(16, 4194304)),
+          },
+        } satisfies SectionSpec]),
+      ),
     },
     policy_limits: {
       kind: "section",
@@ -654,6 +691,7 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         scrape_interval: leaf(duration),
       },
     },
+    releases: { kind: "section", fields: { retain: leaf(integerBetween(1, 1000)) } },
   },
 };
 

@@ -93,6 +93,12 @@ export interface ResolvedManifest {
    * defaults. Read it through `registrySpec(manifest)`.
    */
   registry?: RegistrySpec;
+  /**
+   * Always set by `parseManifest` (issue 17: `nginx.private_sources`,
+   * `logs.containers`, `logs.nginx`, `resources`); absent means the
+   * defaults. Read it through `hardeningSpec(manifest)`.
+   */
+  hardening?: HardeningSpec;
   services: {
     image: string;
     port: number;
@@ -163,6 +169,13 @@ export interface ResolvedManifest {
     /** Seconds between scrapes. */
     scrape_interval_seconds: number;
   };
+  /**
+   * Release retention (issue 15): the last `retain` good releases' images
+   * are never removed by SwiftDeploy (`releases prune` removes older ones).
+   * Absent when not written: 5 (`DEFAULTS.releases`), so resolved manifests
+   * of earlier releases and their goldens stay as they were.
+   */
+  releases?: { retain: number };
 }
 
 /** A declared change freeze of an environment: no promotion reaches it from `start` to `end`. */
@@ -270,4 +283,30 @@ export interface LoadedManifest {
   manifest: ResolvedManifest;
   /** The environment selected (`-e/--env`); `dir` is then `environments/<name>/` beside the manifest. */
   environment?: string;
+}
+
+/** The containers `resources` caps (issue 17). */
+export type ResourceRole = "app" | "nginx" | "opa" | "prometheus";
+
+/** One container's caps: the Engine API's HostConfig Memory, NanoCpus and PidsLimit. */
+export interface ContainerResources {
+  /** As written, e.g. "256m". */
+  memory: string;
+  /** Bytes (binary units); also the memory+swap cap, so the container never swaps. */
+  memory_bytes: number;
+  /** Billionths of a CPU. */
+  nano_cpus: number;
+  /** Processes and threads in the container's cgroup. */
+  pids: number;
+}
+
+/** Issue 17's settings as resolved (see cli/manifest/_hardening.ts). */
+export interface HardeningSpec {
+  /** IPv4 addresses or CIDRs that may reach /chaos and /metrics through nginx besides the host. */
+  private_sources: string[];
+  /** Every container's log driver and its caps (Docker's `max-size`, `max-file`). */
+  container_logs: { driver: "json-file" | "local"; max_size: string; max_files: number };
+  /** nginx's access.log and error.log on the logs volume: rotated below the size, files kept. */
+  nginx_logs: { max_size: string; max_size_bytes: number; max_files: number };
+  resources: Record<ResourceRole, ContainerResources>;
 }

@@ -1,0 +1,50 @@
+/**
+ * The manifest's `releases` section (issue 15): `retain`, its default and
+ * every kind of problem with its exact line:col message.
+ */
+import assert from "node:assert/strict";
+import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { DEFAULTS, parseManifest } from "./mod.ts";
+import { DEFAULT_RETAIN } from "../release/mod.ts";
+
+/** The required keys only (lines 1–6); tests append sections from line 7. */
+const BASE = [
+  "services:",
+  "  image: app:1",
+  "  port: 3000",
+  "nginx:",
+  "  image: nginx:latest",
+  "  port: 8080",
+].join("\n") + "\n";
+
+function problems(tail: string): string[] {
+  try {
+    parseManifest(BASE + tail, "manifest.yaml");
+  } catch (error) {
+    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
+    throw error;
+  }
+  assert.fail("expected a ManifestError");
+}
+
+Deno.test("releases.retain resolves as written; absent, the section is left out (5 applies)", () => {
+  assert.equal(
+    parseManifest(BASE + "releases:\n  retain: 2\n", "manifest.yaml").releases?.retain,
+    2,
+  );
+  assert.equal(parseManifest(BASE, "manifest.yaml").releases, undefined);
+  assert.equal(DEFAULTS.releases.retain, DEFAULT_RETAIN, "the manifest's default is cli/release's");
+});
+
+Deno.test("releases.retain that is not a whole number from 1 is refused with its line:col", () => {
+  assert.deepEqual(problems("releases:\n  retain: 0\n"), [
+    "manifest.yaml:8:11 releases.retain: must be an integer between 1 and 1000 (got 0)",
+  ]);
+  assert.deepEqual(problems("releases:\n  retain: two\n"), [
+    'manifest.yaml:8:11 releases.retain: must be an integer between 1 and 1000 (got "two")',
+  ]);
+  assert.match(
+    problems("releases:\n  retian: 3\n").join("\n"),
+    /8:3 .*retian.*did you mean "retain"/,
+  );
+});
