@@ -55,6 +55,9 @@ export { matchRoute, ROUTES } from "./_routes.ts";
 export { resumeLine, sseFrame } from "./_sse.ts";
 export type { CliSpawner, OperationDoc } from "./_operations.ts";
 export type { HookDeps, OperationRef } from "./_types.ts";
+// The webhook's and the dashboard's own exports (their tests import them through this door).
+export * from "./_webhook.ts";
+export * from "./_web.ts";
 
 /** Largest JSON body a change accepts (bytes); larger: 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
