@@ -46,7 +46,11 @@ import {
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
 import type {
   HardeningSpec,
-  ResolvedManifest, RolloutStep, SourceSpec, SwarmSpec } from "./types.ts";
+  ResolvedManifest,
+  RolloutStep,
+  SourceSpec,
+  SwarmSpec,
+} from "./types.ts";
 
 export interface ParseOptions {
   /**

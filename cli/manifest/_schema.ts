@@ -465,6 +465,17 @@ const PROMOTION_SPEC: SectionSpec = {
   },
 };
 
+/** One container's caps under `resources` (issue 17). */
+const containerResources: SectionSpec = {
+  kind: "section",
+  fields: {
+    // Docker refuses less than 6 MB.
+    memory: leaf(sizeBetween("6m", "1024g")),
+    cpus: leaf(numberBetween(0.01, 1024, "a number of CPUs")),
+    pids: leaf(integerBetween(16, 4194304)),
+  },
+};
+
 export const MANIFEST_SCHEMA: SectionSpec = {
   kind: "section",
   required: true,
@@ -580,17 +591,12 @@ export const MANIFEST_SCHEMA: SectionSpec = {
     },
     resources: {
       kind: "section",
-      fields: Object.fromEntries(
-        ["app", "nginx", "opa", "prometheus"].map((role) => [role, {
-          kind: "section",
-          fields: {
-            // Docker refuses less than 6 MB.
-            memory: leaf(sizeBetween("6m", "1024g")),
-            cpus: leaf(numberBetween(0.01, 1024, "a number of CPUs")),
-            pids: leaf(integerBetween(16, 4194304)),
-          },
-        } satisfies SectionSpec]),
-      ),
+      fields: {
+        app: containerResources,
+        nginx: containerResources,
+        opa: containerResources,
+        prometheus: containerResources,
+      },
     },
     policy_limits: {
       kind: "section",

@@ -38,16 +38,30 @@ export {
   targetOf,
 } from "./_defaults.ts";
 export { durationSeconds, formatDuration } from "./_duration.ts";
+export {
+  DEFAULT_CONTAINER_LOGS,
+  DEFAULT_NGINX_LOGS,
+  DEFAULT_RESOURCES,
+  defaultHardening,
+  hardeningSpec,
+  ipv4Number,
+  RESOURCE_ROLES,
+  sizeBytes,
+  sourceSize,
+} from "./_hardening.ts";
 export type {
   AnalysisSource,
+  ContainerResources,
   EnvironmentSpec,
   FreezeSpec,
+  HardeningSpec,
   LoadedManifest,
   Mode,
   NetworkDriver,
   PromotionSpec,
   RegistrySpec,
   ResolvedManifest,
+  ResourceRole,
   RestartPolicy,
   RolloutSpec,
   RolloutStep,
