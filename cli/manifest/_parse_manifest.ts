@@ -36,6 +36,7 @@ import {
   type SectionSpec,
 } from "./_schema.ts";
 import { suggestKey } from "./_suggest.ts";
+import { canonicalJson } from "../digest/mod.ts";
 import {
   containerResources,
   DEFAULT_RESOURCES,
@@ -366,7 +367,9 @@ class ManifestCheck {
       project,
       target: this.#get("target", d.target),
       swarm: this.#swarm(),
-      hardening: this.#hardening(),
+      // Left out when it equals the defaults (hardeningSpec gives them), so
+      // resolved manifests, their goldens and earlier bundles stay as they were.
+      ...this.#hardeningIfChanged(),
       services: {
         image: this.#get("services.image", ""),
         port: this.#get("services.port", 0),
@@ -479,6 +482,12 @@ class ManifestCheck {
         secret_file: this.#get<string | null>("services.source.secret_file", null),
       },
     };
+  }
+
+  /** `{ hardening }` when it differs from `defaultHardening()`, else nothing. */
+  #hardeningIfChanged(): { hardening?: HardeningSpec } {
+    const h = this.#hardening();
+    return canonicalJson(h) === canonicalJson(defaultHardening()) ? {} : { hardening: h };
   }
 
   /** `nginx.private_sources`, `logs.containers`, `logs.nginx` and `resources`, resolved. */
