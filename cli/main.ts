@@ -19,6 +19,7 @@ import { createTerminal } from "./term/mod.ts";
 
 interface GlobalOptions {
   manifest: string;
+  env?: string;
   verbose?: boolean;
   color: boolean;
   policyEngine: string;
@@ -53,6 +54,12 @@ const program = new Command("swiftdeploy")
     "-f, --manifest <path>",
     "manifest to use; generated files live beside it",
     "manifest.yaml",
+  )
+  .addOption(
+    new Option(
+      "-e, --env <name>",
+      "the environment of the manifest's `environments` to act on; its files live in environments/<name>/",
+    ).env("SWIFTDEPLOY_ENV"),
   )
   .addOption(
     new Option("--policy-engine <engine>", "where policy decisions are made")
@@ -107,6 +114,7 @@ function ctxOf(cmd: Command): Context {
   const term = createTerminal(g.color === false ? { color: false } : {});
   return createContext({
     manifest: g.manifest,
+    ...(g.env ? { environment: g.env } : {}),
     verbose,
     policyEngine: g.policyEngine as PolicyEngineKind,
     term,
@@ -116,7 +124,12 @@ function ctxOf(cmd: Command): Context {
 function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<number>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    exitCode = await fn(ctxOf(cmd), ...(args.slice(0, -1) as A));
+    const ctx = ctxOf(cmd);
+    // Every manifest this process loads is read for the chosen environment.
+    if (ctx.environment) {
+      (await import("./manifest/mod.ts")).selectManifest({ environment: ctx.environment });
+    }
+    exitCode = await fn(ctx, ...(args.slice(0, -1) as A));
   };
 }
 
@@ -274,6 +287,33 @@ releases.command("prune")
   .action(
     action(async (ctx, o: { dryRun?: boolean }) =>
       (await commands.release()).runReleasesPrune(ctx, { dryRun: Boolean(o.dryRun) })
+    ),
+  );
+
+program.command("release")
+  .description("act on one release across environments: promote")
+  .command("promote <n>")
+  .description(
+    "deploy release N of the previous environment, the identical artefact, to --to <env>",
+  )
+  .requiredOption("--to <env>", "the environment to promote to (the one after the release's)")
+  .option("--timeout <seconds>", "health wait per container", positiveNumber("--timeout"), 60)
+  .addHelpText(
+    "after",
+    "\nN is a release of the environment before <env> in the manifest's `environments`. Its\n" +
+      "manifest text and its images (by id) are deployed, so <env> runs what was tested.\n" +
+      "The promotion policy (policies/promotion.rego) decides first: the release is good there,\n" +
+      "still runs and soaked for that environment's soak time; production images never :latest\n" +
+      "and pinned by digest; registries allowed; the same policy bundle; no freeze. Then the\n" +
+      "deploy path's gates. Exit codes: 0 promoted, 1 failed, 2 no such environment or release,\n" +
+      "3 denied by policy (the reasons are printed), 4 a change holds <env>. docs/environments.md",
+  )
+  .action(
+    action(async (ctx, n: string, o: { to: string; timeout: number }) =>
+      (await import("./commands/promote_release.ts")).runReleasePromote(ctx, releaseNumber(n), {
+        to: o.to,
+        timeoutSeconds: o.timeout,
+      })
     ),
   );
 
@@ -446,8 +486,13 @@ const token = program.command("token").description(
   "bearer tokens of the admin API (swiftdeploy serve): create, list, revoke",
 );
 token.command("create")
-  .description("create a token and print it once (only its SHA-256 is kept, in .swiftdeploy/tokens.json)")
-  .requiredOption("--name <name>", "a name for the token; the history records changes as token:<name>")
+  .description(
+    "create a token and print it once (only its SHA-256 is kept, in .swiftdeploy/tokens.json)",
+  )
+  .requiredOption(
+    "--name <name>",
+    "a name for the token; the history records changes as token:<name>",
+  )
   .requiredOption("--scope <scope>", "read (GET routes, events) or deploy (also every change)")
   .action(
     action(async (ctx, o: { name: string; scope: string }) =>

@@ -58,6 +58,8 @@ export interface ReleaseOutcome {
   reason?: string;
   rolloutId?: string;
   rollbackOf?: ReleasePointer;
+  /** For kind `release-promote`: the release of the previous environment it deploys. */
+  promotedFrom?: ReleasePointer & { environment: string };
   /** The steps the executor ran (the action log). */
   steps?: readonly Step[];
   /** The rendered files as applied; rendered again from `loaded` when absent. */
@@ -178,6 +180,7 @@ async function writeEvidence(
     },
     health,
     ...(outcome.rollbackOf ? { rollback_of: outcome.rollbackOf } : {}),
+    ...(outcome.promotedFrom ? { promoted_from: outcome.promotedFrom } : {}),
     ...(outcome.rolloutId ? { rollout_id: outcome.rolloutId } : {}),
   };
   const written = await writeRelease(ctx.stateDir, draft, {

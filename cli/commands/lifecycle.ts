@@ -272,6 +272,14 @@ export interface DeployLockedOptions {
    * the release is recorded as kind `rollback`, even when nothing changed.
    */
   rollbackOf?: ReleasePointer;
+  /**
+   * Set by `release promote` (issue 15): the release of the previous
+   * environment this deploy promotes; the release is recorded as kind
+   * `release-promote` naming it.
+   */
+  promotedFrom?: ReleasePointer & { environment: string };
+  /** The recorder to keep (a promotion's gate was recorded into it already). */
+  recorder?: ReleaseRecorder;
 }
 
 /**
@@ -303,7 +311,7 @@ export async function deployLocked(
   // 0. a rollout under way, or this very spec rolled back: refused before anything is written
   await refuseDuringRollout(ctx, plan, { retry, command });
   // The attempt's evidence (cli/release), written when it ends, whatever the outcome.
-  const rec = new ReleaseRecorder();
+  const rec = opts.recorder ?? new ReleaseRecorder();
   // Written before the history event, which names it (`release`): the chain covers the bundle.
   const evidence = async (
     status: ReleaseStatus,
@@ -311,11 +319,12 @@ export async function deployLocked(
   ) =>
     releaseField(
       await recordRelease(ctx, loaded, rec, {
-        kind: opts.rollbackOf ? "rollback" : "deploy",
+        kind: opts.rollbackOf ? "rollback" : opts.promotedFrom ? "release-promote" : "deploy",
         status,
         files,
         plan,
         ...(opts.rollbackOf ? { rollbackOf: opts.rollbackOf } : {}),
+        ...(opts.promotedFrom ? { promotedFrom: opts.promotedFrom } : {}),
         ...extra,
       }),
     );

@@ -164,6 +164,8 @@ export interface ReleaseRecord {
   previous: ReleasePointer | null;
   /** For kind `rollback`: the release it re-applied. */
   rollback_of?: ReleasePointer;
+  /** For kind `release-promote`: the release of the previous environment it deploys (R2). */
+  promoted_from?: ReleasePointer & { environment: string };
   /** For kind `rollout`: the rollout's id. */
   rollout_id?: string;
   /** Bundle files (besides release.json) and their sha256. */
