@@ -221,10 +221,13 @@ export async function historyAdded(file: string, before: string): Promise<string
   );
 }
 
+/** Files and folders of `.swiftdeploy/` that every status refresh rewrites. */
+const STATUS_KEEPS = ["scrapes", "edge", "last_chaos", "status_variant_sample.json"];
+
 /**
- * One line per file of the deployment's folder but the history (tokens,
- * operations, releases, lock, scrapes…): its path and sha256, to compare
- * before and after.
+ * One line per file of the deployment's folder (tokens, operations,
+ * releases, lock, generated files, rollout state…) but the history and what
+ * the status refreshes keep: its path and sha256, to compare before and after.
  */
 export async function stateDigest(dir: string): Promise<string> {
   const out: string[] = [];
@@ -240,6 +243,8 @@ export async function stateDigest(dir: string): Promise<string> {
       if (e.name === "serve.sock" || e.name === "serve.lock") continue;
       // The history grows by the status ticks' status_scrape lines: see historyAdded.
       if (/^history\.jsonl(\.head)?$/.test(e.name)) continue;
+      // What each status refresh keeps for the next one's window (as `status` does).
+      if (STATUS_KEEPS.includes(e.name)) continue;
       if (e.isDirectory) await walk(full);
       else if (e.isFile) {
         out.push(`${full} ${createHash("sha256").update(await Deno.readFile(full)).digest("hex")}`);

@@ -138,21 +138,19 @@ export class EventHub {
         this.#subs.delete(sub);
       },
     }, { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk.byteLength });
-    // Replay and registration happen with no await in between the last
-    // replayed line and `add`, so no line can fall between them.
     sub.send("retry: 2000\n\n");
     if (afterLine !== undefined) {
-      const upTo = this.#lastLine;
-      for await (const l of readHistoryLines(this.#opts.historyFile)) {
-        if (l.line <= afterLine || l.line > upTo || !l.ok) continue;
-        sub.send(this.#historyFrame({ line: l.line, record: l.event }));
-      }
-      // Lines the poller published while we replayed are sent by the loop below.
-      if (this.#lastLine > upTo) {
+      // Replay up to the line last published; lines the poller publishes
+      // meanwhile are replayed by the next round. The last check and `add`
+      // below run with no await between them, so no line falls in between.
+      let sent = afterLine;
+      while (sent < this.#lastLine) {
+        const upTo = this.#lastLine;
         for await (const l of readHistoryLines(this.#opts.historyFile)) {
-          if (l.line <= upTo || l.line > this.#lastLine || !l.ok) continue;
+          if (l.line <= sent || l.line > upTo || !l.ok) continue;
           sub.send(this.#historyFrame({ line: l.line, record: l.event }));
         }
+        sent = upTo;
       }
     }
     if (this.#status !== undefined) sub.send(this.#statusFrame());

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { appendEvent } from "../history/mod.ts";
+import { EventHub } from "./_hub.ts";
+
+/** Reads whole SSE frames from a stream, as `event id` strings. */
+function frames(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return async (): Promise<string> => {
+    while (true) {
+      const cut = buf.indexOf("\n\n");
+      if (cut >= 0) {
+        const block = buf.slice(0, cut);
+        buf = buf.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        if (!event) continue;
+        return `${event} ${/^id: (.*)$/m.exec(block)?.[1] ?? ""}`.trim();
+      }
+      const r = await reader.read();
+      if (r.done) return "closed";
+      buf += r.value;
+    }
+  };
+}
+
+Deno.test("EventHub replays history after a Last-Event-ID in order, then status, then live lines; stop() sends shutdown", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_hub_" });
+  const keys = await Deno.makeTempDir({ prefix: "swiftdeploy_hub_keys_" });
+  const file = join(dir, "history.jsonl");
+  const add = (mode: "slow" | "error" | "recover") =>
+    appendEvent(file, "chaos_change", { mode }, { keyDir: keys, projectDir: dir });
+  let ticks = 0;
+  const hub = new EventHub({
+    historyFile: file,
+    statusIntervalSeconds: 3600,
+    historyPollMs: 20,
+    runStatus: () => Promise.resolve({ tick: ++ticks }),
+  });
+  try {
+    for (const m of ["slow", "error", "recover"] as const) await add(m);
+    await hub.start();
+    assert.deepEqual(await hub.status(), { tick: 1 });
+    const all = frames(await hub.subscribe(0));
+    assert.deepEqual(
+      [await all(), await all(), await all(), await all()],
+      ["history 1", "history 2", "history 3", "status 3.1"],
+    );
+    const fresh = frames(await hub.subscribe(undefined));
+    assert.equal(await fresh(), "status 3.1");
+    await add("slow");
+    await add("error");
+    assert.deepEqual([await all(), await all()], ["history 4", "history 5"]);
+    assert.deepEqual([await fresh(), await fresh()], ["history 4", "history 5"]);
+    const resumed = frames(await hub.subscribe(4));
+    assert.deepEqual([await resumed(), await resumed()], ["history 5", "status 5.1"]);
+    // Lines appended while a resumed subscriber is replayed reach it once, in order.
+    const racing = Promise.all([add("recover"), add("slow"), add("error")]);
+    const late = frames(await hub.subscribe(2));
+    await racing;
+    const got: string[] = [];
+    while (got.filter((g) => g.startsWith("history")).length < 6) {
+      const f = await late();
+      if (f.startsWith("history")) got.push(f);
+    }
+    assert.deepEqual(got, [
+      "history 3",
+      "history 4",
+      "history 5",
+      "history 6",
+      "history 7",
+      "history 8",
+    ]);
+    await hub.stop();
+    const rest: string[] = [];
+    for (let f = await all(); f !== "closed"; f = await all()) rest.push(f);
+    assert.deepEqual(rest, ["history 6", "history 7", "history 8", "shutdown"]);
+  } finally {
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(keys, { recursive: true });
+  }
+});
