@@ -131,6 +131,40 @@ function fakeTask(address: string, port: number) {
   };
 }
 
+/**
+ * An address:port that takes no new connection and never refuses one: a
+ * listener that never accepts, its accept queue filled, so the kernel drops
+ * further SYNs (as a task whose container is gone, or whose node is, leaves
+ * a connect to time out). Python's socket API, as testing/keepalive_load.py.
+ */
+async function silentTask(address: string, port: number) {
+  const child = new Deno.Command("python3", {
+    args: [
+      "-c",
+      `import socket, sys, time
+s = socket.socket(); s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(0)
+held = []
+for _ in range(4):
+    c = socket.socket(); c.setblocking(False); c.connect_ex((sys.argv[1], int(sys.argv[2]))); held.append(c)
+print("ready", flush=True)
+time.sleep(600)`,
+      address,
+      String(port),
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  return {
+    async stop() {
+      child.kill("SIGKILL");
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    },
+  };
+}
+
 /** The rendered swarm nginx.conf, run by the host's nginx in `dir`, asking the fake DNS. */
 async function startNginx(dir: string, appPort: number, dnsPort: number) {
   const port = freePort();
@@ -350,6 +384,38 @@ Deno.test({
       await nginx.stop();
       nginx.admin.close();
       await task.stop();
+      dns.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "swarm nginx tries another task when a listed task's connect times out (a stopped task's address), never a 504",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sd-swarm-nginx-" });
+    await Deno.chmod(dir, 0o755);
+    const dns = await fakeDns();
+    const appPort = freePort();
+    const task = fakeTask("127.0.0.2", appPort);
+    const silent = await silentTask("127.0.0.6", appPort);
+    dns.state.addresses = ["127.0.0.2", "127.0.0.6"];
+    const nginx = await startNginx(dir, appPort, dns.port);
+    try {
+      const t0 = performance.now();
+      const { statuses } = await load(nginx.base, 8, 4);
+      const seconds = (performance.now() - t0) / 1000;
+      assert.deepEqual(statuses, { 200: 8 }, await nginx.log());
+      assert.match(await nginx.log(), /upstream timed out .* while connecting to upstream/);
+      assert.ok(seconds < 10, `${seconds} s`);
+    } finally {
+      await nginx.stop();
+      nginx.admin.close();
+      await task.stop();
+      await silent.stop();
       dns.close();
       await Deno.remove(dir, { recursive: true });
     }
