@@ -43,7 +43,7 @@ import {
   defaultHardening,
   RESOURCE_ROLES,
   sizeBytes,
-} from "./_hardening.ts";
+} from "./hardening.ts";
 import { describeNode, isNullNode, parseYaml, resolveAlias } from "./_yaml.ts";
 import type {
   HardeningSpec,

@@ -4,7 +4,7 @@
  */
 
 import { durationSeconds } from "./_duration.ts";
-import { privateSourceProblem, sizeBetween } from "./_hardening.ts";
+import { privateSourceProblem, sizeBetween } from "./hardening.ts";
 
 /** A single value. `check` returns what is wrong, or undefined when the value fits. */
 export interface LeafSpec {

@@ -48,7 +48,7 @@ export {
   RESOURCE_ROLES,
   sizeBytes,
   sourceSize,
-} from "./_hardening.ts";
+} from "./hardening.ts";
 export type {
   AnalysisSource,
   ContainerResources,

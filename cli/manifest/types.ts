@@ -300,7 +300,7 @@ export interface ContainerResources {
   pids: number;
 }
 
-/** Issue 17's settings as resolved (see cli/manifest/_hardening.ts). */
+/** Issue 17's settings as resolved (see cli/manifest/hardening.ts). */
 export interface HardeningSpec {
   /** IPv4 addresses or CIDRs that may reach /chaos and /metrics through nginx besides the host. */
   private_sources: string[];
