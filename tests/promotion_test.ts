@@ -12,6 +12,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { EngineClient } from "../cli/engine/mod.ts";
 import { LABEL_PROJECT, LABEL_ROLE } from "../cli/plan/mod.ts";
+import {
+  compareEngines,
+  createSidecarEvaluator,
+  createWasmEvaluator,
+  generateParitySamples,
+} from "../cli/policy/mod.ts";
 import { freePort, removeProject, runCli, type RunResult } from "./_harness.ts";
 
 const output = (r: RunResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
@@ -158,6 +164,29 @@ Deno.test({
       const served = await fetch(`http://127.0.0.1:${ports[2]}/healthz`);
       await served.body?.cancel();
       assert.equal(served.status, 200);
+
+      // Sidecar parity of swiftdeploy.promotion: staging's OPA container holds staging's
+      // rendered data (limits.promotion: from dev); it and the WASM build decide alike.
+      const data = JSON.parse(
+        await Deno.readTextFile(
+          join(dir, "environments", "staging", ".swiftdeploy", "opa", "policy_data.json"),
+        ),
+      );
+      assert.equal(data.limits.promotion.from, "dev");
+      const samples = generateParitySamples(1000, data.limits).filter((s) =>
+        s.domain === "promotion"
+      );
+      assert.ok(samples.length >= 30, `${samples.length} promotion samples`);
+      const wasm = await createWasmEvaluator({ data });
+      const sidecar = createSidecarEvaluator({
+        url: `http://127.0.0.1:${ports[3]}`,
+        timeoutMs: 5000,
+      });
+      const mismatches = await compareEngines(wasm, sidecar, samples);
+      assert.deepEqual(mismatches.slice(0, 2), [], `${mismatches.length} differ`);
+      const allows = new Set<boolean>();
+      for (const s of samples) allows.add((await sidecar.evaluate("promotion", s.input)).allow);
+      assert.deepEqual([...allows].sort(), [false, true], "both outcomes from the sidecar");
 
       // staging → prod at once: staging's soak (4s) is not over
       const early = await cli(["release", "promote", "1", "--to", "prod"]);
