@@ -271,7 +271,10 @@ releases.command("show <n>")
   )
   .action(
     action(async (ctx, n: string, o: { json?: boolean }) =>
-      (await commands.release()).runReleaseShow(ctx, releaseNumber(n), { json: Boolean(o.json) })
+      (await commands.release()).runReleaseShow(ctx, releaseNumber(n), {
+        // `releases --json` is the parent's option too: commander gives it to the parent
+        json: Boolean(o.json || releases.opts().json),
+      })
     ),
   );
 releases.command("prune")
