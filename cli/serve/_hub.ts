@@ -52,6 +52,8 @@ export class EventHub {
   #timers: ReturnType<typeof setInterval>[] = [];
   #stopped = false;
   #statusRunning: Promise<void> | undefined;
+  #statusAt = 0;
+  #lastDemand = 0;
   #polling = false;
 
   constructor(opts: HubOptions) {
@@ -64,7 +66,12 @@ export class EventHub {
     this.#historyKey = await this.#statKey();
     void this.#refreshStatus();
     this.#timers.push(
-      setInterval(() => void this.#refreshStatus(), this.#opts.statusIntervalSeconds * 1000),
+      setInterval(() => {
+        // Idle (no stream, no reader lately): no refresh, so an unwatched
+        // server does not add a status_scrape to the history every tick.
+        const idleMs = Date.now() - this.#lastDemand;
+        if (this.#subs.size > 0 || idleMs < 3 * this.#intervalMs) void this.#refreshStatus();
+      }, this.#intervalMs),
       setInterval(() => void this.#pollHistory(), this.#opts.historyPollMs ?? 250),
       setInterval(() => this.#broadcast(SSE_HEARTBEAT), 15_000),
     );
@@ -81,10 +88,23 @@ export class EventHub {
     for (const w of this.#statusWaiters) w(this.#status);
   }
 
-  /** The newest status document; waits for the first one when none exists yet. */
+  /**
+   * The newest status document. Waits for a refresh when there is none yet,
+   * or when the cached one is older than two intervals (the server was idle).
+   */
   status(): Promise<unknown> {
-    if (this.#status !== undefined || this.#stopped) return Promise.resolve(this.#status);
-    return new Promise((resolve) => this.#statusWaiters.push(resolve));
+    this.#lastDemand = Date.now();
+    const fresh = Date.now() - this.#statusAt < 2 * this.#intervalMs;
+    if (this.#stopped || (this.#status !== undefined && fresh)) {
+      return Promise.resolve(this.#status);
+    }
+    const waiting = new Promise<unknown>((resolve) => this.#statusWaiters.push(resolve));
+    void this.#refreshStatus();
+    return waiting;
+  }
+
+  get #intervalMs(): number {
+    return this.#opts.statusIntervalSeconds * 1000;
   }
 
   /** The history line last published to subscribers. */
@@ -210,11 +230,16 @@ export class EventHub {
       try {
         const doc = await this.#opts.runStatus();
         this.#status = doc;
+        this.#statusAt = Date.now();
         this.#tick++;
         for (const w of this.#statusWaiters.splice(0)) w(doc);
         this.#broadcast(this.#statusFrame());
       } catch (error) {
         this.#opts.onError?.("status", error);
+        // Readers get the older document rather than nothing (its timestamp says its age).
+        if (this.#status !== undefined) {
+          for (const w of this.#statusWaiters.splice(0)) w(this.#status);
+        }
       } finally {
         this.#statusRunning = undefined;
       }

@@ -81,3 +81,38 @@ Deno.test("EventHub replays history after a Last-Event-ID in order, then status,
     await Deno.remove(keys, { recursive: true });
   }
 });
+
+Deno.test("EventHub refreshes the status only while someone watches or reads; a read after idling waits for a fresh one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_hub_" });
+  let runs = 0;
+  let fail = false;
+  const hub = new EventHub({
+    historyFile: join(dir, "history.jsonl"),
+    statusIntervalSeconds: 0.05,
+    historyPollMs: 1000,
+    runStatus: () =>
+      fail ? Promise.reject(new Error("status failed")) : Promise.resolve({ run: ++runs }),
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    await hub.start();
+    assert.deepEqual(await hub.status(), { run: 1 });
+    await sleep(400); // idle: 3 intervals after the read, the ticks stop
+    const idle = runs;
+    await sleep(300);
+    assert.equal(runs, idle, "no refresh while nobody watches");
+    assert.ok(idle < 6, `${idle} refreshes`);
+    assert.deepEqual(await hub.status(), { run: idle + 1 }, "a stale cache is refreshed first");
+    const watcher = await hub.subscribe(undefined);
+    await sleep(300);
+    assert.ok(runs >= idle + 3, "a stream keeps the ticks going");
+    await watcher.cancel();
+    fail = true;
+    await sleep(400);
+    const doc = (await hub.status()) as { run: number };
+    assert.equal(doc.run, runs, "a failed refresh answers the last document");
+  } finally {
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
