@@ -18,9 +18,11 @@ OPA_VERSION="v1.22.2"
 # what clients receive at the edge, 502/504 of its own included (cli/edge/).
 # docker-registry (Distribution 2.8): the swarm lab's registry (cli/lab/), run as
 # `docker-registry serve CONFIG`; the policy-rc.d below keeps its service from starting.
+# chromium: the dashboard's real-browser test (tests/dashboard_browser_test.ts, driven by
+# playwright-core from npm, pinned in deno.json; no browser download of its own).
 APT_PACKAGES=(docker.io nginx wrk busybox-static docker-compose prometheus
   libnginx-mod-http-lua libnginx-mod-http-ndk lua-resty-core lua-resty-lrucache
-  docker-registry)
+  docker-registry chromium)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
