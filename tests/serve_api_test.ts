@@ -418,7 +418,7 @@ Deno.test("serve: every route and error code over the unix socket and loopback H
   }
 });
 
-Deno.test("serve: SIGTERM lets a running operation finish and keeps its final state", async () => {
+Deno.test("serve: SIGTERM refuses new changes (503), lets a running operation finish and keeps its final state", async () => {
   const stack = await makeStack();
   const serve = await startServe(stack);
   try {
@@ -429,7 +429,17 @@ Deno.test("serve: SIGTERM lets a running operation finish and keeps its final st
     });
     assert.equal(res.status, 202);
     const op = await res.json();
+    // The promote waits out its 4 s metrics window: it is still running when the signal comes.
+    const before = await (await call(serve, "unix", "GET", op.url, { token: deploy })).json();
+    assert.equal(before.state, "running");
     serve.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await call(serve, "http", "POST", "/v1/deploy", { token: deploy });
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).error, "stopping");
+    const reads = await call(serve, "unix", "GET", op.url, { token: deploy });
+    assert.equal(reads.status, 200, "reads still answer while operations finish");
+    await reads.body?.cancel();
     assert.equal((await serve.child.status).code, 0);
     const file = JSON.parse(
       await Deno.readTextFile(join(stack.dir, ".swiftdeploy", "operations", `${op.id}.json`)),
