@@ -46,7 +46,11 @@ export async function runServe(ctx: Context, opts: ServeCommandOptions): Promise
         stdout: "piped",
         stderr: "piped",
       }).spawn(),
-    log: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    log: (line) => {
+      try {
+        Deno.stderr.writeSync(encoder.encode(line + "\n"));
+      } catch { /* no reader for the log (closed stderr): requests are still served */ }
+    },
   });
   const where = [
     `unix:${server.socketPath}`,
