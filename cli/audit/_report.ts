@@ -18,6 +18,7 @@ import {
   violationsBuilder,
 } from "./_model.ts";
 import { rolloutOutcomeText, rolloutsBuilder, type RolloutTimeline } from "./_rollouts.ts";
+import { type ReleaseRow, releasesBuilder } from "./_releases.ts";
 
 /** What the report shows, built from the events one at a time (see `reportBuilder`). */
 export interface ReportModel {
@@ -30,6 +31,8 @@ export interface ReportModel {
   rollouts: RolloutTimeline[];
   /** Number of rollout_analysis events (the chart's per-variant points). */
   analyses: number;
+  /** Evidence bundles the events name (issue 15), in history order. */
+  releases: ReleaseRow[];
 }
 
 /**
@@ -42,6 +45,7 @@ export function reportBuilder(): { add(e: HistoryEvent): void; model(): ReportMo
   const vi = violationsBuilder();
   const su = summaryBuilder();
   const ro = rolloutsBuilder();
+  const re = releasesBuilder();
   let scrapes = 0;
   let analyses = 0;
   return {
@@ -50,6 +54,7 @@ export function reportBuilder(): { add(e: HistoryEvent): void; model(): ReportMo
       vi.add(e);
       su.add(e);
       ro.add(e);
+      re.add(e);
       if (e.event === "status_scrape") scrapes++;
       if (e.event === "rollout_analysis") analyses++;
     },
@@ -60,6 +65,7 @@ export function reportBuilder(): { add(e: HistoryEvent): void; model(): ReportMo
       scrapes,
       rollouts: ro.rollouts,
       analyses,
+      releases: re.rows,
     }),
   };
 }
@@ -79,6 +85,11 @@ export interface AuditReportOptions {
   malformedCount?: number;
   /** Points per series the chart shows when it had to down-sample (see `renderChart`). */
   chartSampled?: number;
+  /**
+   * The releases folder relative to the report, for links to each bundle
+   * (default `.swiftdeploy/releases`, the report beside the manifest).
+   */
+  releasesPath?: string;
 }
 
 export const NO_EVENTS = "No events recorded yet.";
@@ -180,6 +191,9 @@ export function renderReport(model: ReportModel, options: AuditReportOptions): s
   }
 
   if (model.rollouts.length) out.push(...rolloutsSection(model.rollouts));
+  if (model.releases?.length) {
+    out.push(...releasesSection(model.releases, options.releasesPath ?? ".swiftdeploy/releases"));
+  }
 
   out.push("## Policy violations", "");
   if (rows.length === 0) {
@@ -222,6 +236,37 @@ export function renderReport(model: ReportModel, options: AuditReportOptions): s
   out.push(checks + variants, "");
   out.push(`![Error rate and P99 latency over time](${linkTarget(options.chartFileName)})`, "");
   return out.join("\n");
+}
+
+/**
+ * The "Releases" section: each evidence bundle the history names, linked to
+ * its release.json (`swiftdeploy releases show N` prints and verifies it).
+ */
+function releasesSection(rows: readonly ReleaseRow[], folder: string): string[] {
+  return [
+    "## Releases",
+    "",
+    "Every change's evidence bundle, named in its history line by sha256 (so the chain covers " +
+    "it); `swiftdeploy releases show N` prints one and checks it against its hash.",
+    "",
+    table(
+      ["Time", "Release", "Status", "Event", "sha256"],
+      rows.map((r) => [
+        formatTime(r.ts),
+        String(r.number),
+        r.status,
+        r.event,
+        r.hash.slice(0, 12),
+      ]),
+    ).split("\n").map((line, i) => {
+      // The release number links to the bundle (the cell text is a plain number: safe).
+      if (i < 2) return line;
+      const r = rows[i - 2]!;
+      const link = `[${r.number}](${linkTarget(`${folder}/${r.number}/release.json`)})`;
+      return line.replace(`| ${r.number} |`, `| ${link} |`);
+    }),
+    "",
+  ].flat();
 }
 
 /**

@@ -17,6 +17,8 @@ export interface WriteAuditOptions {
   now?: () => Date;
   /** Folder of the sealing keys for verification (default: from the environment). */
   keyDir?: string | undefined;
+  /** The release bundles' folder (`.swiftdeploy/releases`), linked from the report. */
+  releasesDir?: string;
 }
 
 export interface WriteAuditResult {
@@ -73,6 +75,12 @@ export async function writeAuditReport(options: WriteAuditOptions): Promise<Writ
     malformedLines: malformed,
     malformedCount,
     ...(chartData.sampled === undefined ? {} : { chartSampled: chartData.sampled }),
+    ...(options.releasesDir === undefined ? {} : {
+      releasesPath: relative(dirname(options.reportFile), options.releasesDir).replaceAll(
+        "\\",
+        "/",
+      ),
+    }),
   });
   await writeFile(chartFile, renderChart(chartData));
   await writeFile(options.reportFile, text);

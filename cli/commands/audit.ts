@@ -40,6 +40,7 @@ export async function runAudit(ctx: Context, opts: { verifyOnly: boolean }): Pro
   const result = await writeAuditReport({
     historyFile: history,
     reportFile: join(loaded.dir, loaded.manifest.audit.report_file),
+    releasesDir: join(ctx.stateDir, "releases"),
   });
   term.out(
     `${
