@@ -48,8 +48,8 @@ export const PURE_FOLDERS: { folder: string; shell?: string[]; only?: string[] }
   { folder: "cli/generate/", only: ["_unified_diff.ts"] },
   // references, auth headers, the push stream and the secret type are pure; HTTP and the engine are the shell
   { folder: "cli/registry/", only: ["_auth.ts", "_push_stream.ts", "_reference.ts", "_secret.ts"] },
-  // the swarm plan, its nginx.conf and the progress/status views are pure; the Engine API calls are the shell
-  { folder: "cli/swarm/", only: ["_nginx_conf.ts", "_plan.ts", "_progress.ts"] },
+  // the swarm plan, its nginx.conf, the dry run's diff and the progress/status views are pure; the Engine API calls are the shell
+  { folder: "cli/swarm/", only: ["_diff.ts", "_nginx_conf.ts", "_plan.ts", "_progress.ts"] },
 ];
 
 /** Test support, exempt from rule 1 and allowed its own helpers. */

@@ -222,10 +222,8 @@ export async function runDeploy(
   if (opts.dryRun) {
     const loaded = await loadManifest(ctx.manifestArg);
     if (targetOf(loaded.manifest) === "swarm") {
-      throw notOnSwarm(
-        "print a dry run",
-        "the swarm driver converges services without an action list yet",
-      );
+      const { dryRunSwarm, swarmContext } = await import("./swarm.ts");
+      return await dryRunSwarm(await swarmContext(ctx), loaded);
     }
     return await printDryRun(ctx, loaded, "", {
       command: "deploy",
@@ -503,12 +501,6 @@ export async function runPromote(
     });
   }
   const started = performance.now();
-  if (opts.dryRun && targetOf((await loadManifest(ctx.manifestArg)).manifest) === "swarm") {
-    throw notOnSwarm(
-      `promote ${target} --dry-run`,
-      "the swarm driver converges services without an action list yet",
-    );
-  }
   if (opts.dryRun) {
     const loaded = await loadManifest(ctx.manifestArg);
     const m = loaded.manifest;
@@ -516,6 +508,14 @@ export async function runPromote(
       ...loaded,
       manifest: { ...m, services: { ...m.services, mode: target as typeof m.services.mode } },
     };
+    if (targetOf(m) === "swarm") {
+      const { dryRunSwarm, swarmContext } = await import("./swarm.ts");
+      return await dryRunSwarm(
+        await swarmContext(ctx),
+        promoted,
+        "the canary gate was not asked; ",
+      );
+    }
     return await printDryRun(ctx, promoted, "the canary gate was not asked; ", {
       command: `promote ${target}`,
     });

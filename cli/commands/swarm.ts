@@ -18,13 +18,17 @@ import { CONTAINER_USERS } from "../plan/mod.ts";
 import { readPushedImages } from "../registry/mod.ts";
 import {
   applySwarm,
+  diffSwarm,
+  formatSwarmActions,
   formatSwarmStatus,
   managerNodeId,
+  observeForPlan,
   observeSwarm,
   planSwarm,
   removeStaleConfigs,
   removeSwarmStack,
   renderSwarmNginxConf,
+  swarmConflict,
   type SwarmPlan,
   type SwarmRole,
   SwarmRollbackError,
@@ -201,6 +205,40 @@ export async function deploySwarm(
   } finally {
     engine.close();
   }
+}
+
+/**
+ * `deploy --dry-run` and `promote --dry-run` on a swarm: the plan of
+ * `loaded` (for promote, the manifest with the new mode) against what the
+ * manager holds, printed as the actions the real command would take
+ * (network, configs and services to create, update with each changed
+ * setting and the image digests, or remove; `diffSwarm`). Reads only: no
+ * lock, no file, no history line, nothing on the swarm. The infrastructure
+ * and canary policies are not asked. `note` is put in the closing line.
+ *
+ * @returns 0
+ * @throws SwiftDeployError SWARM_UNAVAILABLE when the engine is no swarm
+ *   manager, SWARM_CONFLICT (exit 1) when an object of the plan's name
+ *   belongs to another project (the real command refuses it too)
+ */
+export async function dryRunSwarm(
+  ctx: Context,
+  loaded: LoadedManifest,
+  note = "",
+): Promise<number> {
+  const engine = await EngineClient.connect(ctx.env);
+  try {
+    const plan = await planForSwarm(ctx, loaded, await managerNodeId(engine));
+    const { actions, conflict } = diffSwarm(plan, await observeForPlan(engine, plan));
+    if (conflict) throw swarmConflict(conflict.what, conflict.owner);
+    ctx.term.out(formatSwarmActions(plan.project, actions));
+  } finally {
+    engine.close();
+  }
+  ctx.term.out(
+    ctx.term.dim(`dry run: ${note}nothing was written, created or changed on the swarm`),
+  );
+  return 0;
 }
 
 /**

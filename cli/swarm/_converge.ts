@@ -27,6 +27,7 @@ import {
   taskList,
 } from "./_api.ts";
 import type { ServicePlan, SwarmPlan } from "./_plan.ts";
+import { halted, type SwarmObserved } from "./_diff.ts";
 import { LABEL_TARGET } from "./_plan.ts";
 import { type ServiceProgress, serviceProgress } from "./_progress.ts";
 
@@ -79,7 +80,7 @@ export async function applySwarm(
     await engine.networkCreate(plan.network.body as never);
     log(`network "${plan.network.name}" created (overlay)`);
   } else if (networks.Labels?.[LABEL_PROJECT] !== plan.project) {
-    throw conflict(`network "${plan.network.name}"`, networks.Labels?.[LABEL_PROJECT]);
+    throw swarmConflict(`network "${plan.network.name}"`, networks.Labels?.[LABEL_PROJECT]);
   }
 
   const ids = new Map<string, string>();
@@ -93,7 +94,7 @@ export async function applySwarm(
       log(`config "${c.name}" created`);
     } catch (error) {
       if (!(error instanceof EngineConflictError)) throw error;
-      throw conflict(`config "${c.name}"`, undefined);
+      throw swarmConflict(`config "${c.name}"`, undefined);
     }
   }
 
@@ -108,7 +109,7 @@ export async function applySwarm(
       continue;
     }
     if (current.Spec.Labels?.[LABEL_PROJECT] !== plan.project) {
-      throw conflict(`service "${s.name}"`, current.Spec.Labels?.[LABEL_PROJECT]);
+      throw swarmConflict(`service "${s.name}"`, current.Spec.Labels?.[LABEL_PROJECT]);
     }
     if (current.Spec.Labels?.[LABEL_CONFIG_HASH] === s.configHash && !halted(current)) {
       changes.push({ role: s.role, name: s.name, action: "kept" });
@@ -119,12 +120,6 @@ export async function applySwarm(
     log(`service "${s.name}" updated (${describeUpdate(spec)})`);
   }
   return changes;
-}
-
-/** A service whose last update was paused by a failure: updated again even when its spec matches. */
-function halted(service: Service): boolean {
-  return service.UpdateStatus?.State === "paused" ||
-    service.UpdateStatus?.State === "rollback_paused";
 }
 
 function describeUpdate(spec: ServiceSpec): string {
@@ -147,7 +142,35 @@ function withConfigIds(spec: ServiceSpec, ids: Map<string, string>): ServiceSpec
   };
 }
 
-function conflict(what: string, owner: string | undefined): SwiftDeployError {
+/**
+ * What the manager holds of `plan`'s objects, for `diffSwarm` (the dry
+ * run): the network of its name and its owner, the project's configs, the
+ * planned services that exist. Reads only.
+ */
+export async function observeForPlan(
+  engine: EngineClient,
+  plan: SwarmPlan,
+): Promise<SwarmObserved> {
+  const network = await engine.networkInspect(plan.network.name);
+  const configs = (await configList(engine, [`${LABEL_PROJECT}=${plan.project}`]))
+    .map((c) => c.Spec.Name);
+  const services = new Map<string, Service>();
+  for (const s of plan.services) {
+    const current = await serviceInspect(engine, s.name);
+    if (current) services.set(s.name, current);
+  }
+  return {
+    network: network === undefined ? undefined : { project: network.Labels?.[LABEL_PROJECT] },
+    configs,
+    services,
+  };
+}
+
+/**
+ * SWARM_CONFLICT (exit 1): `what` (e.g. `network "x-net"`) exists and
+ * belongs to another project (`owner`) or to none.
+ */
+export function swarmConflict(what: string, owner: string | undefined): SwiftDeployError {
   return new SwiftDeployError(
     "SWARM_CONFLICT",
     `Cannot deploy: ${what} already exists and belongs to ${

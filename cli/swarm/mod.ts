@@ -38,13 +38,23 @@ export {
   type TaskRow,
 } from "./_progress.ts";
 export {
+  diffSwarm,
+  formatSwarmActions,
+  specChanges,
+  type SwarmAction,
+  type SwarmConflict,
+  type SwarmObserved,
+} from "./_diff.ts";
+export {
   applySwarm,
   managerNodeId,
   notAManager,
+  observeForPlan,
   observeSwarm,
   removeStaleConfigs,
   removeSwarmStack,
   type ServiceChange,
+  swarmConflict,
   SwarmRollbackError,
   waitConverged,
 } from "./_converge.ts";
