@@ -185,3 +185,40 @@ export class Chaos {
 export function timerSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The variable that enables the test-only `{"mode":"allocate"}` command
+ * (issue 17). No SwiftDeploy plan or build sets it: only an image a test
+ * builds on top of the app's (`ENV SWIFTDEPLOY_TEST_ALLOCATE_CHAOS=1`). Without it
+ * the command is an unknown mode (400), as it always was.
+ */
+export const ALLOCATE_CHAOS_ENV = "SWIFTDEPLOY_TEST_ALLOCATE_CHAOS";
+
+/** True for a `POST /chaos` body `{"mode":"allocate"}` (or `operation`), nothing else in it. */
+export function isAllocateCommand(body: unknown): boolean {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return false;
+  const fields = body as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  return keys.length > 0 &&
+    keys.every((k) => (k === "mode" || k === "operation") && fields[k] === "allocate");
+}
+
+/** Bytes allocated per step by `allocateWithoutBound`: 8 MiB. */
+export const ALLOCATE_STEP_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Allocates memory without bound, `ALLOCATE_STEP_BYTES` every `intervalMs`,
+ * each buffer written so its pages are resident and kept, until the process
+ * is killed (by the container's memory cap: the engine then restarts it).
+ * `keep` receives each buffer (tests pass their own and stop by throwing).
+ */
+export async function allocateWithoutBound(
+  keep: (buffer: Uint8Array) => void,
+  sleep: (ms: number) => Promise<void> = timerSleep,
+  intervalMs = 10,
+): Promise<never> {
+  while (true) {
+    keep(new Uint8Array(ALLOCATE_STEP_BYTES).fill(1));
+    await sleep(intervalMs);
+  }
+}

@@ -17,15 +17,18 @@
  */
 
 import {
+  allocateWithoutBound,
   Chaos,
   chaosActiveCode,
   ChaosCommandError,
   type ChaosState,
+  isAllocateCommand,
   parseChaosCommand,
   timerSleep,
 } from "./chaos.ts";
 import type { ServiceConfig } from "./config.ts";
 import { createMetrics } from "./metrics.ts";
+import { notFoundBody } from "./not_found.ts";
 
 export type Handler = (req: Request) => Promise<Response>;
 
@@ -34,7 +37,15 @@ export type Handler = (req: Request) => Promise<Response>;
  * host name, i.e. its short id) is reported by /healthz so that promote can
  * confirm which container nginx is sending traffic to.
  */
-export type HandlerConfig = Pick<ServiceConfig, "mode" | "version"> & { instance?: string };
+export type HandlerConfig = Pick<ServiceConfig, "mode" | "version"> & {
+  instance?: string;
+  /**
+   * Test-only (issue 17): `POST /chaos {"mode":"allocate"}` allocates memory
+   * until the process is killed. main.ts sets it only when ALLOCATE_CHAOS_ENV
+   * is "1"; otherwise that body is an unknown mode (400).
+   */
+  allocateChaos?: boolean;
+};
 
 /** Everything the handler reads from the outside world, injectable for tests. */
 export interface HandlerDeps {
@@ -75,11 +86,16 @@ export function createHandler(config: HandlerConfig, deps: HandlerDeps = {}): Ha
     chaosActive: () => chaosActiveCode(chaos.state),
   });
   const identity = { mode: config.mode, version: config.version };
+  /** What the test-only allocate chaos holds on to. */
+  const hoard: Uint8Array[] = [];
 
   async function route(req: Request, pathname: string): Promise<Response> {
     const allowed = ROUTES[pathname];
     if (allowed === undefined) {
-      return json(404, { error: `Not found: no route for ${JSON.stringify(pathname)}` });
+      return new Response(notFoundBody(pathname), {
+        status: 404,
+        headers: { "Content-Type": "application/json" },
+      });
     }
     if (!allowed.includes(req.method)) {
       return json(
@@ -133,7 +149,12 @@ export function createHandler(config: HandlerConfig, deps: HandlerDeps = {}): Ha
     }
     let state: ChaosState;
     try {
-      state = parseChaosCommand(parseJson(text));
+      const body = parseJson(text);
+      if (config.allocateChaos === true && isAllocateCommand(body)) {
+        allocateWithoutBound((b) => hoard.push(b)).catch(onError);
+        return json(202, { chaos: { mode: "allocate" } });
+      }
+      state = parseChaosCommand(body);
     } catch (error) {
       if (error instanceof ChaosCommandError) return json(400, { error: error.message });
       throw error;

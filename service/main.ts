@@ -12,6 +12,7 @@
 
 import { ConfigError, parseConfig, type ServiceConfig } from "./config.ts";
 import { createHandler } from "./handler.ts";
+import { ALLOCATE_CHAOS_ENV } from "./chaos.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
 type ShutdownSignal = (typeof SIGNALS)[number];
@@ -27,7 +28,13 @@ function plural(n: number, word: string): string {
 function serve(config: ServiceConfig): Promise<number> {
   // Docker sets HOSTNAME to the container's short id.
   const instance = Deno.env.get("HOSTNAME");
-  const handler = createHandler({ ...config, ...(instance ? { instance } : {}) }, {
+  // Test-only, off unless a test's image sets it (see ALLOCATE_CHAOS_ENV).
+  const allocateChaos = Deno.env.get(ALLOCATE_CHAOS_ENV) === "1";
+  const handler = createHandler({
+    ...config,
+    ...(instance ? { instance } : {}),
+    ...(allocateChaos ? { allocateChaos } : {}),
+  }, {
     onError: (error) => console.error(`Request failed: ${(error as Error)?.stack ?? error}`),
   });
   let inFlight = 0;

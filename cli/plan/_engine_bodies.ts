@@ -39,6 +39,22 @@ export interface HostConfigBody {
   Tmpfs?: Record<string, string>;
   RestartPolicy: RestartPolicyBody;
   NetworkMode: string;
+  /** The container's stdout/stderr log: driver and its options (`max-size`, `max-file`). */
+  LogConfig: LogConfigBody;
+  /** Memory cap, bytes. */
+  Memory: number;
+  /** Memory plus swap, bytes: equal to `Memory`, so the container never swaps. */
+  MemorySwap: number;
+  /** CPU cap in billionths of a CPU. */
+  NanoCpus: number;
+  /** Most processes and threads in the container's cgroup. */
+  PidsLimit: number;
+}
+
+/** `LogConfig` of a HostConfig. */
+export interface LogConfigBody {
+  Type: string;
+  Config: Record<string, string>;
 }
 
 export interface EndpointSettingsBody {

@@ -1,5 +1,6 @@
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
-import type { ResolvedManifest } from "../manifest/types.ts";
+import type { HardeningSpec, ResolvedManifest, ResourceRole } from "../manifest/types.ts";
+import { hardeningSpec } from "../manifest/hardening.ts";
 import { type Addressing, defaultAddressing } from "./_addressing.ts";
 import { canonicalJson, sha256Hex } from "../digest/mod.ts";
 import {
@@ -202,6 +203,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
   const volumeName = manifest.logs.volume_name;
 
   const addressing = ctx.addressing ?? defaultAddressing(project);
+  const hardening = hardeningSpec(manifest);
   const network = withHash(
     {
       Name: networkName,
@@ -272,7 +274,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
         }],
       },
       // The default bridge only: nginx and the app have no route to OPA.
-      ...hardenedHost(restart, "bridge"),
+      ...hardenedHost(restart, "bridge", hardening, "opa"),
     } satisfies HostConfigBody,
   };
 
@@ -293,7 +295,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
     // milliseconds instead of a runtime start (about 12 % of a core).
     Healthcheck: healthcheck(wgetCheck(`http://127.0.0.1:${appPort}/healthz`), 10),
     HostConfig: {
-      ...hardenedHost(restart, networkName),
+      ...hardenedHost(restart, networkName, hardening, "app"),
       Tmpfs: { ...TMPFS },
     },
     NetworkingConfig: {
@@ -326,7 +328,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
       PortBindings: {
         [`${nginxPort}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(nginxPort) }],
       },
-      ...hardenedHost(restart, networkName),
+      ...hardenedHost(restart, networkName, hardening, "nginx"),
       Tmpfs: { ...TMPFS },
     },
     NetworkingConfig: nginxAddress === undefined ? onNetwork(nginxName) : {
@@ -388,7 +390,7 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
             HostPort: String(manifest.prometheus.port),
           }],
         },
-        ...hardenedHost(restart, networkName),
+        ...hardenedHost(restart, networkName, hardening, "prometheus"),
         Tmpfs: { ...TMPFS, [PROMETHEUS_DATA_DIR]: PROMETHEUS_TSDB_TMPFS },
       },
       NetworkingConfig: {
@@ -415,19 +417,33 @@ export function planStack(manifest: ResolvedManifest, ctx: PlanContext): StackPl
 }
 
 /**
- * The hardening every container gets, with its restart policy and network:
- * fresh arrays and objects each call, so no two plans share mutable parts.
+ * The hardening every container gets, with its restart policy and network,
+ * its log caps (`logs.containers`) and its resource caps (`resources.<role>`,
+ * issue 17): fresh arrays and objects each call, so no two plans share
+ * mutable parts.
  */
 function hardenedHost(
   restart: { Name: string; MaximumRetryCount: number },
   networkMode: string,
+  hardening: HardeningSpec,
+  role: ResourceRole,
 ) {
+  const logs = hardening.container_logs;
+  const caps = hardening.resources[role];
   return {
     ...HARDENING,
     CapDrop: [...HARDENING.CapDrop],
     SecurityOpt: [...HARDENING.SecurityOpt],
     RestartPolicy: { ...restart },
     NetworkMode: networkMode,
+    LogConfig: {
+      Type: logs.driver,
+      Config: { "max-size": logs.max_size, "max-file": String(logs.max_files) },
+    },
+    Memory: caps.memory_bytes,
+    MemorySwap: caps.memory_bytes,
+    NanoCpus: caps.nano_cpus,
+    PidsLimit: caps.pids,
   };
 }
 

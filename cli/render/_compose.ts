@@ -111,6 +111,12 @@ function composeService(
   service.security_opt = host.SecurityOpt;
   service.read_only = host.ReadonlyRootfs;
   service.restart = host.RestartPolicy.Name;
+  // The same caps as the Engine API body (issue 17): logs, memory (no swap), CPU, processes.
+  service.logging = { driver: host.LogConfig.Type, options: { ...host.LogConfig.Config } };
+  service.mem_limit = host.Memory;
+  service.memswap_limit = host.MemorySwap;
+  service.cpus = host.NanoCpus / 1e9;
+  service.pids_limit = host.PidsLimit;
   service.healthcheck = composeHealthcheck(body.Healthcheck);
   if (host.NetworkMode === plan.network.name) {
     const endpoint = body.NetworkingConfig?.EndpointsConfig[plan.network.name];

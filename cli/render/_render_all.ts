@@ -1,5 +1,7 @@
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
+import { hardeningSpec } from "../manifest/hardening.ts";
+import { privatePathsConf } from "./_private_paths.ts";
 import { DURATION_BUCKETS } from "../../service/buckets.ts";
 import {
   NGINX_ADMIN_SOCKET,
@@ -85,6 +87,18 @@ function renderNginxConf(
   header: Record<string, string>,
 ): string {
   const { routing } = manifest.rollout;
+  const hardening = hardeningSpec(manifest);
+  const privatePaths = privatePathsConf({
+    sources: hardening.private_sources,
+    host: { kind: "network-gateway" },
+    proxy: [
+      "access_by_lua_block {",
+      '    require("swiftdeploy").choose()',
+      "}",
+      "proxy_pass http://app_pool;",
+    ],
+    indent: "        ",
+  });
   return fillTemplate("nginx.conf.tmpl", ctx.templates["nginx.conf.tmpl"], {
     ...header,
     listen_port: integerText("nginx.port", manifest.nginx.port, 1, 65535),
@@ -113,7 +127,29 @@ function renderNginxConf(
     error_service: nginxQuotedJson(`${manifest.project}-app`),
     error_contact: nginxQuotedJson(manifest.nginx.contact),
     prometheus_listener: prometheusListenerSlot(ctx.plan),
+    // The slot is indented in the template: every line after the first too.
+    private_http: privatePaths.http.replaceAll("\n", "\n    ").replaceAll("\n    \n", "\n\n"),
+    private_locations: privatePaths.locations,
+    log_rotate_at: integerText(
+      "the log rotation size",
+      logRotationBytes(hardening.nginx_logs.max_size_bytes),
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
+    log_files: integerText("logs.nginx.max_files", hardening.nginx_logs.max_files, 2, 100),
   });
+}
+
+/**
+ * The size (bytes) at which nginx's Lua timer rotates a log on the volume:
+ * three quarters of `logs.nginx.max_size`, rounded down. The timer looks
+ * every 0.1 s and nginx reopens within milliseconds of the signal, so a
+ * file stays under the cap while nginx writes less than a quarter of it per
+ * tenth of a second (10m: 25 MB/s, about 250,000 requests/s of ~100-byte
+ * lines; the 256k minimum: 640 KB/s).
+ */
+export function logRotationBytes(maxSizeBytes: number): number {
+  return Math.floor(maxSizeBytes * 3 / 4);
 }
 
 /**

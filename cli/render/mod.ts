@@ -19,3 +19,10 @@ export { readTemplates } from "./_read_templates.ts";
 export { promotionLimits } from "./_policy_data.ts";
 export { nginxTestArgs, nginxTestCopy } from "./_nginx_test_copy.ts";
 export { fillTemplate } from "./_template.ts";
+export { logRotationBytes } from "./_render_all.ts";
+export {
+  PRIVATE_PATHS,
+  type PrivatePathsConf,
+  privatePathsConf,
+  type PrivatePathsOptions,
+} from "./_private_paths.ts";
