@@ -10,11 +10,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readHistory } from "../cli/history/mod.ts";
-import { hmacSha256Hex } from "../cli/serve/_webhook.ts";
+import { createHmac } from "node:crypto";
 import { HOME, makeStack } from "./_harness.ts";
 import { call, type ServeHandle, sseFrames, startServe } from "./serve_helpers.ts";
 
 const SECRET = `hook-${crypto.randomUUID()}`;
+
+/** HMAC-SHA256 hex as a git host computes it (node:crypto, independent of the server's code). */
+function hmacSha256Hex(secret: string, body: Uint8Array): Promise<string> {
+  return Promise.resolve(createHmac("sha256", secret).update(body).digest("hex"));
+}
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const out = await new Deno.Command("git", {
