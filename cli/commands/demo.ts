@@ -5,7 +5,9 @@
  * failing) → promote stable blocked → recover + clean traffic → promote
  * stable allowed → a canary rollout of 1.1.0 whose canary gets error chaos,
  * rolled back by the analysis on its own → the same version again with
- * `--retry`, completed → audit → teardown. The rollout runs on a copy of
+ * `--retry`, completed → `rollback` to the previous release (1.0.0) under
+ * traffic, from its evidence bundle → `releases` → audit → teardown. The
+ * rollout runs on a copy of
  * the manifest beside it (`swiftdeploy-demo.yaml`, removed at the end), so
  * the user's manifest is never rewritten.
  */
@@ -225,7 +227,22 @@ export async function runDemo(ctx: Context, opts: { keep: boolean }): Promise<nu
       )
     );
     note("what users got meanwhile", `GET / → ${describeCounts(clean)}`);
-    await cli("write the audit report", ["audit"], 0);
+
+    // Releases (issue 15): every change left an evidence bundle; the previous one comes back.
+    const back = await withTraffic(() =>
+      cli(
+        "roll back to the previous release (1.0.0): its bundle's manifest and image ids, no rebuild, the deploy path's gates, zero downtime",
+        ["rollback"],
+        0,
+      )
+    );
+    note("what users got meanwhile", `GET / → ${describeCounts(back)}`);
+    await cli(
+      "the releases: good ones, the blocked attempts with their evidence, the rollback",
+      ["releases"],
+      0,
+    );
+    await cli("write the audit report (it links every release)", ["audit"], 0);
     await cli(
       "verify the sealed history: what its chain and key detect, and what not",
       ["audit", "--verify"],
