@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { EngineClient } from "../cli/engine/mod.ts";
 import { readHistory } from "../cli/history/mod.ts";
 import { createHmac } from "node:crypto";
 import { HOME, makeStack } from "./_harness.ts";
@@ -91,8 +92,10 @@ Deno.test("webhook: a signed push deploys that commit; bad signatures, replays, 
   const stack = await makeStack({ version: "1.0.0" });
   const repoDir = await Deno.makeTempDir({ prefix: "swiftdeploy-source-" });
   let serve: ServeHandle | undefined;
+  let builtTag: string | undefined;
   try {
     const { first, tip } = await makeSourceRepo(repoDir);
+    builtTag = `swift-deploy-1-node:git-${first.slice(0, 12)}`;
     assert.notEqual(first, tip);
     await Deno.mkdir(join(stack.dir, "secrets"), { mode: 0o700 });
     await Deno.writeTextFile(join(stack.dir, "secrets", "webhook"), `${SECRET}\n`, { mode: 0o600 });
@@ -212,5 +215,11 @@ Deno.test("webhook: a signed push deploys that commit; bad signatures, replays, 
     }
     await stack.cleanup();
     await Deno.remove(repoDir, { recursive: true }).catch(() => {});
+    if (builtTag) {
+      // The commit's tag only: its layers are shared with the app image `build` makes.
+      const engine = await EngineClient.connect({ dockerHost: Deno.env.get("DOCKER_HOST") });
+      await engine.imageRemove(builtTag).catch(() => {});
+      engine.close();
+    }
   }
 });
