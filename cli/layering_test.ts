@@ -50,6 +50,8 @@ export const PURE_FOLDERS: { folder: string; shell?: string[]; only?: string[] }
   { folder: "cli/registry/", only: ["_auth.ts", "_push_stream.ts", "_reference.ts", "_secret.ts"] },
   // the swarm plan, its nginx.conf, the dry run's diff and the progress/status views are pure; the Engine API calls are the shell
   { folder: "cli/swarm/", only: ["_diff.ts", "_nginx_conf.ts", "_plan.ts", "_progress.ts"] },
+  // the release record, its hash, gates.tsv, retention and the recorder are pure; the store is the shell
+  { folder: "cli/release/", shell: ["_store.ts", "mod.ts"] },
 ];
 
 /** Test support, exempt from rule 1 and allowed its own helpers. */

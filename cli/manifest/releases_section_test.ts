@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import { formatFileIssue, ManifestError } from "../errors/mod.ts";
 import { DEFAULTS, parseManifest } from "./mod.ts";
-import { DEFAULT_RETAIN } from "../release/mod.ts";
+import { DEFAULT_RETAIN, releasesDir } from "../release/mod.ts";
+import { outputPaths, STATE_DIR } from "./_output_paths.ts";
+import type { ResolvedManifest } from "./types.ts";
 
 /** The required keys only (lines 1–6); tests append sections from line 7. */
 const BASE = [
@@ -47,4 +49,10 @@ Deno.test("releases.retain that is not a whole number from 1 is refused with its
     problems("releases:\n  retian: 3\n").join("\n"),
     /8:3 .*retian.*did you mean "retain"/,
   );
+});
+
+Deno.test("the release bundles folder is an output path, so no manifest key can write over it", () => {
+  const m = { audit: { ...DEFAULTS.audit } } as ResolvedManifest;
+  const paths = outputPaths(m, "manifest.yaml").map((o) => o.path);
+  assert.ok(paths.includes(releasesDir(STATE_DIR)), paths.join(", "));
 });

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { canonicalJson, sha256Hex } from "../digest/mod.ts";
-import { DEFAULTS } from "../manifest/mod.ts";
-import { outputPaths, STATE_DIR } from "../manifest/_output_paths.ts";
-import type { ResolvedManifest } from "../manifest/types.ts";
 import {
   bundleFiles,
   decisionGate,
@@ -235,10 +232,4 @@ Deno.test("writeRelease() writes a whole bundle that verifies, numbered, with it
   } finally {
     await Deno.remove(state, { recursive: true });
   }
-});
-
-Deno.test("the release bundles folder is an output path, so a manifest cannot write over it", () => {
-  const m = { audit: { ...DEFAULTS.audit } } as ResolvedManifest;
-  const paths = outputPaths(m, "manifest.yaml").map((o) => o.path);
-  assert.ok(paths.includes(releasesDir(STATE_DIR)), paths.join(", "));
 });
