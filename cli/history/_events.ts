@@ -27,6 +27,7 @@ export const EVENT_NAMES = [
   "rollout_completed",
   "rollout_aborted",
   "webhook_delivery",
+  "container_oom_killed",
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];
@@ -328,6 +329,24 @@ export interface EventDataMap {
   rollout_completed: RolloutCompletedData;
   rollout_aborted: RolloutAbortedData;
   webhook_delivery: WebhookDeliveryData;
+  container_oom_killed: ContainerOomKilledData;
+}
+
+/**
+ * The kernel killed a container of the stack for exceeding its memory cap
+ * (issue 17), appended by the first `status` (or `deploy`) that sees the
+ * engine report it; the engine restarts the container by its restart policy.
+ */
+export interface ContainerOomKilledData {
+  container: string;
+  /** app, nginx, opa or prometheus. */
+  role: string;
+  /** When the killed process exited (the engine's FinishedAt, ISO 8601). */
+  finished_at: string;
+  /** The engine's restart count when SwiftDeploy saw it. */
+  restart_count: number;
+  /** The container's memory cap, bytes. */
+  memory_limit_bytes: number;
 }
 
 /** One line of history.jsonl as written; keys in this order. */

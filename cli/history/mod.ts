@@ -19,6 +19,7 @@ export {
   type Actor,
   type ChaosChangeData,
   type ChaosState,
+  type ContainerOomKilledData,
   type DecisionData,
   type DeployBlockedData,
   type DeployData,
