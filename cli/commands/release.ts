@@ -154,11 +154,11 @@ export async function runReleaseShow(
   );
   t.out(t.bold("  images"));
   for (const i of r.images) {
-    t.out(
-      `    ${i.role.padEnd(10)} ${i.ref}  ${i.id ?? "(not on the engine)"}${
-        i.digests.length ? `  ${i.digests.join(", ")}` : ""
-      }`,
-    );
+    // Every registry the image was pushed to has a digest; one is enough here (--json has all).
+    const digests = i.digests.length === 0
+      ? ""
+      : `  ${i.digests[0]}${i.digests.length > 1 ? ` (+${i.digests.length - 1} more)` : ""}`;
+    t.out(`    ${i.role.padEnd(10)} ${i.ref}  ${i.id ?? "(not on the engine)"}${digests}`);
   }
   t.out(t.bold("  containers"));
   for (const c of r.containers) t.out(`    ${c.role.padEnd(10)} ${c.name}  ${c.image_id}`);
