@@ -211,7 +211,6 @@ export async function runDeploy(
   ctx: Context,
   opts: { dryRun: boolean; timeoutSeconds: number; retry?: boolean; ref?: string },
 ): Promise<number> {
-  const { term } = ctx;
   const started = performance.now();
   if (opts.ref !== undefined && opts.dryRun) {
     throw new SwiftDeployError("USAGE", "Cannot combine --dry-run with --ref", {
