@@ -59,6 +59,7 @@ import {
   type VariantLive,
 } from "../status/mod.ts";
 import { nginxUrl, openEvaluator, record } from "./_shared.ts";
+import { observeContainers, readLogVolume, recordOomKills } from "./_hardening_status.ts";
 
 const SCRAPE_TIMEOUT_MS = 5000;
 const HEALTH_TIMEOUT_MS = 3000;
@@ -245,6 +246,11 @@ async function refresh(
     ? complianceOf({ error: UNKNOWN_MODE_REASON })
     : await decide("canary", () => Promise.resolve(canaryIn));
 
+  // Restarts, OOM kills and the logs volume (issue 17).
+  const containers = await observeContainers(ctx, m.project);
+  const logs = containers === undefined
+    ? undefined
+    : await readLogVolume(ctx.stateDir, SCRAPE_TIMEOUT_MS);
   const now = new Date();
   const { rollout, sample } = await observeRollout(ctx, loaded, previousVariants, now);
   const doc = statusDocument({
@@ -256,6 +262,8 @@ async function refresh(
     health,
     policy: { infrastructure, canary },
     ...(rollout ? { rollout } : {}),
+    ...(containers ? { containers } : {}),
+    ...(logs ? { logs } : {}),
   });
   return { doc, ...(scrape ? { scrape } : {}), ...(sample ? { variants: sample } : {}) };
 }
@@ -332,6 +340,7 @@ export async function runStatus(
       try {
         await record(loaded, "status_scrape", statusScrapeData(doc));
         await noteChaos(ctx, loaded, doc.chaos);
+        if (doc.containers) await recordOomKills(ctx, loaded, doc.containers);
       } catch (error) {
         historyFailed = true;
         const message = firstLine(error, "unknown error");

@@ -33,14 +33,22 @@ export interface ContainerInspect {
     ExitCode: number;
     Error: string;
     StartedAt: string;
+    /** The last exit (ISO 8601; "0001-01-01T00:00:00Z" when it never exited). */
+    FinishedAt?: string;
+    /** The last exit was the memory cgroup's OOM kill (Docker keeps it after a restart). */
+    OOMKilled?: boolean;
     Health?: { Status: string; FailingStreak: number; Log: HealthLog[] | null };
   };
+  /** Restarts by the restart policy. */
+  RestartCount?: number;
   Config: { Labels: Record<string, string>; Image: string; User: string; Env: string[] };
   HostConfig: {
     CapDrop: string[] | null;
     SecurityOpt: string[] | null;
     ReadonlyRootfs: boolean;
     PortBindings: Record<string, { HostIp: string; HostPort: string }[]> | null;
+    /** Memory cap, bytes (0: none). */
+    Memory?: number;
   };
   NetworkSettings: {
     Networks: Record<string, { IPAddress: string; Aliases: string[] | null }>;

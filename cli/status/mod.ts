@@ -10,6 +10,7 @@ import type { StatusScrapeData } from "../history/mod.ts";
 import type { AppState, WindowFigures } from "../metrics/mod.ts";
 import { canaryMetricsInput } from "../metrics/policy_input.ts";
 import type { Decision } from "../policy/mod.ts";
+import { type ContainerFacts, type LogVolume, renderHardening } from "./_hardening.ts";
 import {
   renderRollout,
   type RolloutObservation,
@@ -32,6 +33,16 @@ export {
   timeLeftSeconds,
   type VariantLive,
 } from "./_rollout.ts";
+export {
+  bytesText,
+  type ContainerFacts,
+  type LogFile,
+  type LogVolume,
+  logVolume,
+  newOomKills,
+  type OomKilledData,
+  parseLogFiles,
+} from "./_hardening.ts";
 export {
   decodeVariantSample,
   encodeVariantSample,
@@ -78,6 +89,13 @@ export interface StatusDocument {
    * the same document as before.
    */
   rollout?: RolloutStatus | { error: string };
+  /**
+   * The stack's containers: restarts, OOM kills, memory caps (issue 17).
+   * Absent when the engine was not asked, so earlier documents stay as they were.
+   */
+  containers?: ContainerFacts[];
+  /** The logs volume's files and total size, from nginx (issue 17); absent when not asked. */
+  logs?: LogVolume;
 }
 
 /** A decision, or the reason there is none, as a compliance line. */
@@ -126,6 +144,10 @@ export interface Observation {
    * its persisted state could not be read. Absent: no rollout.
    */
   rollout?: RolloutObservation | { error: string };
+  /** The stack's containers as the engine reports them (absent: not asked). */
+  containers?: ContainerFacts[];
+  /** The logs volume (absent: not asked). */
+  logs?: LogVolume;
 }
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, "Z");
@@ -159,6 +181,8 @@ export function statusDocument(o: Observation): StatusDocument {
     ...(o.rollout === undefined
       ? {}
       : { rollout: "error" in o.rollout ? { error: o.rollout.error } : rolloutStatus(o.rollout) }),
+    ...(o.containers === undefined ? {} : { containers: o.containers }),
+    ...(o.logs === undefined ? {} : { logs: o.logs }),
   };
 }
 
@@ -280,8 +304,11 @@ export function renderDashboard(
     }`,
     `  version     : ${doc.version ?? paint.yellow("UNKNOWN")}`,
     `  uptime      : ${num(doc.uptime_seconds, 0, " s")}`,
-    rule("Policy Compliance"),
   );
+  if (doc.containers !== undefined) {
+    lines.push(...renderHardening(doc.containers, doc.logs, paint, rule));
+  }
+  lines.push(rule("Policy Compliance"));
   for (const [domain, s] of Object.entries(doc.policy) as [string, DomainStatus][]) {
     const [mark, word] = s.result === "PASS"
       ? [paint.green("✔"), paint.green("PASS")]
