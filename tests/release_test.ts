@@ -351,3 +351,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "releases: a completed canary rollout is a good release whose decisions and gates are its analyses, named by rollout_completed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const stack = await makeStack({});
+    try {
+      const first = await stack.run(["deploy"]);
+      assert.equal(first.code, 0, output(first));
+      const text = await Deno.readTextFile(stack.manifestPath);
+      await Deno.writeTextFile(
+        stack.manifestPath,
+        text.replace('version: "1.0.0"', 'version: "1.1.0"') + `rollout:
+  strategy: canary
+  steps:
+    - weight: 50
+    - analysis: { window: 3s }
+  analysis:
+    min_requests: 5
+    max_p99_latency_ms: 5000
+    max_p99_ratio: 10
+`,
+      );
+      const load = await startLoad(stack.nginxPort, 2);
+      const r = await stack.run(["deploy"]);
+      const counts = await load.stop();
+      assert.equal(r.code, 0, output(r));
+      assert.equal(failedRequests(counts), 0, JSON.stringify(counts));
+      const rec = await bundle(stack, 2) as Record_ & { rollout_id?: string };
+      assert.equal(rec.kind, "rollout");
+      assert.equal(rec.status, "good");
+      assert.equal(rec.manifest.version, "1.1.0");
+      assert.ok(rec.rollout_id, "the rollout's id");
+      assert.equal(rec.previous?.number, 1);
+      await namedInHistory(stack, "rollout_completed", rec);
+      const decisions = (await Deno.readTextFile(join(bundleDir(stack, 2), "decisions.jsonl")))
+        .trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(decisions.length, 1, "one analysis");
+      assert.equal(decisions[0].domain, "rollout");
+      assert.equal(decisions[0].decision.checked.outcome, "continue");
+      assert.match(
+        await Deno.readTextFile(join(bundleDir(stack, 2), "gates.tsv")),
+        /\npolicy\.rollout\tpass\t[^\t]*canary_requests=\d+[^\t]*\t[^\t]*max_error_rate_percent=/,
+      );
+      const serving = await running(stack.project);
+      assert.equal(rec.containers.find((c) => c.role === "app")?.name, serving.app?.name);
+    } finally {
+      await stack.cleanup();
+    }
+  },
+});
