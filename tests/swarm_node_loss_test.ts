@@ -11,7 +11,9 @@
  * What is measured and printed, not asserted to zero: the requests that
  * failed while the node went away. A request in flight on the dead node's
  * task, or sent to its address before Swarm takes it out of DNS, may fail;
- * the zero-failure requirement of the issue is for updates.
+ * the zero-failure requirement of the issue is for updates. Measured: 4 of
+ * 31,558 (504) when the swarm nginx did not retry a connect timeout, 0 of
+ * 34,638 since it does (within the first 2 s of a request).
  */
 import assert from "node:assert/strict";
 import { labDown, labLayout, labUp } from "../cli/lab/mod.ts";
