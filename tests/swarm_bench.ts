@@ -5,8 +5,8 @@
  * 1. convergence: `deploySwarm` of 1, 3 and 6 app replicas from nothing,
  *    and a rolling update of the version at each size (start-first), s;
  * 2. throughput through nginx with wrk (`-t2 -c32 -d10s`, after a 2 s
- *    warm-up): the swarm target (3 replicas, nginx re-resolving
- *    `tasks.<app>`, a connection per request) against the engine target
+ *    warm-up): the swarm target (3 replicas, nginx's Lua balancer over
+ *    `tasks.<app>` with kept-alive upstreams) against the engine target
  *    (one app container, kept-alive upstreams, the Lua split) on the same
  *    host, alternated A/B/A/B so drift hits both.
  *
