@@ -6,6 +6,10 @@ import { validate } from "../validate/mod.ts";
 export async function runValidate(ctx: Context): Promise<number> {
   const report = await validate(ctx);
   for (const c of report.checks) {
+    if (c.warn) {
+      ctx.term.out(`${ctx.term.yellow("!")} ${ctx.term.yellow("WARN")} ${c.name}: ${c.detail}`);
+      continue;
+    }
     ctx.term.out(`${mark(ctx.term, c.ok)} ${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.detail}`);
   }
   if (report.manifestError) throw report.manifestError;

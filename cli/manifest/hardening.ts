@@ -71,7 +71,7 @@ export function privateSourceProblem(value: unknown): string | undefined {
   const size = 2 ** (32 - Number(bits));
   if (ip % size !== 0) {
     const base = ipv4Text(Math.floor(ip / size) * size);
-    return `must have its host bits zero: "${base}/${bits}" covers "${value}"`;
+    return `must have its host bits zero, such as "${base}/${bits}"`;
   }
   return undefined;
 }
@@ -149,4 +149,25 @@ export function defaultHardening(): HardeningSpec {
 /** The hardening of a resolved manifest, the defaults when absent (a hand-built manifest). */
 export function hardeningSpec(manifest: { hardening?: HardeningSpec }): HardeningSpec {
   return manifest.hardening ?? defaultHardening();
+}
+
+/**
+ * What `validate` warns about `nginx.private_sources`: undefined when none
+ * is listed (only the host reaches /chaos and /metrics); otherwise the
+ * sources and how many addresses they open the two paths to, with a
+ * stronger word for a range of more than 65,536 addresses (wider than a /16)
+ * or 0.0.0.0/0, which is everyone.
+ */
+export function privateSourcesWarning(sources: readonly string[]): string | undefined {
+  if (sources.length === 0) return undefined;
+  const addresses = sources.reduce((n, s) => n + sourceSize(s), 0);
+  const everyone = sources.some((s) => s.endsWith("/0"));
+  const listed = sources.map((s) => `"${s}"`).join(", ");
+  const what = everyone
+    ? "everyone (0.0.0.0/0): anyone who reaches nginx can set chaos and read every path's counts"
+    : `${addresses.toLocaleString("en-US")} address${
+      addresses === 1 ? "" : "es"
+    } besides the host` +
+      (addresses > 65536 ? ", more than a /16" : "");
+  return `nginx.private_sources opens /chaos and /metrics through nginx to ${what}: ${listed}`;
 }

@@ -45,6 +45,7 @@ export {
   defaultHardening,
   hardeningSpec,
   ipv4Number,
+  privateSourcesWarning,
   RESOURCE_ROLES,
   sizeBytes,
   sourceSize,

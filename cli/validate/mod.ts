@@ -12,7 +12,12 @@ import type { Context } from "../commands/context.ts";
 import { EngineClient, type EngineClient as Engine } from "../engine/mod.ts";
 import { ManifestError, SwiftDeployError } from "../errors/mod.ts";
 import { checkGenerated, generate } from "../generate/mod.ts";
-import { type LoadedManifest, loadManifest } from "../manifest/mod.ts";
+import {
+  hardeningSpec,
+  type LoadedManifest,
+  loadManifest,
+  privateSourcesWarning,
+} from "../manifest/mod.ts";
 import { judgeLatencyLimit } from "../metrics/latency_limit.ts";
 import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { hashPolicySources, readBundleManifest } from "../policy/mod.ts";
@@ -24,6 +29,8 @@ export interface CheckResult {
   name: string;
   ok: boolean;
   detail: string;
+  /** A passing check worth a look (printed WARN): the manifest opens something on purpose. */
+  warn?: boolean;
 }
 
 export interface ValidateReport {
@@ -250,6 +257,14 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
       : drift.map((d) => `${d.name} ${d.problem === "missing" ? "missing" : "stale or edited"}`)
         .join(", ") +
         " (run `swiftdeploy init`)",
+  });
+  // /chaos and /metrics: the host only, unless the manifest opens them (issue 17).
+  const opened = privateSourcesWarning(hardeningSpec(m).private_sources);
+  checks.push({
+    name: "/chaos and /metrics are private",
+    ok: true,
+    detail: opened ?? "only the host itself reaches them through nginx",
+    ...(opened ? { warn: true } : {}),
   });
   // How the canary gate can judge the P99 limit with the app's latency buckets.
   const latency = judgeLatencyLimit(m.policy_limits.canary.max_p99_latency_ms);
