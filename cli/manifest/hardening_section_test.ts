@@ -56,7 +56,7 @@ Deno.test("defaultHardening() is seed 004's 10m × 3 logs and the measured caps"
     memory: "256m",
     memory_bytes: 256 * 2 ** 20,
     nano_cpus: 1e9,
-    pids: 256,
+    pids: 128,
   });
 });
 

@@ -80,6 +80,18 @@ function containerDetails(container: ContainerPlan): [string, string][] {
     `cap-drop ${host.CapDrop.join(",")}, ${host.SecurityOpt.join(",")}` +
     (host.ReadonlyRootfs ? ", read-only root" : ""),
   ]);
+  const mib = host.Memory / 2 ** 20;
+  details.push([
+    "limits",
+    `memory ${Number.isInteger(mib) ? `${mib} MiB` : `${host.Memory} B`} (no swap), ` +
+    `${host.NanoCpus / 1e9} CPU, ${host.PidsLimit} processes`,
+  ]);
+  details.push([
+    "logs",
+    `${host.LogConfig.Type}, ${
+      Object.entries(host.LogConfig.Config).map(([k, v]) => `${k} ${v}`).join(", ")
+    }`,
+  ]);
   details.push(["healthcheck", describeHealthcheck(body.Healthcheck)]);
   details.push(["restart", host.RestartPolicy.Name]);
   if (container.dependsOn.length > 0) {
