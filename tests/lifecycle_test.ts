@@ -1149,6 +1149,11 @@ Deno.test({
             ReadonlyRootfs: false,
             RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
             NetworkMode: `${stack.project}-net`,
+            LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
+            Memory: 256 * 2 ** 20,
+            MemorySwap: 256 * 2 ** 20,
+            NanoCpus: 1e9,
+            PidsLimit: 128,
           },
         });
         await engine.containerStart(stranger);
