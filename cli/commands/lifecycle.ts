@@ -820,6 +820,7 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
           "prometheus",
           "rollout",
           "status_variant_sample.json",
+          "oom_seen.json",
         ]
       ) {
         await Deno.remove(join(ctx.stateDir, sub), { recursive: true }).catch(() => {});

@@ -145,6 +145,7 @@ function stackOutputPaths(m: ResolvedManifest, manifestFileName: string): Output
       ["nginx's live config folder", "nginx"],
       ["OPA's policy data folder", "opa"],
       ["the chaos state", "last_chaos"],
+      ["the OOM kills recorded", "oom_seen.json"],
       ["the release bundles folder", "releases"],
     ].map(([what, name]) => ({
       what: `${what} ${q(`${STATE_DIR}/${name}`)}`,
