@@ -644,7 +644,7 @@ Deno.test({
 
       const plain = await stack.run(["teardown"]);
       assertOk(plain, "teardown");
-      assert.match(plain.stdout, /history kept/);
+      assert.match(plain.stdout, /history and releases kept/);
       assert.deepEqual(await engineObjects(stack.project), []);
       for (const f of generated) assert.ok(await exists(f), `${f} kept without --clean`);
       assert.deepEqual(await eventNames(stack), ["deploy", "teardown"]);
@@ -653,7 +653,11 @@ Deno.test({
       assertOk(clean, "teardown --clean");
       for (const f of generated) assert.ok(!(await exists(f)), `${f} deleted by --clean`);
       const state = [...Deno.readDirSync(join(stack.dir, ".swiftdeploy"))].map((e) => e.name);
-      assert.deepEqual(state, ["lock.json"], "--clean leaves only the change lock");
+      assert.deepEqual(
+        state.sort(),
+        ["lock.json", "releases"],
+        "--clean leaves only the change lock and the release evidence",
+      );
       assert.ok(await exists(join(stack.dir, "history.jsonl")));
       assert.ok(await exists(stack.manifestPath));
       assert.deepEqual(await eventNames(stack), ["deploy", "teardown", "teardown"]);

@@ -808,7 +808,8 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
           deleted.push(name);
         } catch { /* already gone */ }
       }
-      // Every state folder and file but the change lock (held now, never removed).
+      // Every state folder and file but the change lock (held now, never removed) and the
+      // release bundles: evidence, kept like the history (issue 15; `releases prune` trims them).
       for (
         const sub of [
           "nginx",
@@ -834,7 +835,7 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
       `${
         mark(term, true)
       } Torn down ${loaded.manifest.project}: ${removed.length} object(s) removed` +
-        (opts.clean ? `, ${deleted.length} generated file(s) deleted` : "") + " (history kept)",
+        (opts.clean ? `, ${deleted.length} generated file(s) deleted` : "") + " (history and releases kept)",
     );
     return 0;
   });
