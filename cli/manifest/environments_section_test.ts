@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { formatFileIssue, ManifestError, SwiftDeployError } from "../errors/mod.ts";
+import { BASE as REQUIRED, problems as problemsOf } from "./_section_testing.ts";
+import { SwiftDeployError } from "../errors/mod.ts";
 import {
   applySelection,
   loadManifest,
@@ -18,15 +19,7 @@ import { findCollisions, outputPaths } from "./_output_paths.ts";
 import { promotionLimits } from "../render/mod.ts";
 
 /** The required keys only (lines 1–7); tests append sections from line 8. */
-const BASE = [
-  "project: shop",
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-  "nginx:",
-  "  image: nginx:latest",
-  "  port: 8080",
-].join("\n") + "\n";
+const BASE = "project: shop\n" + REQUIRED;
 
 /** Three environments on distinct ports, lines 8–20. */
 const THREE = [
@@ -45,15 +38,8 @@ const THREE = [
   "    opa: { port: 18193 }",
 ].join("\n") + "\n";
 
-function problems(tail: string, file = "manifest.yaml"): string[] {
-  try {
-    parseManifest(BASE + tail, file);
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
-}
+/** The problems of BASE (lines 1–7) with `tail` appended from line 8. */
+const problems = (tail: string) => problemsOf(BASE + tail);
 
 const parse = (tail: string) => parseManifest(BASE + tail, "manifest.yaml");
 
@@ -205,14 +191,9 @@ Deno.test("outputPaths() puts each environment's outputs in its folder; a shared
 });
 
 Deno.test("parseManifest() reports a folder shared by two environments at environments", () => {
-  let issues: string[] = [];
-  try {
-    parseManifest(BASE + THREE, "manifest.yaml", {
-      canonical: (p) => p.replace(/^environments\/staging\//, "environments/dev/"),
-    });
-  } catch (error) {
-    if (error instanceof ManifestError) issues = error.issues.map(formatFileIssue);
-  }
+  const issues = problemsOf(BASE + THREE, "manifest.yaml", {
+    canonical: (p) => p.replace(/^environments\/staging\//, "environments/dev/"),
+  });
   assert.equal(issues.length, 1);
   assert.match(
     issues[0]!,

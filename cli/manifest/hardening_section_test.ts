@@ -4,7 +4,7 @@
  * line:col messages for each kind of bad value, and validate's warning.
  */
 import assert from "node:assert/strict";
-import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { BASE, problems } from "./_section_testing.ts";
 import {
   defaultHardening,
   hardeningSpec,
@@ -13,25 +13,6 @@ import {
   sizeBytes,
 } from "./mod.ts";
 import { privateSourceProblem } from "./hardening.ts";
-
-const BASE = [
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-  "nginx:",
-  "  image: nginx:latest",
-  "  port: 8080",
-].join("\n") + "\n";
-
-function problems(text: string): string[] {
-  try {
-    parseManifest(text, "manifest.yaml");
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
-}
 
 Deno.test("parseManifest() leaves hardening out when nothing differs from the defaults", () => {
   const m = parseManifest(BASE, "manifest.yaml");

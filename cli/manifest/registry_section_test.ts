@@ -4,30 +4,11 @@
  * (a user name and exactly one place to read its password from).
  */
 import assert from "node:assert/strict";
-import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { BASE, problems } from "./_section_testing.ts";
 import { defaultRegistry, parseManifest, registrySpec } from "./mod.ts";
-
-const BASE = [
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-  "nginx:",
-  "  image: nginx:latest",
-  "  port: 8080",
-].join("\n") + "\n";
 
 function withRegistry(lines: string[]): string {
   return BASE + ["registry:", ...lines.map((l) => `  ${l}`)].join("\n") + "\n";
-}
-
-function problems(text: string): string[] {
-  try {
-    parseManifest(text, "manifest.yaml");
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
 }
 
 Deno.test("parseManifest() resolves the registry defaults when the section is not written", () => {

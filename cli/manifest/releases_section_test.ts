@@ -3,31 +3,14 @@
  * every kind of problem with its exact line:col message.
  */
 import assert from "node:assert/strict";
-import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { BASE, problems as problemsOf } from "./_section_testing.ts";
 import { DEFAULTS, parseManifest } from "./mod.ts";
 import { DEFAULT_RETAIN, releasesDir } from "../release/mod.ts";
 import { outputPaths, STATE_DIR } from "./_output_paths.ts";
 import type { ResolvedManifest } from "./types.ts";
 
-/** The required keys only (lines 1–6); tests append sections from line 7. */
-const BASE = [
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-  "nginx:",
-  "  image: nginx:latest",
-  "  port: 8080",
-].join("\n") + "\n";
-
-function problems(tail: string): string[] {
-  try {
-    parseManifest(BASE + tail, "manifest.yaml");
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
-}
+/** The problems of BASE (lines 1–6) with `tail` appended from line 7. */
+const problems = (tail: string) => problemsOf(BASE + tail);
 
 Deno.test("releases.retain resolves as written; absent, the section is left out (5 applies)", () => {
   assert.equal(

@@ -3,7 +3,7 @@
  * and default, and every kind of problem with its exact line:col message.
  */
 import assert from "node:assert/strict";
-import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { BASE, problems as problemsOf } from "./_section_testing.ts";
 import {
   defaultPrometheus,
   defaultRollout,
@@ -14,25 +14,8 @@ import {
 } from "./mod.ts";
 import { schemaPaths } from "./_schema.ts";
 
-/** The required keys only (lines 1–6); tests append sections from line 7. */
-const BASE = [
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-  "nginx:",
-  "  image: nginx:latest",
-  "  port: 8080",
-].join("\n") + "\n";
-
-function problems(tail: string): string[] {
-  try {
-    parseManifest(BASE + tail, "manifest.yaml");
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
-}
+/** The problems of BASE (lines 1–6) with `tail` appended from line 7. */
+const problems = (tail: string) => problemsOf(BASE + tail);
 
 const parse = (tail: string) => parseManifest(BASE + tail, "manifest.yaml");
 
@@ -443,12 +426,9 @@ Deno.test("parseManifest() wants a Prometheus that is on a port of its own", () 
     "manifest.yaml:9:9 prometheus.port: must differ from opa.port, both are published on the host (got 8181)",
   ]);
   const text = BASE.replace("port: 8080", "port: 9090") + "prometheus:\n  enabled: true\n";
-  assert.throws(() => parseManifest(text, "manifest.yaml"), (e: ManifestError) => {
-    assert.deepEqual(e.issues.map(formatFileIssue), [
-      "manifest.yaml:8:12 prometheus.enabled: needs prometheus.port to differ from nginx.port: the default 9090 is taken (got true)",
-    ]);
-    return true;
-  });
+  assert.deepEqual(problemsOf(text), [
+    "manifest.yaml:8:12 prometheus.enabled: needs prometheus.port to differ from nginx.port: the default 9090 is taken (got true)",
+  ]);
   // Off, the port is never published: no clash.
   assert.equal(parse("prometheus:\n  port: 8080\n").prometheus.port, 8080);
 });

@@ -3,32 +3,15 @@
  * values as written, and line:col messages for each kind of bad value.
  */
 import assert from "node:assert/strict";
-import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { NGINX, problems, SERVICES } from "./_section_testing.ts";
 import { parseManifest } from "./mod.ts";
 
-const BASE = [
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-].join("\n") + "\n";
-const NGINX = "nginx:\n  image: nginx:latest\n  port: 8080\n";
-
 function withSource(lines: string[]): string {
-  return BASE + ["  source:", ...lines.map((l) => `    ${l}`)].join("\n") + "\n" + NGINX;
-}
-
-function problems(text: string): string[] {
-  try {
-    parseManifest(text, "manifest.yaml");
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
+  return SERVICES + ["  source:", ...lines.map((l) => `    ${l}`)].join("\n") + "\n" + NGINX;
 }
 
 Deno.test("parseManifest() leaves services.source out when it is not written", () => {
-  assert.equal("source" in parseManifest(BASE + NGINX, "manifest.yaml").services, false);
+  assert.equal("source" in parseManifest(SERVICES + NGINX, "manifest.yaml").services, false);
 });
 
 Deno.test("parseManifest() fills the services.source defaults around the repository", () => {

@@ -4,32 +4,13 @@
  * between the target and what only one target can do.
  */
 import assert from "node:assert/strict";
-import { formatFileIssue, ManifestError } from "../errors/mod.ts";
+import { BASE, problems } from "./_section_testing.ts";
 import { defaultSwarm, parseManifest, swarmSpec, targetOf } from "./mod.ts";
-
-const BASE = [
-  "services:",
-  "  image: app:1",
-  "  port: 3000",
-  "nginx:",
-  "  image: nginx:latest",
-  "  port: 8080",
-].join("\n") + "\n";
 
 /** BASE with `lines` added under `services:` and `top` before it. */
 function manifest(top: string[], services: string[] = []): string {
   const [first, ...rest] = BASE.split("\n");
   return [...top, first, ...services.map((l) => `  ${l}`), ...rest].join("\n");
-}
-
-function problems(text: string): string[] {
-  try {
-    parseManifest(text, "manifest.yaml");
-  } catch (error) {
-    if (error instanceof ManifestError) return error.issues.map(formatFileIssue);
-    throw error;
-  }
-  assert.fail("expected a ManifestError");
 }
 
 Deno.test("parseManifest() resolves target engine and the swarm defaults when neither is written", () => {
