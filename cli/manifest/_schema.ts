@@ -394,6 +394,33 @@ const allowedRegistry: LeafSpec["check"] = (value) =>
 
 const port = () => leaf(integerBetween(1, 65535));
 
+/**
+ * `policy_limits`: the thresholds the policies judge by, at the top level and
+ * as an environment's override (one spec, so both accept the same keys).
+ */
+const POLICY_LIMITS_SPEC: SectionSpec = {
+  kind: "section",
+  fields: {
+    infrastructure: {
+      kind: "section",
+      fields: {
+        min_disk_free_gb: leaf(positiveNumber),
+        max_cpu_load: leaf(positiveNumber),
+        min_mem_free_percent: leaf(percentage),
+      },
+    },
+    canary: {
+      kind: "section",
+      fields: {
+        max_error_rate_percent: leaf(percentage),
+        max_p99_latency_ms: leaf(positiveNumber),
+        window_seconds: leaf(integerBetween(1, 3600)),
+        min_requests: leaf(integerAtLeast(1)),
+      },
+    },
+  },
+};
+
 /** `environments`: the stacks a release is promoted through, in order (issue 15). */
 const ENVIRONMENTS_SPEC: ListSpec = {
   kind: "list",
@@ -409,28 +436,7 @@ const ENVIRONMENTS_SPEC: ListSpec = {
       nginx: { kind: "section", fields: { port: port() } },
       opa: { kind: "section", fields: { port: port() } },
       prometheus: { kind: "section", fields: { port: port() } },
-      policy_limits: {
-        kind: "section",
-        fields: {
-          infrastructure: {
-            kind: "section",
-            fields: {
-              min_disk_free_gb: leaf(positiveNumber),
-              max_cpu_load: leaf(positiveNumber),
-              min_mem_free_percent: leaf(percentage),
-            },
-          },
-          canary: {
-            kind: "section",
-            fields: {
-              max_error_rate_percent: leaf(percentage),
-              max_p99_latency_ms: leaf(positiveNumber),
-              window_seconds: leaf(integerBetween(1, 3600)),
-              min_requests: leaf(integerAtLeast(1)),
-            },
-          },
-        },
-      },
+      policy_limits: POLICY_LIMITS_SPEC,
       soak: leaf(soak),
       production: leaf(boolean),
       freezes: {
@@ -598,28 +604,7 @@ export const MANIFEST_SCHEMA: SectionSpec = {
         prometheus: containerResources,
       },
     },
-    policy_limits: {
-      kind: "section",
-      fields: {
-        infrastructure: {
-          kind: "section",
-          fields: {
-            min_disk_free_gb: leaf(positiveNumber),
-            max_cpu_load: leaf(positiveNumber),
-            min_mem_free_percent: leaf(percentage),
-          },
-        },
-        canary: {
-          kind: "section",
-          fields: {
-            max_error_rate_percent: leaf(percentage),
-            max_p99_latency_ms: leaf(positiveNumber),
-            window_seconds: leaf(integerBetween(1, 3600)),
-            min_requests: leaf(integerAtLeast(1)),
-          },
-        },
-      },
-    },
+    policy_limits: POLICY_LIMITS_SPEC,
     audit: {
       kind: "section",
       fields: {
