@@ -3,6 +3,7 @@
 import { SaxesParser } from "saxes";
 import type { EventName, HistoryEvent } from "../history/mod.ts";
 import { ZERO_HASH } from "../history/mod.ts";
+import type { AuditReportOptions } from "./mod.ts";
 
 /** A history event for tests (prev is not chained: rendering does not read it). */
 export function ev(ts: string, event: EventName, data: Record<string, unknown>): HistoryEvent {
@@ -13,6 +14,25 @@ export function ev(ts: string, event: EventName, data: Record<string, unknown>):
     actor: { user: "ops", host: "h", pid: 1 },
     data,
     prev: ZERO_HASH,
+  };
+}
+
+/**
+ * Report options for tests: made at `generatedAt` (an ISO 8601 time), the
+ * chart beside the report as `audit_report.svg`, and a history of `lines`
+ * sealed lines in one file that verified (head and checkpoint match).
+ */
+export function reportOptions(generatedAt: string, lines: number): AuditReportOptions {
+  return {
+    generatedAt: new Date(generatedAt),
+    chartFileName: "audit_report.svg",
+    verification: {
+      ok: true,
+      lines,
+      head: "match",
+      files: 1,
+      seals: { sealed: lines, unsealed: 0, checkpoint: "match" },
+    },
   };
 }
 

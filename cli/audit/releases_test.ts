@@ -1,21 +1,9 @@
 /** The audit's Releases section (issue 15): each bundle the history names, linked. */
 import assert from "node:assert/strict";
-import type { VerifyResult } from "../history/mod.ts";
 import { renderAuditReport } from "./mod.ts";
-import { ev } from "./_test_util.ts";
+import { ev, reportOptions } from "./_test_util.ts";
 
-const OK: VerifyResult = {
-  ok: true,
-  lines: 3,
-  head: "match",
-  files: 1,
-  seals: { sealed: 3, unsealed: 0, checkpoint: "match" },
-};
-const opts = {
-  generatedAt: new Date("2026-12-01T11:00:00Z"),
-  chartFileName: "audit_report.svg",
-  verification: OK,
-};
+const opts = reportOptions("2026-12-01T11:00:00Z", 3);
 const H = "a".repeat(64);
 const deploy = { mode: "stable", version: "1.0.0", image: "app:1", containers: [], duration_ms: 1 };
 

@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
-import type { VerifyResult } from "../history/mod.ts";
 import { escapeCell, NO_EVENTS, renderAuditReport } from "./mod.ts";
-import { ev, tables } from "./_test_util.ts";
+import { ev, reportOptions, tables } from "./_test_util.ts";
 
-const OK: VerifyResult = {
-  ok: true,
-  lines: 3,
-  head: "match",
-  files: 1,
-  seals: { sealed: 3, unsealed: 0, checkpoint: "match" },
-};
-const opts = {
-  generatedAt: new Date("2026-11-21T13:00:00Z"),
-  chartFileName: "audit_report.svg",
-  verification: OK,
-};
+const opts = reportOptions("2026-11-21T13:00:00Z", 3);
 
 const tricky = "Bad | pipe and `code` <b>bold</b> & *star* \\ back\nsecond line";
 

@@ -7,10 +7,10 @@
  */
 
 import assert from "node:assert/strict";
-import type { HistoryEvent, VerifyResult } from "../history/mod.ts";
+import type { HistoryEvent } from "../history/mod.ts";
 import { renderAuditReport, renderChartSvg } from "./mod.ts";
 import { rollouts } from "./_rollouts.ts";
-import { ev, tables, xmlProblem } from "./_test_util.ts";
+import { ev, reportOptions, tables, xmlProblem } from "./_test_util.ts";
 
 const root = new URL("../../", import.meta.url);
 const golden = (name: string) => new URL(`tests/golden/audit/${name}`, root);
@@ -26,18 +26,7 @@ async function matchGolden(name: string, actual: string): Promise<void> {
   );
 }
 
-const OK: VerifyResult = {
-  ok: true,
-  lines: 20,
-  head: "match",
-  files: 1,
-  seals: { sealed: 20, unsealed: 0, checkpoint: "match" },
-};
-const opts = {
-  generatedAt: new Date("2026-12-01T11:00:00Z"),
-  chartFileName: "audit_report.svg",
-  verification: OK,
-};
+const opts = reportOptions("2026-12-01T11:00:00Z", 20);
 
 const at = (hms: string) => `2026-12-01T${hms}.000Z`;
 const STABLE = { container: "shop-app-1111aaaa", version: "1.0.0" };
