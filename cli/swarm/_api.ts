@@ -72,6 +72,10 @@ export interface ServiceSpec {
       Preferences?: { Spread: { SpreadDescriptor: string } }[];
     };
     Networks?: { Target: string; Aliases?: string[] }[];
+    /** Each task's caps (API 1.41: `Pids` is new in it); the engine target's Memory/NanoCpus/PidsLimit. */
+    Resources?: { Limits: { MemoryBytes: number; NanoCPUs: number; Pids: number } };
+    /** Each task's log driver and its options (`max-size`, `max-file`). */
+    LogDriver?: { Name: string; Options: Record<string, string> };
     /** Raised by a forced update. */
     ForceUpdate?: number;
   };

@@ -96,6 +96,18 @@ export function specChanges(current: ServiceSpec, next: ServiceSpec): string[] {
   if (current.UpdateConfig?.Order !== next.UpdateConfig?.Order) {
     out.push(`update order ${current.UpdateConfig?.Order} → ${next.UpdateConfig?.Order}`);
   }
+  const caps = (spec: ServiceSpec) => {
+    const l = spec.TaskTemplate.Resources?.Limits;
+    const d = spec.TaskTemplate.LogDriver;
+    return l || d
+      ? `memory ${l?.MemoryBytes ?? "-"} B, ${l ? l.NanoCPUs / 1e9 : "-"} CPU, ${
+        l?.Pids ?? "-"
+      } processes, logs ${
+        d ? `${d.Name} ${d.Options["max-size"]} x ${d.Options["max-file"]}` : "-"
+      }`
+      : "none";
+  };
+  if (caps(current) !== caps(next)) out.push(`caps ${caps(current)} → ${caps(next)}`);
   if (out.length === 0) out.push("other settings");
   return out;
 }

@@ -20,7 +20,8 @@
  */
 import { canonicalJson, sha256Hex } from "../digest/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
-import type { ResolvedManifest } from "../manifest/types.ts";
+import { hardeningSpec } from "../manifest/hardening.ts";
+import type { HardeningSpec, ResolvedManifest } from "../manifest/types.ts";
 import {
   APP_SHUTDOWN_TIMEOUT_SECONDS,
   CONTAINER_USERS,
@@ -177,6 +178,32 @@ function swarmSpec(manifest: ResolvedManifest): NonNullable<ResolvedManifest["sw
   return manifest.swarm;
 }
 
+/**
+ * A task's caps from the resolved hardening (issue 17), as the engine
+ * target's HostConfig gets them (cli/plan's `hardenedHost`): the log driver
+ * with `logs.containers`' `max-size`/`max-file`, and `resources.<role>`'s
+ * memory (bytes), CPU (billionths) and process limits as Swarm's
+ * `Resources.Limits`. Swarm has no memory+swap setting: a task's cgroup
+ * gets the engine's default swap (twice the memory) where the host has swap.
+ * Fresh objects each call.
+ */
+export function taskCaps(
+  hardening: HardeningSpec,
+  role: SwarmRole,
+): Pick<ServiceSpec["TaskTemplate"], "Resources" | "LogDriver"> {
+  const logs = hardening.container_logs;
+  const caps = hardening.resources[role];
+  return {
+    Resources: {
+      Limits: { MemoryBytes: caps.memory_bytes, NanoCPUs: caps.nano_cpus, Pids: caps.pids },
+    },
+    LogDriver: {
+      Name: logs.driver,
+      Options: { "max-size": logs.max_size, "max-file": String(logs.max_files) },
+    },
+  };
+}
+
 /** The manifest's update settings as Swarm's UpdateConfig (nanoseconds). */
 export function updateConfig(manifest: ResolvedManifest): UpdateConfig {
   const u = swarmSpec(manifest).update;
@@ -205,6 +232,7 @@ export function planSwarm(input: SwarmPlanInput): SwarmPlan {
   const m = input.manifest;
   const { project } = m;
   const swarm = swarmSpec(m);
+  const hardening = hardeningSpec(m);
   const version = m.services.version;
   const onManager = [`node.role == manager`, `node.id == ${input.managerNodeId}`];
 
@@ -275,6 +303,7 @@ export function planSwarm(input: SwarmPlanInput): SwarmPlan {
       },
       RestartPolicy: { Condition: "any", Delay: 1 * SECOND_NS },
       Placement: { Constraints: onManager },
+      ...taskCaps(hardening, "opa"),
     },
     Mode: { Replicated: { Replicas: 1 } },
     // One socket path on one host: the old OPA stops before the new one binds it.
@@ -315,6 +344,7 @@ export function planSwarm(input: SwarmPlanInput): SwarmPlan {
           : { Preferences: [{ Spread: { SpreadDescriptor: swarm.placement.spread } }] }),
       },
       Networks: [{ Target: network }],
+      ...taskCaps(hardening, "app"),
     },
     Mode: { Replicated: { Replicas: swarm.replicas } },
     UpdateConfig: update,
@@ -348,6 +378,7 @@ export function planSwarm(input: SwarmPlanInput): SwarmPlan {
       RestartPolicy: { Condition: "any", Delay: SECOND_NS },
       Placement: { Constraints: onManager },
       Networks: [{ Target: network }],
+      ...taskCaps(hardening, "nginx"),
     },
     Mode: { Replicated: { Replicas: 1 } },
     // A host-mode port admits one task per node: start-first would deadlock.

@@ -123,6 +123,21 @@ Deno.test("diffSwarm() updates only the app for a new version and digest, naming
   assert.match(text, /unchanged: network "shop-net", .*service "shop-opa", service "shop-nginx"/);
 });
 
+Deno.test("diffSwarm() names a change of the tasks' resource or log caps, and only for the service it touches", () => {
+  const current = plan();
+  const next = plan(MANIFEST + "resources:\n  app:\n    memory: 1g\n    cpus: 2\n    pids: 64\n");
+  const { actions } = diffSwarm(next, deployed(current, current));
+  const app = actions.find((a) => a.kind === "service" && a.name === "shop-app");
+  assert.ok(app?.kind === "service" && app.action === "update", JSON.stringify(actions));
+  assert.deepEqual(app.changes, [
+    "caps memory 268435456 B, 1 CPU, 128 processes, logs json-file 10m x 3 → " +
+    "memory 1073741824 B, 2 CPU, 64 processes, logs json-file 10m x 3",
+  ]);
+  for (const name of ["shop-opa", "shop-nginx"]) {
+    assert.equal(actions.find((a) => a.name === name)?.action, "keep", name);
+  }
+});
+
 Deno.test("diffSwarm() updates a service whose last update was paused even when its spec matches", () => {
   const p = plan();
   const observed = deployed(p);

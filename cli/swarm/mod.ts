@@ -18,6 +18,7 @@ export {
   type SwarmPlan,
   type SwarmPlanInput,
   type SwarmRole,
+  taskCaps,
   updateConfig,
 } from "./_plan.ts";
 export {

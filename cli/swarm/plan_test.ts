@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { defaultHardening, hardeningSpec } from "../manifest/hardening.ts";
 import { parseManifest } from "../manifest/mod.ts";
 import { LABEL_CONFIG_HASH, LABEL_PROJECT } from "../plan/mod.ts";
 import {
@@ -11,6 +12,7 @@ import {
   type SwarmPlanInput,
   swarmStatus,
   type Task,
+  taskCaps,
 } from "./mod.ts";
 
 const MANIFEST = `project: shop
@@ -70,6 +72,51 @@ Deno.test("planSwarm() plans opa, app and nginx services in that order on the pr
     assert.deepEqual(s.spec.TaskTemplate.ContainerSpec.CapabilityDrop, ["ALL"]);
     assert.equal(s.spec.EndpointSpec?.Mode, "dnsrr", `${s.name} must have no VIP`);
   }
+});
+
+Deno.test("planSwarm() gives every task the engine target's log and resource caps from the resolved hardening", () => {
+  // Defaults (seed 004's 10m x 3; the measured resource defaults), per role.
+  const defaults = defaultHardening();
+  for (const role of ["opa", "app", "nginx"] as const) {
+    const t = service(role).TaskTemplate;
+    const caps = defaults.resources[role];
+    assert.deepEqual(t.LogDriver, {
+      Name: "json-file",
+      Options: { "max-size": "10m", "max-file": "3" },
+    }, role);
+    assert.deepEqual(t.Resources, {
+      Limits: { MemoryBytes: caps.memory_bytes, NanoCPUs: caps.nano_cpus, Pids: caps.pids },
+    }, role);
+  }
+  // As written in the manifest, the same keys the engine target reads.
+  const written = MANIFEST +
+    "logs:\n  containers:\n    driver: local\n    max_size: 2m\n    max_files: 5\n" +
+    "resources:\n  app:\n    memory: 1g\n    cpus: 1.5\n    pids: 100\n" +
+    "  nginx:\n    memory: 64m\n    cpus: 0.25\n    pids: 32\n";
+  const app = service("app", written).TaskTemplate;
+  assert.deepEqual(app.LogDriver, {
+    Name: "local",
+    Options: { "max-size": "2m", "max-file": "5" },
+  });
+  assert.deepEqual(app.Resources?.Limits, { MemoryBytes: 2 ** 30, NanoCPUs: 1.5e9, Pids: 100 });
+  const nginx = service("nginx", written).TaskTemplate;
+  assert.deepEqual(nginx.Resources?.Limits, {
+    MemoryBytes: 64 * 2 ** 20,
+    NanoCPUs: 0.25e9,
+    Pids: 32,
+  });
+  // The same numbers the engine target's HostConfig gets.
+  const h = hardeningSpec(parseManifest(written, "manifest.yaml"));
+  assert.deepEqual(taskCaps(h, "app").Resources?.Limits, {
+    MemoryBytes: h.resources.app.memory_bytes,
+    NanoCPUs: h.resources.app.nano_cpus,
+    Pids: h.resources.app.pids,
+  });
+  // A cap change is a spec change: the service's hash moves, so it is updated.
+  assert.notEqual(
+    planSwarm(input()).services[1]!.configHash,
+    planSwarm(input(written)).services[1]!.configHash,
+  );
 });
 
 Deno.test("planSwarm() runs the app with the manifest's replicas, placement and start-first rollback updates, never published", () => {
