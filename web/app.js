@@ -503,7 +503,17 @@ function showTokenState() {
   $("token-state").textContent = token() ? "A token is set for this tab" : "No token";
 }
 
+// The figures and charts of each variant, copied from the one <template>
+// before the article's note, so the two panels cannot differ in shape.
+function buildVariants() {
+  const body = $("variant-body").content;
+  for (const name of Object.keys(state.series)) {
+    $(`variant-${name}`).querySelector("h3").after(body.cloneNode(true));
+  }
+}
+
 function start() {
+  buildVariants();
   showTokenState();
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
