@@ -6,7 +6,9 @@
  * with no failed request under a plain keep-alive client that never resends
  * (testing/keepalive_load.py), also after the manifest was edited into
  * garbage or deleted; `releases prune` never removes a retained release's
- * image. Each app version is its own image (a one-line build on the local
+ * image; a promote that fails and a rollback whose image is gone keep their
+ * evidence (failed, blocked) and leave the manifest and containers as they
+ * were. Each app version is its own image (a one-line build on the local
  * app image), so image ids really differ between releases.
  */
 import assert from "node:assert/strict";
@@ -136,7 +138,7 @@ async function underLoad(stack: TestStack, args: string[]) {
 
 Deno.test({
   name:
-    "releases: deploy and promote write complete bundles; rollback restores a release's exact containers with 0 failed requests, after the manifest was edited or deleted; prune keeps retained images",
+    "releases: deploy and promote write complete bundles, a failed promote a failed one; rollback restores a release's exact containers with 0 failed requests, after the manifest was edited or deleted; prune keeps retained images; a rollback to a pruned image is refused untouched with a blocked bundle",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -147,7 +149,9 @@ Deno.test({
     try {
       // r1..r3: three deploys, each of its own image (the tag moves as a rebuild moves it)
       for (const [i, version] of ["0.9.0", "1.0.0", "1.1.0"].entries()) {
-        ids.push(await buildApp(tag, version));
+        // The label names the project: the builder's cache would otherwise give another run of
+        // this test (a CI clone on the same engine) the same image id, and its cleanup removes it.
+        ids.push(await buildApp(tag, `${project} ${version}`));
         await setVersion(stack, version);
         const r = await stack.run(["deploy"]);
         assert.equal(r.code, 0, output(r));
@@ -172,15 +176,40 @@ Deno.test({
         assert.match(gates, /\nhealth\tpass\t/);
       }
       const r3 = await bundle(stack, 3);
-      // r4: promote canary
-      const p = await stack.run(["promote", "canary"]);
-      assert.equal(p.code, 0, output(p));
+      // r4: a promote that fails (the tag names an app that never becomes healthy) keeps its
+      // evidence: a failed bundle of what it tried, named by promote_failed; nothing changed
+      const manifestBefore = await Deno.readTextFile(stack.manifestPath);
+      const serving = await running(project);
+      await withEngine(async (e) => {
+        const opa = await e.imageInspect("openpolicyagent/opa:latest-static");
+        assert.ok(opa, "the OPA image is built");
+        await e.imageTag(opa.Id, `${project}-app`, "latest");
+      });
+      const bad = await stack.run(["promote", "canary", "--timeout", "4"]);
+      assert.equal(bad.code, 1, output(bad));
       const r4 = await bundle(stack, 4);
       assert.equal(r4.kind, "promote");
-      assert.equal(r4.manifest.mode, "canary");
-      await namedInHistory(stack, "promote", r4);
+      assert.equal(r4.status, "failed");
+      assert.equal(r4.manifest.mode, "canary", "the attempt's manifest");
+      assert.match(r4.reason ?? "", /healthy/);
+      await namedInHistory(stack, "promote_failed", r4);
+      assert.equal(
+        await Deno.readTextFile(stack.manifestPath),
+        manifestBefore,
+        "manifest restored",
+      );
+      assert.deepEqual(await running(project), serving, "the serving containers untouched");
+      await withEngine((e) => e.imageTag(ids[2]!, `${project}-app`, "latest"));
 
-      // r5: rollback (default: the good release before the newest good one, r3)
+      // r5: promote canary
+      const p = await stack.run(["promote", "canary"]);
+      assert.equal(p.code, 0, output(p));
+      const r5p = await bundle(stack, 5);
+      assert.equal(r5p.kind, "promote");
+      assert.equal(r5p.manifest.mode, "canary");
+      await namedInHistory(stack, "promote", r5p);
+
+      // r6: rollback (default: the good release before the newest good one, r3)
       const back = await underLoad(stack, ["rollback"]);
       assert.equal(back.r.code, 0, output(back.r));
       assert.equal(back.failed, 0, JSON.stringify(back.counts));
@@ -193,14 +222,14 @@ Deno.test({
           `${c.role} as in release 3`,
         );
       }
-      const r5 = await bundle(stack, 5);
-      assert.equal(r5.kind, "rollback");
-      assert.equal(r5.rollback_of?.number, 3);
-      await namedInHistory(stack, "deploy", r5);
+      const r6 = await bundle(stack, 6);
+      assert.equal(r6.kind, "rollback");
+      assert.equal(r6.rollback_of?.number, 3);
+      await namedInHistory(stack, "deploy", r6);
       console.log(
         `rollback to healthy: ${back.seconds.toFixed(1)} s, ${back.counts.total} requests, ` +
           `${back.failed} failed; bundle sizes: ${
-            (await Promise.all([1, 4, 5].map(async (n) => {
+            (await Promise.all([1, 5, 6].map(async (n) => {
               let bytes = 0;
               for await (const f of walk(bundleDir(stack, n))) bytes += f;
               return `#${n} ${bytes} B`;
@@ -208,13 +237,17 @@ Deno.test({
           }`,
       );
 
-      // r6: the manifest edited into garbage; rollback 2 works from the bundle alone, and
+      // r7: the manifest edited into garbage; rollback 2 works from the bundle alone, and
       // points the moved tag back at release 2's image (no rebuild)
       await Deno.writeTextFile(stack.manifestPath, "services: [this is not a manifest\n");
       const two = await underLoad(stack, ["rollback", "2"]);
       assert.equal(two.r.code, 0, output(two.r));
       assert.equal(two.failed, 0, JSON.stringify(two.counts));
       assert.match(two.r.stdout, new RegExp(`${tag} points at`));
+      assert.match(
+        two.r.stdout,
+        /manifest\.yaml changed: it now holds release 2's manifest \(version 1\.0\.0, sha256 [0-9a-f]{12}\); it held text no release applied/,
+      );
       assert.equal((await running(project)).app?.image, ids[1]);
       assert.equal((await getJson(stack.url("/healthz"))).body.version, "1.0.0");
       assert.equal(
@@ -223,7 +256,7 @@ Deno.test({
         "the manifest follows the rollback",
       );
 
-      // r7: the manifest deleted; rollback 3 recreates it and runs release 3's containers
+      // r8: the manifest deleted; rollback 3 recreates it and runs release 3's containers
       await Deno.remove(stack.manifestPath);
       const three = await underLoad(stack, ["rollback", "3"]);
       assert.equal(three.r.code, 0, output(three.r));
@@ -236,12 +269,13 @@ Deno.test({
           `${c.role} as in release 3`,
         );
       }
-      assert.equal((await bundle(stack, 7)).rollback_of?.number, 3);
+      assert.match(three.r.stdout, /manifest\.yaml recreated: it now holds release 3's manifest/);
+      assert.equal((await bundle(stack, 8)).rollback_of?.number, 3);
 
       // refused: a release that is not good, one that does not exist (exit 2)
       assert.equal((await stack.run(["rollback", "99"])).code, 2);
 
-      // retention 2: releases 7 and 6 are kept (ids[2], ids[1]); only ids[0] goes
+      // retention 2: releases 8 and 7 are kept (ids[2], ids[1]); only ids[0] goes
       await Deno.writeTextFile(
         stack.manifestPath,
         (await Deno.readTextFile(stack.manifestPath)) + "releases:\n  retain: 2\n",
@@ -262,10 +296,40 @@ Deno.test({
       }
       const list = await stack.run(["releases"]);
       assert.equal(list.code, 0, output(list));
-      assert.match(list.stdout, /\n +7 +good +rollback +1\.1\.0/);
+      assert.match(list.stdout, /\n +8 +good +rollback +1\.1\.0/);
+
+      // r9: rollback to release 1, whose image is gone (pruned: no longer retained), is
+      // refused before anything is touched: exit 2 naming the image and the release, the
+      // manifest byte-identical, the same containers serving, a blocked bundle recorded
+      const textBefore = await Deno.readTextFile(stack.manifestPath);
+      const containersBefore = await running(project);
+      const gone = await stack.run(["rollback", "1"]);
+      assert.equal(gone.code, 2, output(gone));
+      assert.match(
+        gone.stderr,
+        new RegExp(
+          `Cannot roll back to release 1: its app image ${tag} \\(${
+            ids[0]
+          }\\) is no longer on the engine`,
+        ),
+      );
+      assert.equal(await Deno.readTextFile(stack.manifestPath), textBefore, "manifest unchanged");
+      assert.deepEqual(await running(project), containersBefore, "no container touched");
+      const r9 = await bundle(stack, 9);
+      assert.equal(r9.kind, "rollback");
+      assert.equal(r9.status, "blocked");
+      assert.equal(r9.rollback_of?.number, 1);
+      assert.equal(r9.manifest.version, "0.9.0", "the text it would have applied");
+      assert.match(r9.reason ?? "", new RegExp(`app image ${tag} \\(${ids[0]}\\)`));
+      assert.match(
+        await Deno.readTextFile(join(bundleDir(stack, 9), "gates.tsv")),
+        /\nrollback\.images\tfail\t.*is no longer on the engine/,
+      );
+      await namedInHistory(stack, "deploy_failed", r9);
     } finally {
       await stack.cleanup();
       await withEngine(async (e) => {
+        await e.imageRemove(tag).catch(() => {});
         for (const id of ids) await e.imageRemove(id).catch(() => {});
       });
     }

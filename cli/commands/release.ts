@@ -10,7 +10,8 @@ import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, readIfExists } from "../fs/mod.ts";
 import { acquireLock } from "../lock/mod.ts";
-import { loadManifest, targetOf } from "../manifest/mod.ts";
+import { loadManifest, type ManifestSelection, selectManifest, targetOf } from "../manifest/mod.ts";
+import { pinnedImages } from "../promotion/mod.ts";
 import { readRolloutState } from "../rollout/mod.ts";
 import { mark } from "../term/mod.ts";
 import {
@@ -25,12 +26,15 @@ import {
   readRelease,
   releaseDir,
   type ReleaseRecord,
+  ReleaseRecorder,
   retainedReleases,
   rollbackTarget,
   summarize,
   verifyRelease,
 } from "../release/mod.ts";
-import { lockPath } from "./_shared.ts";
+import { lockPath, record } from "./_shared.ts";
+import { recordRelease, releaseField } from "./_release_evidence.ts";
+import { sha256Hex } from "../digest/mod.ts";
 import { checkNoActiveRollout } from "./rollout.ts";
 
 /** `releases.retain` of the manifest when it loads, else the default (5). */
@@ -190,12 +194,24 @@ export function splitReference(ref: string): [string, string] | undefined {
  * `swiftdeploy rollback [N]`: re-applies release N (default: the good
  * release before the newest good one) from its bundle alone. Under the
  * change lock: refused during an active rollout (exit 4); the bundle is
- * verified; every image it ran must still be on the engine (by id), and a
- * tag that moved since is pointed back at that id (no rebuild); the
- * manifest file gets the release's text (the desired state follows the
- * rollback; restored on failure); then the deploy path runs (validate, the
+ * verified; every image it ran must still be on the engine (by id), else
+ * it is refused before anything is touched (exit 2, a blocked `rollback`
+ * release records the attempt); then the deploy path runs (validate, the
  * infrastructure policy, start beside, healthy, switch, drain) and records
  * a `rollback` release.
+ *
+ * The desired state follows the rollback:
+ * - without environments, the manifest file gets the release's text (put
+ *   back if the rollback fails; both are printed), and a tag that moved
+ *   since is pointed back at the release's image id (no rebuild);
+ * - with an environment (`-e`), the manifest file is shared by every
+ *   environment and stays untouched, and so do the tags: the release's
+ *   text and its images by id are selected for this process
+ *   (`selectManifest`), as `release promote` does.
+ *
+ * @returns 0 when the release serves again, 3 when a policy denied, 1 when the deploy failed
+ * @throws SwiftDeployError RELEASE_NOT_FOUND or RELEASE_IMAGE_MISSING (exit 2),
+ *   RELEASE_DAMAGED (exit 1), LOCKED (exit 4)
  */
 export async function runRollback(
   ctx: Context,
@@ -233,29 +249,43 @@ export async function runRollback(
       } release ${target.number} (${target.kind}, version ${target.manifest.version}, ` +
         `sha256 ${shortHash(target.hash)}): bundle verified`,
     );
-    // 1. its images, by id: still there, and the manifest's references name them
+    const environment = ctx.environment;
+    // The release's text and images by id, for every manifest this process loads from here on.
+    const selection = {
+      ...(environment !== undefined ? { environment } : {}),
+      text,
+      images: pinnedImages(target),
+    };
+
+    // 1. its images, by id: all still there, or refused before anything is touched
     const engine = await EngineClient.connect(ctx.env);
     try {
+      const missing: string[] = [];
       for (const i of target.images) {
-        const have = i.id ? await engine.imageInspect(i.id) : undefined;
-        if (!i.id || !have) {
-          throw new SwiftDeployError(
-            "RELEASE_NOT_FOUND",
-            `Cannot roll back to release ${target.number}: its ${i.role} image ${i.ref} (${
-              i.id ?? "no id recorded"
-            }) is no longer on the engine`,
-            {
-              hint:
-                "SwiftDeploy keeps the images of the last `releases.retain` good releases; rebuild it or pick a newer release",
-            },
-          );
+        if (!i.id || !(await engine.imageInspect(i.id))) {
+          missing.push(`${i.role} image ${i.ref} (${i.id ?? "no id recorded"})`);
         }
+      }
+      if (missing.length > 0) {
+        const message = `Cannot roll back to release ${target.number}: its ${
+          missing.join(", its ")
+        } ${missing.length === 1 ? "is" : "are"} no longer on the engine`;
+        await recordRefusal(ctx, target, selection, message);
+        throw new SwiftDeployError("RELEASE_IMAGE_MISSING", message, {
+          exitCode: ExitCode.invalid,
+          hint:
+            "nothing was changed; SwiftDeploy keeps the images of the last `releases.retain` good releases: rebuild it or pick a newer release",
+        });
+      }
+      // Without environments the manifest's tags follow the rollback; with them, tags are
+      // shared by every environment and the images run by id instead.
+      for (const i of environment === undefined ? target.images : []) {
         const now = await engine.imageInspect(i.ref);
         const parts = splitReference(i.ref);
         if (now?.Id !== i.id && parts) {
-          await engine.imageTag(i.id, parts[0], parts[1]);
+          await engine.imageTag(i.id!, parts[0], parts[1]);
           t.out(
-            `  ${i.ref} points at ${i.id.slice(0, 19)} again (it named ${
+            `  ${i.ref} points at ${i.id!.slice(0, 19)} again (it named ${
               now?.Id.slice(0, 19) ?? "nothing"
             })`,
           );
@@ -264,21 +294,35 @@ export async function runRollback(
     } finally {
       engine.close();
     }
-    // 2. the manifest follows the rollback (put back if the deploy does not take)
-    const before = await readIfExists(ctx.manifestPath);
-    if (before !== text) {
-      await atomicWrite(ctx.manifestPath, text);
+
+    // 2. the desired state
+    let restore = async () => {};
+    if (environment !== undefined) {
+      selectManifest(selection);
       t.out(
-        `  ${ctx.manifestArg} ${
-          before === undefined ? "recreated" : "set"
-        } to release ${target.number}'s text`,
+        `  environment "${environment}": release ${target.number}'s manifest text and images ` +
+          `(by id) are applied from its bundle; ${ctx.manifestArg} is shared by every ` +
+          `environment and is not changed`,
       );
+    } else {
+      const before = await readIfExists(ctx.manifestPath);
+      if (before !== text) {
+        await atomicWrite(ctx.manifestPath, text);
+        t.out(
+          `  ${t.yellow("!")} ${ctx.manifestArg} ${
+            before === undefined ? "recreated" : "changed"
+          }: it now holds release ${target.number}'s manifest (version ${target.manifest.version}, ` +
+            `sha256 ${shortHash(target.manifest.sha256)}); it held ${
+              heldText(records, before)
+            } (put back if the rollback fails)`,
+        );
+        restore = async () => {
+          if (before === undefined) await Deno.remove(ctx.manifestPath).catch(() => {});
+          else await atomicWrite(ctx.manifestPath, before);
+          t.out(`  ${ctx.manifestArg} put back as it was`);
+        };
+      }
     }
-    const restore = async () => {
-      if (before === text) return;
-      if (before === undefined) await Deno.remove(ctx.manifestPath).catch(() => {});
-      else await atomicWrite(ctx.manifestPath, before);
-    };
     let code: number;
     try {
       const loaded = await loadManifest(ctx.manifestArg);
@@ -308,11 +352,54 @@ export async function runRollback(
       `${
         mark(t, true)
       } Rolled back to release ${target.number}: version ${target.manifest.version} serves ` +
-        `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        `(${((performance.now() - started) / 1000).toFixed(1)} s)` +
+        (environment === undefined ? "" : ` in "${environment}"`),
     );
     return 0;
   } finally {
     await lock.release();
+  }
+}
+
+/** What the manifest file held before a rollback changed it, for the message. */
+function heldText(records: readonly ReleaseRecord[], before: string | undefined): string {
+  if (before === undefined) return "nothing (it was missing)";
+  const hash = sha256Hex(before);
+  const same = [...records].reverse().find((r) => r.manifest.sha256 === hash);
+  return same
+    ? `release ${same.number}'s text`
+    : `text no release applied (sha256 ${shortHash(hash)})`;
+}
+
+/**
+ * Records a rollback refused before anything was touched: a `blocked`
+ * `rollback` release whose bundle holds the release's text and a failed
+ * `rollback.images` gate, named by a `deploy_failed` history line. Never
+ * throws (a bundle that cannot be written is a warning).
+ */
+async function recordRefusal(
+  ctx: Context,
+  target: ReleaseRecord,
+  selection: ManifestSelection,
+  reason: string,
+): Promise<void> {
+  try {
+    const loaded = await loadManifest(ctx.manifestArg, selection);
+    const rec = new ReleaseRecorder();
+    rec.gate("rollback.images", "fail", reason.replace(/^Cannot roll back to [^:]*: /, ""));
+    const r = await recordRelease(ctx, loaded, rec, {
+      kind: "rollback",
+      status: "blocked",
+      reason,
+      rollbackOf: { number: target.number, hash: target.hash },
+    });
+    await record(loaded, "deploy_failed", { reason, ...releaseField(r) });
+  } catch (error) {
+    ctx.term.err(
+      `${ctx.term.yellow("warning:")} the refused rollback's evidence was not recorded: ${
+        (error as Error).message
+      }`,
+    );
   }
 }
 

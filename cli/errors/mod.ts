@@ -65,6 +65,8 @@ export type ErrorCode =
   | "SERVE_FAILED"
   | "RELEASE_NOT_FOUND"
   | "RELEASE_DAMAGED"
+  /** A rollback target's image is no longer on the engine (exit 2, nothing touched). */
+  | "RELEASE_IMAGE_MISSING"
   /** A git source (services.source) could not be fetched, archived or found (issue 16). */
   | "SOURCE_FAILED"
   | "INTERNAL";
