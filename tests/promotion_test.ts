@@ -6,7 +6,8 @@
  * and every refusal of the promotion policy as the CLI reports it (exit 3,
  * the reason printed, a blocked release recorded): staging's soak not
  * over, a freeze of prod, a disallowed registry, and `:latest` reaching
- * production.
+ * production. `rollback -e staging` re-applies staging's release from its
+ * bundle without rewriting the manifest file every environment shares.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -106,7 +107,7 @@ ${
 
 Deno.test({
   name:
-    "release promote: one release dev → staging → prod as the identical artefact; soak, freeze, registry and :latest refusals each name their reason",
+    "release promote: one release dev → staging → prod as the identical artefact; soak, freeze, registry and :latest refusals each name their reason; rollback -e staging leaves the shared manifest byte-identical",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -238,6 +239,41 @@ Deno.test({
         latest.stdout,
         /image "app" is "swift-deploy-1-node:latest": "staging" is production, where no image may be :latest/,
       );
+
+      // rollback -e staging re-applies staging's release 1 from its bundle: the shared
+      // manifest file stays byte-identical (it names every environment), staging runs
+      // release 1's images by id and its version again
+      await Deno.writeTextFile(
+        path,
+        manifest(base, ports, images, { app: images.app! }).replace(
+          'version: "1.4.0"',
+          'version: "1.5.0"',
+        ),
+      );
+      const staging2 = await cli(["-e", "staging", "deploy"]);
+      assert.equal(staging2.code, 0, output(staging2));
+      const shared = await Deno.readTextFile(path);
+      const back = await timed(["-e", "staging", "rollback"]);
+      assert.equal(back.r.code, 0, output(back.r));
+      figures.push(`rollback staging ${back.s.toFixed(1)} s`);
+      assert.equal(await Deno.readTextFile(path), shared, "manifest.yaml byte-identical");
+      assert.match(
+        back.r.stdout,
+        /manifest\.yaml is shared by every environment and is not changed/,
+      );
+      const stagingDir = join(dir, "environments", "staging", ".swiftdeploy", "releases");
+      const released = (n: number) =>
+        Deno.readTextFile(join(stagingDir, String(n), "release.json")).then(JSON.parse);
+      const [one, rolled] = [await released(1), await released(4)];
+      assert.equal(rolled.kind, "rollback");
+      assert.equal(rolled.rollback_of.number, 1);
+      assert.equal(rolled.environment, "staging");
+      const ids = (r: { images: { role: string; id: string }[] }) =>
+        Object.fromEntries(r.images.map((i) => [i.role, i.id]));
+      assert.deepEqual(ids(rolled), ids(one), "the release's image ids");
+      assert.equal(await appImage(`${base}-staging`), ids(one).app);
+      const health = await fetch(`http://127.0.0.1:${ports[2]}/healthz`);
+      assert.equal((await health.json()).version, "1.4.0", "release 1's version serves");
       console.log(`promotion figures: ${figures.join(", ")}`);
     } finally {
       for (const env of ["dev", "staging", "prod"]) await removeProject(`${base}-${env}`);
