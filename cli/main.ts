@@ -329,9 +329,11 @@ program.command("rollback [n]")
     "after",
     "\nRuns from the release's bundle alone (manifest.yaml may be edited or gone): its images by\n" +
       "id (a moved tag is pointed back), the deploy path's gates (validate, infrastructure\n" +
-      "policy), start beside, healthy, switch, drain. The manifest gets the release's text.\n" +
+      "policy), start beside, healthy, switch, drain. The manifest file gets the release's text\n" +
+      "(printed); with -e <env> it is shared and left unchanged (the bundle's text is applied).\n" +
       "Exit codes: 0 rolled back, 1 failed (the running stack keeps serving), 2 no such good\n" +
-      "release, 3 denied by policy, 4 a change or an active rollout holds the stack.",
+      "release or one of its images is gone (nothing touched), 3 denied by policy, 4 a change\n" +
+      "or an active rollout holds the stack.",
   )
   .action(
     action(async (ctx, n: string | undefined, o: { timeout: number }) =>
