@@ -1,8 +1,7 @@
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { hardeningSpec } from "../manifest/hardening.ts";
-import { privatePathsConf } from "./_private_paths.ts";
-import { DURATION_BUCKETS } from "../../service/buckets.ts";
+import { edgeCountersLua, privatePathsConf } from "./nginx_shared.ts";
 import {
   NGINX_ADMIN_SOCKET,
   NGINX_CONFIG_DIR,
@@ -114,7 +113,7 @@ function renderNginxConf(
     sticky_cookie: routing.sticky_cookie === null
       ? ""
       : safeToken("rollout.routing.sticky_cookie", routing.sticky_cookie, COOKIE_NAME),
-    duration_buckets: luaBuckets(DURATION_BUCKETS),
+    edge_counters_lua: edgeCountersLua(),
     proxy_timeout: integerText("nginx.proxy_timeout", manifest.nginx.proxy_timeout, 1, 86400),
     // Connecting across the local bridge is instant; a connect that takes
     // longer means the container is gone, which should be a quick 502.
@@ -197,27 +196,6 @@ function safeToken(key: string, value: string, pattern: RegExp): string {
 /** The suffix of nginx's `$http_…` variable for a header: lower case, "-" as "_". */
 function nginxVariableSuffix(header: string): string {
   return header.toLowerCase().replaceAll("-", "_");
-}
-
-/**
- * The latency bucket bounds as Lua table items `{ 0.0005, "0.0005" }, …`:
- * each bound as a number (for comparing) and as the `le` label the edge
- * histogram prints (JavaScript's shortest text of the number, the form
- * cli/metrics parses back to the same value).
- *
- * @throws SwiftDeployError INTERNAL when a bound is not a positive finite
- *   number or the list is not strictly increasing
- */
-export function luaBuckets(bounds: readonly number[]): string {
-  bounds.forEach((b, i) => {
-    if (!(Number.isFinite(b) && b > 0) || (i > 0 && !(b > bounds[i - 1]!))) {
-      throw new SwiftDeployError(
-        "INTERNAL",
-        `Cannot render nginx.conf: latency bucket ${b} is not a positive number above the one before`,
-      );
-    }
-  });
-  return bounds.map((b) => `{ ${b}, "${b}" }`).join(", ");
 }
 
 /** `path` when it is absolute and made of `[A-Za-z0-9._/-]` only, safe in nginx and Lua text. */

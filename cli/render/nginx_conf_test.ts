@@ -8,7 +8,7 @@ import { variantSampleFromText } from "../edge/mod.ts";
 import { unixHttpClient } from "../net/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
 import { DURATION_BUCKETS } from "../../service/buckets.ts";
-import { luaBuckets } from "./_render_all.ts";
+import { luaBuckets } from "./nginx_shared.ts";
 import { NGINX_ADMIN_SOCKET, nginxPrometheusListener } from "../plan/mod.ts";
 
 const NGINX = requireProgram("nginx");

@@ -22,9 +22,10 @@
  * (idempotent requests only, nginx's rule), so a stopped task that is
  * still in the answer costs a retry, never a failure.
  */
+import { hardeningSpec } from "../manifest/hardening.ts";
 import type { ResolvedManifest } from "../manifest/types.ts";
 import { NGINX_ADMIN_SOCKET, NGINX_HEALTH_PORT } from "../plan/mod.ts";
-import { DURATION_BUCKETS } from "../../service/buckets.ts";
+import { edgeCountersLua, type HostRule, privatePathsConf } from "../render/nginx_shared.ts";
 
 /** Docker's embedded DNS server, in every container attached to a user-defined network. */
 export const DOCKER_DNS = "127.0.0.11";
@@ -57,121 +58,33 @@ export function appServiceName(project: string): string {
 }
 
 /**
- * The edge counters' Lua module of the swarm nginx (`require("swiftdeploy")`):
- * the same shared dictionary keys, exclusions (/healthz, /metrics, /chaos),
- * status classes, latency buckets (service/buckets.ts) and /edge-metrics
- * families as templates/nginx.conf.tmpl's `M.count` and `M.edge_metrics`,
- * so cli/edge reads both alike. A swarm has no routing table: every
- * request counts as variant "stable", routed to `tasks.<app>:<port>` (all
- * replicas run one mode), the weight is 0 and the revision 0.
+ * The swarm nginx's Lua module (`require("swiftdeploy")`): the edge
+ * counters of both targets, one source (cli/render's `edgeCountersLua`:
+ * the same shared dictionary keys, exclusions, status classes, latency
+ * buckets and /edge-metrics families, so cli/edge reads both alike), and
+ * the task balancer ({@link peersLua}). A swarm has no routing table: its
+ * `M.current()` names `tasks.<app>:<port>` as the stable route (all
+ * replicas run one mode), with revision and weight 0; the public server
+ * sets `$swiftdeploy_variant` to "stable" for every request.
  */
 function edgeLua(app: string, appPort: string): string {
-  const bounds = DURATION_BUCKETS.map((b) => `{ ${b}, "${b}" }`).join(", ");
   return `    init_by_lua_block {
         local M = {}
         local edge = ngx.shared.swiftdeploy_edge
-        -- Latency buckets, seconds, and their "le" labels: service/buckets.ts.
-        local BOUNDS = { ${bounds} }
-        local CLASSES = { "1xx", "2xx", "3xx", "4xx", "5xx", "other" }
-        local VARIANTS = { "stable", "canary" }
-        local ROUTE = { address = "tasks.${app}:${appPort}", container = "${app}" }
-
-        -- Log phase of the public server: application requests only (as the
-        -- app counts them: not /healthz, /metrics, /chaos).
-        function M.count()
-            local uri = ngx.var.uri
-            if uri == "/healthz" or uri == "/metrics" or uri == "/chaos" then
-                return
-            end
-            local s = ngx.status
-            local class = "other"
-            if s >= 100 and s <= 599 then
-                class = math.floor(s / 100) .. "xx"
-            end
-            edge:incr("vr:stable:" .. class, 1, 0)
-            local t = ngx.now() - ngx.req.start_time()
-            local bucket = "inf"
-            for i, b in ipairs(BOUNDS) do
-                if t <= b[1] then
-                    bucket = i
-                    break
-                end
-            end
-            edge:incr("vb:stable:" .. bucket, 1, 0)
-            edge:incr("vs:stable", t, 0)
+        -- No routing table on a swarm: every request goes to the app's tasks.
+        local ROUTE = {
+            stable = { address = "tasks.${app}:${appPort}", version = "", container = "${app}" },
+        }
+        function M.current()
+            return ROUTE
         end
 
-        -- The admin socket's /edge-metrics (Prometheus text 0.0.4).
-        function M.edge_metrics()
-            local out = {
-                "# HELP swiftdeploy_edge_requests_total Application requests answered to clients by nginx, by status class.",
-                "# TYPE swiftdeploy_edge_requests_total counter",
-            }
-            for _, class in ipairs(CLASSES) do
-                out[#out + 1] = string.format('swiftdeploy_edge_requests_total{class="%s"} %.0f', class,
-                    edge:get("vr:stable:" .. class) or 0)
-            end
-            out[#out + 1] = "# HELP swiftdeploy_edge_instance_info The counting nginx: new at every start, kept across reloads."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_instance_info gauge"
-            out[#out + 1] = string.format('swiftdeploy_edge_instance_info{instance="%s"} 1', edge:get("instance"))
-            out[#out + 1] = "# HELP swiftdeploy_edge_start_time_seconds When the counting nginx started, epoch seconds."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_start_time_seconds gauge"
-            out[#out + 1] = string.format("swiftdeploy_edge_start_time_seconds %.3f", edge:get("start_time"))
-            out[#out + 1] = "# HELP swiftdeploy_edge_variant_requests_total Application requests answered to clients, by the variant chosen and status class."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_variant_requests_total counter"
-            for _, v in ipairs(VARIANTS) do
-                for _, class in ipairs(CLASSES) do
-                    out[#out + 1] = string.format('swiftdeploy_edge_variant_requests_total{variant="%s",class="%s"} %.0f',
-                        v, class, edge:get("vr:" .. v .. ":" .. class) or 0)
-                end
-            end
-            out[#out + 1] = "# HELP swiftdeploy_edge_variant_request_duration_seconds Time from the client's request to nginx's last byte, by variant."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_variant_request_duration_seconds histogram"
-            for _, v in ipairs(VARIANTS) do
-                local cum = 0
-                for i, b in ipairs(BOUNDS) do
-                    cum = cum + (edge:get("vb:" .. v .. ":" .. i) or 0)
-                    out[#out + 1] = string.format(
-                        'swiftdeploy_edge_variant_request_duration_seconds_bucket{variant="%s",le="%s"} %.0f', v, b[2], cum)
-                end
-                cum = cum + (edge:get("vb:" .. v .. ":inf") or 0)
-                out[#out + 1] = string.format(
-                    'swiftdeploy_edge_variant_request_duration_seconds_bucket{variant="%s",le="+Inf"} %.0f', v, cum)
-                out[#out + 1] = string.format(
-                    'swiftdeploy_edge_variant_request_duration_seconds_sum{variant="%s"} %.6f', v, edge:get("vs:" .. v) or 0)
-                out[#out + 1] = string.format(
-                    'swiftdeploy_edge_variant_request_duration_seconds_count{variant="%s"} %.0f', v, cum)
-            end
-            out[#out + 1] = "# HELP swiftdeploy_edge_route_info The app each variant is sent to."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_route_info gauge"
-            out[#out + 1] = string.format(
-                'swiftdeploy_edge_route_info{variant="stable",address="%s",version="",container="%s"} 1',
-                ROUTE.address, ROUTE.container)
-            out[#out + 1] = "# HELP swiftdeploy_edge_canary_weight Percent of unpinned requests sent to the canary."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_canary_weight gauge"
-            out[#out + 1] = "swiftdeploy_edge_canary_weight 0"
-            out[#out + 1] = "# HELP swiftdeploy_edge_routes_revision Revision of the routing table in effect (0: none)."
-            out[#out + 1] = "# TYPE swiftdeploy_edge_routes_revision gauge"
-            out[#out + 1] = "swiftdeploy_edge_routes_revision 0"
-            ngx.print(table.concat(out, "\\n"), "\\n")
-        end
+${edgeCountersLua()}
 
 ${peersLua(app, appPort)}
         package.loaded.swiftdeploy = M
 
-        if edge:get("instance") == nil then
-            -- A fresh start, not a reload: a socket left by a killed nginx
-            -- would make the bind fail.
-            os.remove("${NGINX_ADMIN_SOCKET}")
-            local id
-            local f = io.open("/proc/sys/kernel/random/uuid", "r")
-            if f then
-                id = f:read("*l")
-                f:close()
-            end
-            edge:set("instance", id or string.format("%.6f", ngx.now()))
-            edge:set("start_time", ngx.now())
-        end
+        new_instance()
     }
 `;
 }
@@ -414,15 +327,51 @@ function port(what: string, value: number): string {
 }
 
 /**
+ * How the swarm nginx recognises the manager host (for /chaos and
+ * /metrics): a request the manager host sends to its own loopback
+ * (`127.0.0.1:<nginx.port>`, the host-mode published port) is relayed by
+ * docker-proxy and reaches nginx from the gateway of the manager's
+ * `docker_gwbridge` (measured on the lab, Docker 20.10: from 172.17.0.1,
+ * the gwbridge being 172.17.0.0/16, nginx's address on it 172.17.0.3). A
+ * request from another node, from the lab's host or from the manager's own
+ * node address is DNATed and keeps its own source: foreign unless listed in
+ * `nginx.private_sources`. `gateway` is that network's gateway as the
+ * manager's engine reports it; without one (no such network yet), the
+ * engine target's rule: the `.1` of the /24 holding nginx's own address.
+ */
+export function swarmHostRule(gateway: string | undefined): HostRule {
+  return gateway ? { kind: "sources", sources: [gateway] } : { kind: "network-gateway" };
+}
+
+/**
  * The whole nginx.conf of the swarm target, for `manifest`: the public
  * server on `nginx.port` proxying to `tasks.<project>-app:<services.port>`,
- * and the loopback health server the service's healthcheck asks. Errors
- * nginx produces itself get the JSON bodies of the engine target. The
- * bytes depend on the nginx-related keys only: the config's name is its
- * content hash, and a new name restarts nginx (stop-first: its port is
- * bound on one node).
+ * /chaos and /metrics for the manager host (`host`, see
+ * {@link swarmHostRule}) and `nginx.private_sources` only (the app's 404
+ * body for anyone else), and the loopback health server the service's
+ * healthcheck asks. Errors nginx produces itself get the JSON bodies of the
+ * engine target. The bytes depend on the nginx-related keys and `host`
+ * only: the config's name is its content hash, and a new name restarts
+ * nginx (stop-first: its port is bound on one node).
+ *
+ * @throws RangeError when a port is out of range; Error when a host source
+ *   is not an IPv4 address or CIDR
  */
-export function renderSwarmNginxConf(manifest: ResolvedManifest): string {
+export function renderSwarmNginxConf(
+  manifest: ResolvedManifest,
+  host: HostRule = { kind: "network-gateway" },
+): string {
+  const privatePaths = privatePathsConf({
+    sources: hardeningSpec(manifest).private_sources,
+    host,
+    proxy: [
+      "access_by_lua_block {",
+      '    require("swiftdeploy").ready()',
+      "}",
+      "proxy_pass http://swiftdeploy_app;",
+    ],
+    indent: "        ",
+  });
   const app = appServiceName(manifest.project);
   const service = nginxJson(app);
   const contact = nginxJson(manifest.nginx.contact);
@@ -483,6 +432,8 @@ ${edgeLua(app, appPort)}
         keepalive ${UPSTREAM_KEEPALIVE};
     }
 
+    ${privatePaths.http.replaceAll("\n", "\n    ")}
+
     # A literal "$" for quoted strings below (nginx has no escape for it).
     geo $dollar {
         default "$";
@@ -490,6 +441,9 @@ ${edgeLua(app, appPort)}
 
     server {
         listen ${port("nginx.port", manifest.nginx.port)};
+
+        # One variant on a swarm (the edge counters count by it).
+        set $swiftdeploy_variant "stable";
 
         log_by_lua_block {
             require("swiftdeploy").count()
@@ -525,6 +479,10 @@ ${edgeLua(app, appPort)}
             }
             proxy_pass http://swiftdeploy_app;
         }
+
+        # Private: the manager host and nginx.private_sources only; anyone
+        # else gets the app's 404 for the path (see swarmHostRule).
+${privatePaths.locations}
 
         location @bad_gateway {
             return 502 ${body(502, "Bad Gateway")};

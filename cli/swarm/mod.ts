@@ -27,6 +27,7 @@ export {
   DOCKER_DNS,
   MAX_TRIES,
   renderSwarmNginxConf,
+  swarmHostRule,
   UPSTREAM_KEEPALIVE,
 } from "./_nginx_conf.ts";
 export {

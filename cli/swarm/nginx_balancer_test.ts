@@ -278,6 +278,39 @@ Deno.test({
           assert.ok(requests >= n);
           // A connection per request (a variable proxy_pass) would be ~3,000.
           assert.ok(connections <= 100, `${connections} connections for ${requests} requests`);
+          // The shared edge counters (cli/render's edgeCountersLua) count each
+          // answer once, as "stable", with the swarm's one route.
+          const res = await fetch(
+            "http://nginx/edge-metrics",
+            { client: nginx.admin } as RequestInit,
+          );
+          const text = await res.text();
+          assert.equal(res.status, 200, text);
+          assert.match(
+            text,
+            new RegExp(`^swiftdeploy_edge_requests_total\\{class="2xx"\\} ${n}$`, "m"),
+          );
+          assert.match(
+            text,
+            new RegExp(
+              `^swiftdeploy_edge_variant_requests_total\\{variant="stable",class="2xx"\\} ${n}$`,
+              "m",
+            ),
+          );
+          assert.match(
+            text,
+            new RegExp(
+              `^swiftdeploy_edge_variant_request_duration_seconds_count\\{variant="stable"\\} ${n}$`,
+              "m",
+            ),
+          );
+          assert.match(
+            text,
+            /^swiftdeploy_edge_route_info\{variant="stable",address="tasks\.shop-app:\d+",version="",container="shop-app"\} 1$/m,
+          );
+          assert.match(text, /^swiftdeploy_edge_canary_weight 0$/m);
+          assert.match(text, /^swiftdeploy_edge_routes_revision 0$/m);
+          assert.match(text, /^swiftdeploy_edge_instance_info\{instance="[0-9a-f-]{36}"\} 1$/m);
         },
       );
 
