@@ -185,6 +185,10 @@ export interface CliSwarmFolder {
 export async function cliSwarmFolder(prefix: string, extra = ""): Promise<CliSwarmFolder> {
   const project = `${prefix}${crypto.randomUUID().slice(0, 6)}`;
   const port = freePort();
+  // The tests call /chaos from the lab's host, which stands for the
+  // operator's machine: the manifest opens the private paths to it, on purpose.
+  const lab = await readLab();
+  const privateSources = lab ? `\n  private_sources: ["${lab.host.address}"]` : "";
   const dir = await Deno.makeTempDir({ prefix: `${project}-` });
   const manifest = join(dir, "manifest.yaml");
   await Deno.writeTextFile(
@@ -198,7 +202,7 @@ services:
   replicas: 3
 nginx:
   image: nginx:latest
-  port: ${port}
+  port: ${port}${privateSources}
 opa:
   image: openpolicyagent/opa:latest-static
   port: ${freePort()}

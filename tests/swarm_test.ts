@@ -17,7 +17,15 @@ import { type Lab, labDown, labExec } from "../cli/lab/mod.ts";
 import { loadManifest } from "../cli/manifest/mod.ts";
 import { LABEL_PROJECT } from "../cli/plan/mod.ts";
 import { unixHttpClient } from "../cli/net/mod.ts";
-import { nodes, nodeUpdate, SwarmRollbackError, taskList } from "../cli/swarm/mod.ts";
+import { defaultHardening } from "../cli/manifest/hardening.ts";
+import { notFoundBody } from "../service/not_found.ts";
+import {
+  nodes,
+  nodeUpdate,
+  serviceInspect,
+  SwarmRollbackError,
+  taskList,
+} from "../cli/swarm/mod.ts";
 import { failedRequests, startLoad } from "../testing/keepalive_load.ts";
 import {
   buildNeverHealthy,
@@ -105,6 +113,38 @@ Deno.test({
           assert.equal(tasks.length, 3);
           assert.ok(tasks.every((x) => x.Status.State === "running"));
           assert.equal(new Set(tasks.map((x) => x.NodeID)).size, 3, "one task per node");
+          // Issue 17's caps, as the engine target gives them: the services
+          // Swarm holds carry them, and so does a task's container on a worker.
+          const defaults = defaultHardening();
+          for (const role of ["opa", "app", "nginx"] as const) {
+            const spec = (await serviceInspect(mgr, `${PROJECT}-${role}`))!.Spec.TaskTemplate;
+            const caps = defaults.resources[role];
+            assert.deepEqual(spec.Resources?.Limits, {
+              MemoryBytes: caps.memory_bytes,
+              NanoCPUs: caps.nano_cpus,
+              Pids: caps.pids,
+            }, role);
+            assert.deepEqual(spec.LogDriver, {
+              Name: "json-file",
+              Options: { "max-file": "3", "max-size": "10m" },
+            }, role);
+          }
+          const worker2 = lab.nodes.find((n) => n.index === 2)!;
+          const w2 = await EngineClient.connect({ dockerHost: worker2.dockerHost });
+          try {
+            const [c] = await w2.containerList([`com.docker.swarm.service.name=${PROJECT}-app`]);
+            const host = (await w2.request("GET", `/containers/${c!.Id}/json`)
+              .then((r) => r.json())).HostConfig;
+            assert.equal(host.Memory, defaults.resources.app.memory_bytes);
+            assert.equal(host.NanoCpus, defaults.resources.app.nano_cpus);
+            assert.equal(host.PidsLimit, defaults.resources.app.pids);
+            assert.deepEqual(host.LogConfig, {
+              Type: "json-file",
+              Config: { "max-file": "3", "max-size": "10m" },
+            });
+          } finally {
+            w2.close();
+          }
           const health = JSON.parse((await get(url("/healthz"))).body);
           assert.equal(health.status, "ok");
           assert.equal(health.version, "1.0.0");
@@ -136,6 +176,63 @@ Deno.test({
           // A second deploy of the same manifest changes nothing.
           assert.equal(await deploy(), 0);
           assert.match(stack.take().join("\n"), /Nothing to do/);
+        },
+      );
+
+      await t.step(
+        "/chaos and /metrics through nginx answer the manager host only; another node and the lab's host get the app's 404, chaos unchanged",
+        async () => {
+          // curl in a node's namespace: the body, then the status on a line of its own.
+          const curl = async (where: number, base: string, path: string, post = false) => {
+            const r = await labExec(lab, where, [
+              "curl",
+              "-s",
+              "--max-time",
+              "5",
+              "-w",
+              "\n%{http_code}",
+              ...(post
+                ? [
+                  "-X",
+                  "POST",
+                  "-H",
+                  "content-type: application/json",
+                  "--data",
+                  '{"mode":"error","rate":1}',
+                ]
+                : []),
+              `${base}${path}`,
+            ]);
+            const lines = r.stdout.split("\n");
+            return { status: Number(lines.pop()), body: lines.join("\n") };
+          };
+          const worker = lab.nodes.find((n) => n.index === 2)!;
+          const public_ = `http://${manager.address}:${PORT}`;
+          // Another node (its own address, DNATed to nginx) and the lab's host
+          // (198.18.x.254, not listed): the app's exact 404, nothing reaches the app.
+          for (const path of ["/chaos", "/metrics"]) {
+            const fromNode = await curl(worker.index, public_, path, path === "/chaos");
+            assert.deepEqual(fromNode, { status: 404, body: notFoundBody(path) }, path);
+            const fromHost = path === "/chaos"
+              ? await fetch(url(path), {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: '{"mode":"error","rate":1}',
+              })
+              : await fetch(url(path));
+            assert.equal(fromHost.status, 404, path);
+            assert.equal(await fromHost.text(), notFoundBody(path));
+          }
+          // Chaos unchanged: every replica still answers.
+          for (let i = 0; i < 30; i++) assert.equal((await get(url("/"))).status, 200);
+          // The manager host itself (its loopback: docker-proxy, from the
+          // docker_gwbridge gateway) reaches them.
+          const metrics = await curl(manager.index, `http://127.0.0.1:${PORT}`, "/metrics");
+          assert.equal(metrics.status, 200, metrics.body);
+          assert.match(metrics.body, /^# TYPE \S+ /m);
+          const chaos = await curl(manager.index, `http://localhost:${PORT}`, "/chaos");
+          // The app's own answer to a GET (405, POST only): it got through.
+          assert.equal(chaos.status, 405, chaos.body);
         },
       );
 

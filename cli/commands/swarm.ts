@@ -29,6 +29,7 @@ import {
   removeSwarmStack,
   renderSwarmNginxConf,
   swarmConflict,
+  swarmHostRule,
   type SwarmPlan,
   type SwarmRole,
   SwarmRollbackError,
@@ -68,11 +69,27 @@ export async function swarmImages(
   };
 }
 
-/** The swarm plan of a manifest for the manager `nodeId`. */
+/**
+ * The gateway of the manager's `docker_gwbridge` (what nginx sees as the
+ * source of the manager host's own requests to its published port: see
+ * `swarmHostRule`), or undefined when the engine has no such network or it
+ * names no gateway.
+ */
+export async function gwbridgeGateway(engine: EngineClient): Promise<string | undefined> {
+  const net = await engine.networkInspect("docker_gwbridge");
+  return net?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway?.replace(/\/\d+$/, "");
+}
+
+/**
+ * The swarm plan of a manifest for the manager `nodeId`; `gateway` is the
+ * manager's docker_gwbridge gateway (`gwbridgeGateway`), the source nginx
+ * admits to /chaos and /metrics as the manager host.
+ */
 export async function planForSwarm(
   ctx: Context,
   loaded: LoadedManifest,
   nodeId: string,
+  gateway: string | undefined,
 ): Promise<SwarmPlan> {
   const { files } = await generate(ctx, loaded);
   const policiesDir = join(ctx.home, "policies");
@@ -87,7 +104,7 @@ export async function planForSwarm(
     manifest: loaded.manifest,
     managerNodeId: nodeId,
     images: await swarmImages(ctx, loaded),
-    nginxConf: renderSwarmNginxConf(loaded.manifest),
+    nginxConf: renderSwarmNginxConf(loaded.manifest, swarmHostRule(gateway)),
     policyData: policyDataForSwarm(files["policy_data.json"]),
     policies,
     opaSocketDir: opaSocketDir(ctx),
@@ -140,7 +157,7 @@ export async function deploySwarm(
   const engine = await EngineClient.connect(ctx.env);
   try {
     const nodeId = await managerNodeId(engine);
-    const plan = await planForSwarm(ctx, loaded, nodeId);
+    const plan = await planForSwarm(ctx, loaded, nodeId, await gwbridgeGateway(engine));
 
     // 1. the infrastructure policy, with the manager's figures
     const info = await engine.info();
@@ -228,7 +245,12 @@ export async function dryRunSwarm(
 ): Promise<number> {
   const engine = await EngineClient.connect(ctx.env);
   try {
-    const plan = await planForSwarm(ctx, loaded, await managerNodeId(engine));
+    const plan = await planForSwarm(
+      ctx,
+      loaded,
+      await managerNodeId(engine),
+      await gwbridgeGateway(engine),
+    );
     const { actions, conflict } = diffSwarm(plan, await observeForPlan(engine, plan));
     if (conflict) throw swarmConflict(conflict.what, conflict.owner);
     ctx.term.out(formatSwarmActions(plan.project, actions));

@@ -34,13 +34,13 @@ async function folder(version: string, images?: string) {
 Deno.test("planForSwarm() leaves nginx's and OPA's specs alone when only the app's version changes", async () => {
   const a = await folder("1.0.0");
   try {
-    const pa = await planForSwarm(a.ctx, a.loaded, "mgr");
+    const pa = await planForSwarm(a.ctx, a.loaded, "mgr", "172.17.0.1");
     // The same folder, the manifest edited: only the app's version differs.
     await Deno.writeTextFile(
       a.loaded.path,
       a.loaded.text.replace('version: "1.0.0"', 'version: "1.0.1"'),
     );
-    const pb = await planForSwarm(a.ctx, await loadManifest(a.loaded.path), "mgr");
+    const pb = await planForSwarm(a.ctx, await loadManifest(a.loaded.path), "mgr", "172.17.0.1");
     for (const role of ["nginx", "opa"]) {
       const ha = pa.services.find((s) => s.role === role)?.configHash;
       assert.equal(pb.services.find((s) => s.role === role)?.configHash, ha, role);
