@@ -252,24 +252,53 @@ export async function bundleService(
   } catch { /* first bundle */ }
   log("bundling service/main.ts");
   await Deno.mkdir(dirname(outFile), { recursive: true });
+  await denoBundle(join(homeDir, "service", "main.ts"), outFile, {
+    config: join(homeDir, "deno.json"),
+    name: "the service",
+  });
+  await Deno.writeTextFile(fpFile, fp);
+}
+
+/**
+ * `deno bundle` (this Deno, `Deno.execPath()`) of one entry point into
+ * `outFile`, one self-contained ES module: the service's image and the images
+ * built from a `services.source` commit both run what this makes.
+ *
+ * `config` is the deno.json whose imports resolve the entry's, or null for
+ * `--no-config` (plain relative and npm: imports only); `cwd` is where deno
+ * runs (default: here); `name` is how the entry is named in the error.
+ *
+ * @throws SwiftDeployError IMAGE_BUILD_FAILED with deno's error (see
+ *   bundleProblem) when the bundle fails
+ */
+export async function denoBundle(
+  entry: string,
+  outFile: string,
+  opts: { config: string | null; name: string; cwd?: string },
+): Promise<void> {
+  const config = opts.config === null ? ["--no-config"] : ["--config", opts.config];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--config",
-      join(homeDir, "deno.json"),
-      "-o",
-      outFile,
-      join(homeDir, "service", "main.ts"),
-    ],
+    args: ["bundle", "--quiet", ...config, "-o", outFile, entry],
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", RUST_BACKTRACE: "0" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   if (!out.success) {
     throw new SwiftDeployError(
       "IMAGE_BUILD_FAILED",
-      `Cannot bundle the service: ${new TextDecoder().decode(out.stderr).trim()}`,
+      `Cannot bundle ${opts.name}: ${bundleProblem(new TextDecoder().decode(out.stderr))}`,
     );
   }
-  await Deno.writeTextFile(fpFile, fp);
+}
+
+/**
+ * What `deno bundle`'s stderr says went wrong, on one line: its first five
+ * lines that carry something, joined with "; ", without the closing
+ * "error: bundling failed" and anything from a Rust "Stack backtrace:" on
+ * (printed when RUST_BACKTRACE is set in the environment).
+ */
+export function bundleProblem(stderr: string): string {
+  return stderr.split(/^Stack backtrace:/m)[0]!.split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && l !== "error: bundling failed").slice(0, 5).join("; ");
 }

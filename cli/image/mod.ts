@@ -5,7 +5,7 @@ import { buildImage, type BuiltImage, bundleService } from "./build.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
 import { imageRecipes, type ImageRole, LUA_SHARE_DIR } from "./specs.ts";
 
-export { buildContext, buildImage, type BuiltImage, bundleService } from "./build.ts";
+export { buildContext, buildImage, type BuiltImage, bundleService, denoBundle } from "./build.ts";
 export {
   APP_ENTRYPOINT,
   APP_HEALTHCHECK,

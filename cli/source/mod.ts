@@ -21,7 +21,7 @@
 import { isAbsolute, join, resolve } from "node:path";
 import type { EngineClient } from "../engine/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
-import { buildImage, imageRecipes, splitImageRef } from "../image/mod.ts";
+import { buildImage, denoBundle, imageRecipes, splitImageRef } from "../image/mod.ts";
 import { type LoadedManifest, setManifestValue, type SourceSpec } from "../manifest/mod.ts";
 
 /** Where a source lives: a URL git fetches from, or a local repository's absolute path. */
@@ -286,27 +286,14 @@ async function bundleEntry(
   outFile: string,
   log: (line: string) => void,
 ): Promise<void> {
-  let config: string[] = ["--no-config"];
+  let config: string | null = null;
   try {
     await Deno.stat(join(tree, "deno.json"));
-    config = ["--config", join(tree, "deno.json")];
+    config = join(tree, "deno.json");
   } catch { /* no config: plain imports only */ }
-  log(`bundling ${entry.slice(tree.length + 1)}`);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", ...config, "-o", outFile, entry],
-    cwd: tree,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new SwiftDeployError(
-      "IMAGE_BUILD_FAILED",
-      `Cannot bundle "${entry.slice(tree.length + 1)}": ${
-        new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join("; ")
-      }`,
-    );
-  }
+  const name = entry.slice(tree.length + 1);
+  log(`bundling ${name}`);
+  await denoBundle(entry, outFile, { config, name: `"${name}"`, cwd: tree });
 }
 
 /**
