@@ -14,7 +14,7 @@ import type { LoadedManifest } from "../manifest/mod.ts";
 import { hashPolicySources } from "../policy/mod.ts";
 import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
 import { generate } from "../generate/mod.ts";
-import { readIfExists } from "../fs/mod.ts";
+import { builtPolicyBundleHash } from "../promotion/mod.ts";
 import {
   type ReleaseImage,
   type ReleaseKind,
@@ -65,17 +65,6 @@ export interface ReleaseOutcome {
   /** The rendered files as applied; rendered again from `loaded` when absent. */
   files?: Record<string, string>;
   plan?: StackPlan;
-}
-
-/** The built policy bundle's hash (build/policy/policy.json), null when none was built. */
-async function policyBundleHash(home: string): Promise<string | null> {
-  const text = await readIfExists(join(home, "build", "policy", "policy.json"));
-  try {
-    const hash = text === undefined ? undefined : JSON.parse(text).hash;
-    return typeof hash === "string" ? hash : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -175,7 +164,7 @@ async function writeEvidence(
     images,
     containers,
     policy: {
-      bundle_hash: await policyBundleHash(ctx.home),
+      bundle_hash: await builtPolicyBundleHash(ctx.home),
       sources_hash: sources?.hash ?? null,
     },
     health,
