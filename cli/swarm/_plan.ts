@@ -183,9 +183,9 @@ function swarmSpec(manifest: ResolvedManifest): NonNullable<ResolvedManifest["sw
  * target's HostConfig gets them (cli/plan's `hardenedHost`): the log driver
  * with `logs.containers`' `max-size`/`max-file`, and `resources.<role>`'s
  * memory (bytes), CPU (billionths) and process limits as Swarm's
- * `Resources.Limits`. Swarm has no memory+swap setting: a task's cgroup
- * gets the engine's default swap (twice the memory) where the host has swap.
- * Fresh objects each call.
+ * `Resources.Limits`. Swarm's API has no memory+swap setting (the engine
+ * target sets MemorySwap to the memory): where the host has swap, a task
+ * may swap by the engine's default allowance. Fresh objects each call.
  */
 export function taskCaps(
   hardening: HardeningSpec,
