@@ -325,6 +325,9 @@ export async function deployLocked(
         ...extra,
       }),
     );
+  // A deploy that ended without its stack: the history event names the release recorded for it.
+  const recordFailure = async (reason: string, status: ReleaseStatus = "failed") =>
+    await record(loaded, "deploy_failed", { reason, ...(await evidence(status, { reason })) });
   // 1. init, and the folders the containers bind: 0755 whatever the umask (their users are not root)
   const written = await writeGenerated(loaded.dir, files);
   await ensureHostDirs(plan);
@@ -345,7 +348,7 @@ export async function deployLocked(
     for (const c of failed) term.out(`${mark(term, false)} FAIL ${c.name}: ${c.detail}`);
     const reason = `validate: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`;
     for (const c of failed) rec.gate(`validate.${c.name}`, "fail", c.detail);
-    await record(loaded, "deploy_failed", { reason, ...(await evidence("blocked", { reason })) });
+    await recordFailure(reason, "blocked");
     throw new SwiftDeployError(
       "CHECK_FAILED",
       `Cannot deploy: ${failed.length} pre-flight check(s) failed`,
@@ -404,11 +407,7 @@ export async function deployLocked(
         state = await startRollout(shell, desired, release);
       } catch (error) {
         endProgress(ctx);
-        const reason = firstLine(error);
-        await record(loaded, "deploy_failed", {
-          reason,
-          ...(await evidence("failed", { reason })),
-        });
+        await recordFailure(firstLine(error));
         throw error;
       }
       endProgress(ctx);
@@ -427,11 +426,7 @@ export async function deployLocked(
     } catch (error) {
       endProgress(ctx);
       rec.time("apply", performance.now() - applyStarted);
-      const reason = firstLine(error);
-      await record(loaded, "deploy_failed", {
-        reason,
-        ...(await evidence("failed", { reason })),
-      });
+      await recordFailure(firstLine(error));
       throw error;
     }
     endProgress(ctx);
@@ -835,7 +830,8 @@ export async function runTeardown(ctx: Context, opts: { clean: boolean }): Promi
       `${
         mark(term, true)
       } Torn down ${loaded.manifest.project}: ${removed.length} object(s) removed` +
-        (opts.clean ? `, ${deleted.length} generated file(s) deleted` : "") + " (history and releases kept)",
+        (opts.clean ? `, ${deleted.length} generated file(s) deleted` : "") +
+        " (history and releases kept)",
     );
     return 0;
   });
