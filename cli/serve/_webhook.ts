@@ -31,6 +31,7 @@ import { SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, ensureDir } from "../fs/mod.ts";
 import { loadManifest, type SourceSpec } from "../manifest/mod.ts";
 import type { HookDeps } from "./_types.ts";
+import { readCappedBody } from "./_body.ts";
 
 /** Largest body the webhook reads (bytes); GitHub caps its payloads at 25 MB, pushes are far smaller. */
 export const MAX_HOOK_BODY_BYTES = 1024 * 1024;
@@ -138,50 +139,6 @@ export async function readHookSecret(
   return value ? value : undefined;
 }
 
-/** Reads the body up to `limit` bytes; stops reading (and cancels) beyond it. */
-async function readCapped(
-  req: Request,
-  limit: number,
-): Promise<{ ok: true; body: Uint8Array } | { ok: false; status: 413 | 408 | 400 }> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return { ok: false, status: 413 };
-  if (!req.body) return { ok: true, body: new Uint8Array() };
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((r) => {
-    timer = setTimeout(() => r("timeout"), HOOK_BODY_TIMEOUT_MS);
-  });
-  try {
-    while (true) {
-      const next = await Promise.race([reader.read(), timeout]);
-      if (next === "timeout") {
-        reader.cancel().catch(() => {});
-        return { ok: false, status: 408 };
-      }
-      if (next.done) break;
-      size += next.value.byteLength;
-      if (size > limit) {
-        reader.cancel().catch(() => {});
-        return { ok: false, status: 413 };
-      }
-      chunks.push(next.value);
-    }
-  } catch {
-    return { ok: false, status: 400 };
-  } finally {
-    clearTimeout(timer);
-  }
-  const body = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    body.set(c, off);
-    off += c.byteLength;
-  }
-  return { ok: true, body };
-}
-
 interface DeliveryRecord {
   id: string;
   at: string;
@@ -230,17 +187,11 @@ async function recordDelivery(stateDir: string, rec: DeliveryRecord): Promise<vo
 
 /** Handles one git push delivery (see the module doc). */
 export async function handleGitHook(req: Request, deps: HookDeps): Promise<Response> {
-  const read = await readCapped(req, MAX_HOOK_BODY_BYTES);
+  const read = await readCappedBody(req, MAX_HOOK_BODY_BYTES, HOOK_BODY_TIMEOUT_MS);
   if (!read.ok) {
-    const messages = {
-      413: `The body is over ${MAX_HOOK_BODY_BYTES} bytes`,
-      408: `The body took over ${HOOK_BODY_TIMEOUT_MS} ms to arrive`,
-      400: "The body could not be read",
-    };
-    return json(read.status, {
-      error: read.status === 413 ? "too_large" : read.status === 408 ? "timeout" : "bad_body",
-      message: messages[read.status],
-    }, { connection: "close" });
+    return json(read.status, { error: read.error, message: read.message }, {
+      connection: "close",
+    });
   }
   const body = read.body;
 
@@ -304,21 +255,26 @@ export async function handleGitHook(req: Request, deps: HookDeps): Promise<Respo
     if (decision.kind === "invalid") {
       return json(400, { error: "bad_request", message: decision.message });
     }
-    if (decision.kind === "ignore") {
-      await recordDelivery(deps.stateDir, {
-        id: delivery,
-        at: new Date().toISOString(),
-        outcome: "ignored",
-      });
+    /** Records the delivery against replay, then its history event. */
+    const settle = async (
+      d: Exclude<PushDecision, { kind: "invalid" }>,
+      outcome: DeliveryRecord["outcome"],
+      reason: string,
+      operation: string | null,
+    ) => {
+      await recordDelivery(deps.stateDir, { id: delivery, at: new Date().toISOString(), outcome });
       await deps.appendHistory("webhook_delivery", {
         delivery,
         event,
-        ref: decision.ref,
-        sha: decision.sha,
-        outcome: "ignored",
-        reason: decision.reason,
-        operation: null,
+        ref: d.ref,
+        sha: d.sha,
+        outcome,
+        reason,
+        operation,
       });
+    };
+    if (decision.kind === "ignore") {
+      await settle(decision, "ignored", decision.reason, null);
       return json(202, { status: "ignored", delivery, reason: decision.reason });
     }
     let op;
@@ -333,20 +289,12 @@ export async function handleGitHook(req: Request, deps: HookDeps): Promise<Respo
       }
       throw error;
     }
-    await recordDelivery(deps.stateDir, {
-      id: delivery,
-      at: new Date().toISOString(),
-      outcome: "accepted",
-    });
-    await deps.appendHistory("webhook_delivery", {
-      delivery,
-      event,
-      ref: decision.ref,
-      sha: decision.sha,
-      outcome: "accepted",
-      reason: `deploys ${decision.sha.slice(0, 12)} of ${spec.branch}`,
-      operation: op.id,
-    });
+    await settle(
+      decision,
+      "accepted",
+      `deploys ${decision.sha.slice(0, 12)} of ${spec.branch}`,
+      op.id,
+    );
     return json(202, {
       status: "accepted",
       delivery,

@@ -43,6 +43,7 @@ import {
   verifyRelease,
 } from "../release/mod.ts";
 import { scopeAllows, TokenCache } from "../token/mod.ts";
+import { readCappedBody } from "./_body.ts";
 import { EventHub } from "./_hub.ts";
 import { type CliSpawner, type OperationDoc, Operations, summary } from "./_operations.ts";
 import { matchRoute, ROLLOUT_ACTIONS, type RouteSpec } from "./_routes.ts";
@@ -141,64 +142,14 @@ const problem = (
 async function readJsonBody(
   req: Request,
 ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; response: Response }> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) {
+  const read = await readCappedBody(req, MAX_BODY_BYTES, BODY_TIMEOUT_MS);
+  if (!read.ok) {
     return {
       ok: false,
-      response: problem(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`),
+      response: problem(read.status, read.error, read.message, { connection: "close" }),
     };
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (req.body) {
-    const reader = req.body.getReader();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((r) => {
-      timer = setTimeout(() => r("timeout"), BODY_TIMEOUT_MS);
-    });
-    try {
-      while (true) {
-        const next = await Promise.race([reader.read(), timeout]);
-        if (next === "timeout") {
-          reader.cancel().catch(() => {});
-          return {
-            ok: false,
-            response: problem(
-              408,
-              "timeout",
-              `The body took over ${BODY_TIMEOUT_MS} ms to arrive`,
-              {
-                connection: "close",
-              },
-            ),
-          };
-        }
-        if (next.done) break;
-        size += next.value.byteLength;
-        if (size > MAX_BODY_BYTES) {
-          reader.cancel().catch(() => {});
-          return {
-            ok: false,
-            response: problem(413, "too_large", `The body is over ${MAX_BODY_BYTES} bytes`, {
-              connection: "close",
-            }),
-          };
-        }
-        chunks.push(next.value);
-      }
-    } catch {
-      return { ok: false, response: problem(400, "bad_body", "The body could not be read") };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.byteLength;
-  }
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes).trim();
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(read.body).trim();
   if (text === "") return { ok: true, value: {} };
   try {
     const value = JSON.parse(text);
