@@ -11,7 +11,7 @@ import { appendEvent } from "../cli/history/mod.ts";
 import { acquireLock } from "../cli/lock/mod.ts";
 import { writeRelease } from "../cli/release/mod.ts";
 import { makeStack, runCli, type TestStack } from "./_harness.ts";
-import { call, type ServeHandle, sseFrames, startServe } from "./serve_helpers.ts";
+import { call, followOperation, type ServeHandle, sseFrames, startServe } from "./serve_helpers.ts";
 
 async function token(stack: TestStack, name: string, scope: string): Promise<string> {
   const r = await stack.run(["token", "create", "--name", name, "--scope", scope]);
@@ -253,14 +253,7 @@ Deno.test("serve: every route and error code over the unix socket and loopback H
           else assert.equal(second.status, 202); // the first had already ended: then this one ran
           const stream = await call(s, tr, "GET", `${accepted.url}/events`, { token: read });
           assert.equal(stream.headers.get("content-type"), "text/event-stream; charset=utf-8");
-          const frames = sseFrames(stream);
-          const seen: string[] = [];
-          let end;
-          while (!end) {
-            const f = await frames.next(30_000);
-            if (f.event === "output") seen.push(JSON.parse(f.data).text);
-            if (f.event === "end") end = JSON.parse(f.data);
-          }
+          const { output: seen, end } = await followOperation(sseFrames(stream), 30_000);
           assert.notEqual(end.state, "running");
           assert.equal(typeof end.exit_code, "number");
           assert.equal(end.state, end.exit_code === 0 ? "succeeded" : "failed");

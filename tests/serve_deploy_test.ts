@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readHistory } from "../cli/history/mod.ts";
 import { makeStack } from "./_harness.ts";
-import { call, sseFrames, startServe } from "./serve_helpers.ts";
+import { call, followOperation, sseFrames, startServe } from "./serve_helpers.ts";
 
 Deno.test("serve: POST /v1/deploy deploys through the real engine, recorded as token:<name>", async () => {
   const stack = await makeStack({ version: "7.1.0" });
@@ -29,13 +29,7 @@ Deno.test("serve: POST /v1/deploy deploys through the real engine, recorded as t
         headers: { accept: "text/event-stream" },
       }),
     );
-    const output: string[] = [];
-    let end;
-    while (!end) {
-      const f = await frames.next(120_000);
-      if (f.event === "output") output.push(JSON.parse(f.data).text);
-      if (f.event === "end") end = JSON.parse(f.data);
-    }
+    const { output, end } = await followOperation(frames, 120_000);
     assert.equal(end.state, "succeeded", output.join("\n"));
     assert.equal(end.exit_code, 0);
     assert.equal(end.id, op.id);

@@ -125,3 +125,22 @@ export function sseFrames(res: Response) {
     cancel: () => reader.cancel().catch(() => {}),
   };
 }
+
+/**
+ * An operation's event stream (`GET /v1/operations/:id/events`) read to its
+ * `end` frame: the `output` lines' text in the order they streamed, and the
+ * end frame's document (state, exit_code, id…). Each frame may take up to
+ * `frameTimeoutMs`; throws when one does not come in time or the stream ends
+ * first.
+ */
+export async function followOperation(
+  frames: ReturnType<typeof sseFrames>,
+  frameTimeoutMs: number,
+): Promise<{ output: string[]; end: Record<string, unknown> }> {
+  const output: string[] = [];
+  while (true) {
+    const f = await frames.next(frameTimeoutMs);
+    if (f.event === "output") output.push(JSON.parse(f.data).text);
+    if (f.event === "end") return { output, end: JSON.parse(f.data) };
+  }
+}

@@ -13,7 +13,7 @@ import { EngineClient } from "../cli/engine/mod.ts";
 import { readHistory } from "../cli/history/mod.ts";
 import { createHmac } from "node:crypto";
 import { HOME, makeStack } from "./_harness.ts";
-import { call, type ServeHandle, sseFrames, startServe } from "./serve_helpers.ts";
+import { call, followOperation, type ServeHandle, sseFrames, startServe } from "./serve_helpers.ts";
 
 const SECRET = `hook-${crypto.randomUUID()}`;
 
@@ -163,13 +163,7 @@ Deno.test("webhook: a signed push deploys that commit; bad signatures, replays, 
         headers: { accept: "text/event-stream" },
       }),
     );
-    const output: string[] = [];
-    let end;
-    while (!end) {
-      const f = await frames.next(180_000);
-      if (f.event === "output") output.push(JSON.parse(f.data).text);
-      if (f.event === "end") end = JSON.parse(f.data);
-    }
+    const { output, end } = await followOperation(frames, 180_000);
     assert.equal(end.state, "succeeded", output.join("\n"));
     const short = first.slice(0, 12);
     const res = await fetch(stack.url("/"));
