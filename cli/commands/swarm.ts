@@ -36,12 +36,16 @@ import {
   type SwarmStatus,
   swarmStatus as statusOf,
   waitConverged,
+  waitPeersListed,
 } from "../swarm/mod.ts";
 import { mark } from "../term/mod.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import { edgeAdminDir, readVariantSample, type VariantSample, variantWindow } from "../edge/mod.ts";
 import type { CanaryMetricsInput } from "../metrics/mod.ts";
 import { infrastructureAllows, openEvaluator, printDecision, record } from "./_shared.ts";
+import { type ReleasePointer, ReleaseRecorder, type ReleaseStatus } from "../release/mod.ts";
+import { limitsFor, recordRelease, releaseField } from "./_release_evidence.ts";
+import { swarmObserved, swarmReleaseFiles } from "./_swarm_release.ts";
 
 /** The host folder on the manager that holds OPA's unix socket (0700, OPA's user). */
 export function opaSocketDir(ctx: Context): string {
@@ -90,6 +94,7 @@ export async function planForSwarm(
   loaded: LoadedManifest,
   nodeId: string,
   gateway: string | undefined,
+  images?: Record<SwarmRole, string>,
 ): Promise<SwarmPlan> {
   const { files } = await generate(ctx, loaded);
   const policiesDir = join(ctx.home, "policies");
@@ -103,7 +108,7 @@ export async function planForSwarm(
   return planSwarm({
     manifest: loaded.manifest,
     managerNodeId: nodeId,
-    images: await swarmImages(ctx, loaded),
+    images: images ?? await swarmImages(ctx, loaded),
     nginxConf: renderSwarmNginxConf(loaded.manifest, swarmHostRule(gateway)),
     policyData: policyDataForSwarm(files["policy_data.json"]),
     policies,
@@ -149,31 +154,58 @@ async function ensureOpaSocketDir(dir: string): Promise<void> {
 export async function deploySwarm(
   ctx: Context,
   loaded: LoadedManifest,
-  opts: { timeoutSeconds: number },
+  opts: SwarmDeployOptions,
 ): Promise<number> {
   const { term } = ctx;
   const m = loaded.manifest;
   const started = performance.now();
+  const rec = opts.recorder ?? new ReleaseRecorder();
+  const kind = opts.kind ?? (opts.rollbackOf ? "rollback" : "deploy");
   const engine = await EngineClient.connect(ctx.env);
   try {
     const nodeId = await managerNodeId(engine);
-    const plan = await planForSwarm(ctx, loaded, nodeId, await gwbridgeGateway(engine));
+    const plan = await planForSwarm(
+      ctx,
+      loaded,
+      nodeId,
+      await gwbridgeGateway(engine),
+      opts.images,
+    );
+    // The attempt's evidence bundle (cli/release), named by the history event written after it.
+    const evidence = async (status: ReleaseStatus, reason?: string) => {
+      const seen = await observeSwarm(engine, m.project).catch(() => undefined);
+      return releaseField(
+        await recordRelease(ctx, loaded, rec, {
+          kind,
+          status,
+          ...(reason !== undefined ? { reason } : {}),
+          ...(opts.rollbackOf ? { rollbackOf: opts.rollbackOf } : {}),
+          files: swarmReleaseFiles(plan),
+          observed: swarmObserved(plan, seen?.services ?? [], seen?.tasks ?? []),
+        }),
+      );
+    };
 
     // 1. the infrastructure policy, with the manager's figures
     const info = await engine.info();
     const figures = await readHostFigures(localDataRoot(engine.endpoint, info.DockerRootDir));
     const { files } = await generate(ctx, loaded);
-    const evaluator = await openEvaluator(
-      { ...ctx, policyEngine: "wasm" },
-      loaded,
-      files["policy_data.json"],
+    const evaluator = rec.wrap(
+      await openEvaluator({ ...ctx, policyEngine: "wasm" }, loaded, files["policy_data.json"]),
+      limitsFor(m),
     );
-    if (!(await infrastructureAllows(term, loaded, evaluator, figures))) {
+    const policyStarted = performance.now();
+    const allowed = await infrastructureAllows(term, loaded, evaluator, figures, async (d) => {
+      rec.time("policy", performance.now() - policyStarted);
+      return (await evidence("blocked", `policy infrastructure: ${d.reasons.join("; ")}`)).release;
+    });
+    if (!allowed) {
       term.out(
         term.red("Deployment blocked by policy: infrastructure (nothing was changed on the swarm)"),
       );
       return ExitCode.policyDenied;
     }
+    rec.time("policy", performance.now() - policyStarted);
 
     // 2. converge, then wait for every task of the new spec
     await ensureOpaSocketDir(plan.opaSocketDir);
@@ -188,6 +220,27 @@ export async function deploySwarm(
           lastLine = line;
         },
       });
+      // Swarm's "running" comes before nginx's workers have the tasks
+      // (Docker's DNS, then each worker's once-a-second query).
+      const peers = await waitPeersListed(engine, plan, {
+        progress: (line) => {
+          if (line !== lastLine) term.out(`  ${line}`);
+          lastLine = line;
+        },
+      });
+      if (peers.listed) {
+        term.out(
+          `  nginx's workers list the app's running tasks (${
+            (peers.waitedMs / 1000).toFixed(1)
+          } s after Swarm reported them running)`,
+        );
+      } else {
+        term.out(term.yellow(
+          `  warning: after ${(peers.waitedMs / 1000).toFixed(1)} s nginx's workers do not all ` +
+            `list the app's running tasks yet (${peers.line}); requests reach only those listed ` +
+            `until they do (see \`swiftdeploy status\`)`,
+        ));
+      }
       const stale = await removeStaleConfigs(engine, m.project);
       if (stale.length) term.out(`  configs removed: ${stale.join(", ")}`);
       const ms = Math.round(performance.now() - started);

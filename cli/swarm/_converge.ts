@@ -5,7 +5,9 @@
  */
 import { type EngineClient, EngineConflictError } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
-import { LABEL_CONFIG_HASH, LABEL_PROJECT } from "../plan/mod.ts";
+import { LABEL_CONFIG_HASH, LABEL_PROJECT, NGINX_ADMIN_SOCKET } from "../plan/mod.ts";
+import { unixHttpClient } from "../net/mod.ts";
+import { basename, join } from "node:path";
 import {
   configCreate,
   configList,
@@ -30,6 +32,7 @@ import type { ServicePlan, SwarmPlan } from "./_plan.ts";
 import { halted, type SwarmObserved } from "./_diff.ts";
 import { LABEL_TARGET } from "./_plan.ts";
 import { type ServiceProgress, serviceProgress } from "./_progress.ts";
+import { comparePeers, parsePeers, runningTaskAddresses } from "./_peers.ts";
 
 /** The engine is not a manager of an active swarm: nothing can be deployed there. */
 export function notAManager(endpoint: string, state: string): SwiftDeployError {
@@ -267,6 +270,68 @@ export async function waitConverged(
           hint: "see `swiftdeploy status` for the tasks and their errors",
         },
       );
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** Longest wait, after Swarm converged, for every nginx worker to list the app's tasks, ms. */
+export const PEERS_WAIT_MS = 10_000;
+
+/** The outcome of `waitPeersListed`. */
+export interface PeersWait {
+  /** Every nginx worker listed exactly the app's running tasks before the deadline. */
+  listed: boolean;
+  /** From the call to the last check, ms. */
+  waitedMs: number;
+  /** The last comparison (`comparePeers`'s line), or why `/peers` could not be read. */
+  line: string;
+}
+
+/**
+ * Waits, after `waitConverged`, until every nginx worker's list of the
+ * app's task addresses (`/peers` on nginx's admin socket in
+ * `plan.nginxAdminDir`) equals the addresses of the app's running tasks on
+ * the project's overlay network (`comparePeers`): Swarm reports a task
+ * running before Docker's DNS and nginx's once-a-second query have it.
+ * Bounded by `timeoutMs` ({@link PEERS_WAIT_MS}); never throws for a
+ * lagging or unreadable nginx (the deploy itself succeeded): the caller
+ * warns when `listed` is false. `progress` gets the comparison's line on
+ * each poll.
+ */
+export async function waitPeersListed(
+  engine: EngineClient,
+  plan: SwarmPlan,
+  opts: { timeoutMs?: number; progress: (line: string) => void; pollMs?: number },
+): Promise<PeersWait> {
+  const started = Date.now();
+  const deadline = started + (opts.timeoutMs ?? PEERS_WAIT_MS);
+  const pollMs = opts.pollMs ?? 200;
+  const app = plan.services.find((s) => s.role === "app")!.name;
+  const client = unixHttpClient(join(plan.nginxAdminDir, basename(NGINX_ADMIN_SOCKET)));
+  for (;;) {
+    let line: string;
+    let done = false;
+    try {
+      const expected = runningTaskAddresses(
+        await taskList(engine, { service: [app] }),
+        plan.network.name,
+      );
+      const res = await fetch("http://nginx-admin/peers", {
+        client,
+        signal: AbortSignal.timeout(2000),
+      } as RequestInit);
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`nginx's /peers answered HTTP ${res.status}`);
+      const agreement = comparePeers(parsePeers(text), expected);
+      line = agreement.line;
+      done = agreement.done;
+    } catch (error) {
+      line = `cannot read nginx's /peers: ${(error as Error).message}`;
+    }
+    opts.progress(line);
+    if (done || Date.now() >= deadline) {
+      return { listed: done, waitedMs: Date.now() - started, line };
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }

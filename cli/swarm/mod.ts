@@ -53,13 +53,23 @@ export {
   notAManager,
   observeForPlan,
   observeSwarm,
+  PEERS_WAIT_MS,
+  type PeersWait,
   removeStaleConfigs,
   removeSwarmStack,
   type ServiceChange,
   swarmConflict,
   SwarmRollbackError,
   waitConverged,
+  waitPeersListed,
 } from "./_converge.ts";
+export {
+  comparePeers,
+  parsePeers,
+  type PeersAgreement,
+  runningTaskAddresses,
+  type WorkerPeers,
+} from "./_peers.ts";
 export {
   nodes,
   nodeUpdate,
