@@ -65,6 +65,16 @@ export interface ReleaseOutcome {
   /** The rendered files as applied; rendered again from `loaded` when absent. */
   files?: Record<string, string>;
   plan?: StackPlan;
+  /**
+   * What the change runs, when it is not the engine's containers of `plan`
+   * (the swarm target: images by digest reference, one entry per task);
+   * the engine is then not asked and `files` must be given.
+   */
+  observed?: {
+    images: ReleaseImage[];
+    containers: ReleaseRecord["containers"];
+    health: ReleaseRecord["health"];
+  };
 }
 
 /**
@@ -101,10 +111,10 @@ async function writeEvidence(
   const m = loaded.manifest;
   let files = outcome.files;
   let plan = outcome.plan;
-  if (!files || !plan) {
+  if (!files || (!plan && !outcome.observed)) {
     const g = await generate(ctx, loaded);
     files ??= g.files;
-    plan ??= g.plan;
+    if (!outcome.observed) plan ??= g.plan;
   }
   if (outcome.steps) {
     rec.steps(
@@ -114,8 +124,19 @@ async function writeEvidence(
   const images: ReleaseImage[] = [];
   const containers: ReleaseRecord["containers"] = [];
   const health: ReleaseRecord["health"] = [...rec.health];
-  const engine = await EngineClient.connect(ctx.env).catch(() => undefined);
-  if (engine) {
+  if (outcome.observed) {
+    images.push(...outcome.observed.images);
+    containers.push(...outcome.observed.containers);
+    health.push(
+      ...outcome.observed.health.filter((h) =>
+        !rec.health.some((r) => r.container === h.container)
+      ),
+    );
+  }
+  const engine = outcome.observed
+    ? undefined
+    : await EngineClient.connect(ctx.env).catch(() => undefined);
+  if (engine && plan) {
     try {
       const seen = new Set<string>();
       for (const c of plan.containers) {
