@@ -10,7 +10,15 @@ import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, readIfExists } from "../fs/mod.ts";
 import { acquireLock } from "../lock/mod.ts";
-import { loadManifest, type ManifestSelection, selectManifest, targetOf } from "../manifest/mod.ts";
+import {
+  loadManifest,
+  type ManifestSelection,
+  type ResolvedManifest,
+  selectManifest,
+  targetOf,
+} from "../manifest/mod.ts";
+import { imagesFileText, readPushedImages } from "../registry/mod.ts";
+import { swarmRollbackImages } from "./_swarm_release.ts";
 import { pinnedImages } from "../promotion/mod.ts";
 import { readRolloutState } from "../rollout/mod.ts";
 import { mark } from "../term/mod.ts";
@@ -209,6 +217,13 @@ export function splitReference(ref: string): [string, string] | undefined {
  *   text and its images by id are selected for this process
  *   (`selectManifest`), as `release promote` does.
  *
+ * On `target: swarm` (a release the swarm ran) no image is looked for on
+ * the engine: the release's by-digest references (app, nginx, opa) are in
+ * the registry already and are re-applied through `deploySwarm` as they are
+ * (no rebuild, no push; Swarm's rolling update); `.swiftdeploy/images.json`
+ * is pointed at them (put back if the rollback fails). A release naming an
+ * image by tag only is refused before anything changes (exit 2).
+ *
  * @returns 0 when the release serves again, 3 when a policy denied, 1 when the deploy failed
  * @throws SwiftDeployError RELEASE_NOT_FOUND or RELEASE_IMAGE_MISSING (exit 2),
  *   RELEASE_DAMAGED (exit 1), LOCKED (exit 4)
@@ -257,42 +272,56 @@ export async function runRollback(
       images: pinnedImages(target),
     };
 
+    // On a swarm the release's images are digests in the registry: re-applied as they are.
+    const swarm = targetOf(target.manifest.resolved as ResolvedManifest) === "swarm";
+    const swarmImages = swarm ? swarmRollbackImages(target) : undefined;
+    if (typeof swarmImages === "string") {
+      const message = `Cannot roll back to release ${target.number}: ${swarmImages}`;
+      await recordRefusal(ctx, target, selection, message);
+      throw new SwiftDeployError("RELEASE_IMAGE_MISSING", message, {
+        exitCode: ExitCode.invalid,
+        hint: "nothing was changed; pick a release deployed from `swiftdeploy build`'s digests",
+      });
+    }
+
     // 1. its images, by id: all still there, or refused before anything is touched
-    const engine = await EngineClient.connect(ctx.env);
-    try {
-      const missing: string[] = [];
-      for (const i of target.images) {
-        if (!i.id || !(await engine.imageInspect(i.id))) {
-          missing.push(`${i.role} image ${i.ref} (${i.id ?? "no id recorded"})`);
+    const engine = swarm ? undefined : await EngineClient.connect(ctx.env);
+    if (engine) {
+      try {
+        const missing: string[] = [];
+        for (const i of target.images) {
+          if (!i.id || !(await engine.imageInspect(i.id))) {
+            missing.push(`${i.role} image ${i.ref} (${i.id ?? "no id recorded"})`);
+          }
         }
-      }
-      if (missing.length > 0) {
-        const message = `Cannot roll back to release ${target.number}: its ${
-          missing.join(", its ")
-        } ${missing.length === 1 ? "is" : "are"} no longer on the engine`;
-        await recordRefusal(ctx, target, selection, message);
-        throw new SwiftDeployError("RELEASE_IMAGE_MISSING", message, {
-          exitCode: ExitCode.invalid,
-          hint:
-            "nothing was changed; SwiftDeploy keeps the images of the last `releases.retain` good releases: rebuild it or pick a newer release",
-        });
-      }
-      // Without environments the manifest's tags follow the rollback; with them, tags are
-      // shared by every environment and the images run by id instead.
-      for (const i of environment === undefined ? target.images : []) {
-        const now = await engine.imageInspect(i.ref);
-        const parts = splitReference(i.ref);
-        if (now?.Id !== i.id && parts) {
-          await engine.imageTag(i.id!, parts[0], parts[1]);
-          t.out(
-            `  ${i.ref} points at ${i.id!.slice(0, 19)} again (it named ${
-              now?.Id.slice(0, 19) ?? "nothing"
-            })`,
-          );
+        if (missing.length > 0) {
+          const message = `Cannot roll back to release ${target.number}: its ${
+            missing.join(", its ")
+          } ${missing.length === 1 ? "is" : "are"} no longer on the engine`;
+          await recordRefusal(ctx, target, selection, message);
+          throw new SwiftDeployError("RELEASE_IMAGE_MISSING", message, {
+            exitCode: ExitCode.invalid,
+            hint:
+              "nothing was changed; SwiftDeploy keeps the images of the last `releases.retain` good releases: rebuild it or pick a newer release",
+          });
         }
+        // Without environments the manifest's tags follow the rollback; with them, tags are
+        // shared by every environment and the images run by id instead.
+        for (const i of environment === undefined ? target.images : []) {
+          const now = await engine.imageInspect(i.ref);
+          const parts = splitReference(i.ref);
+          if (now?.Id !== i.id && parts) {
+            await engine.imageTag(i.id!, parts[0], parts[1]);
+            t.out(
+              `  ${i.ref} points at ${i.id!.slice(0, 19)} again (it named ${
+                now?.Id.slice(0, 19) ?? "nothing"
+              })`,
+            );
+          }
+        }
+      } finally {
+        engine.close();
       }
-    } finally {
-      engine.close();
     }
 
     // 2. the desired state
@@ -323,23 +352,49 @@ export async function runRollback(
         };
       }
     }
+    if (swarmImages && environment === undefined) {
+      // images.json follows the rollback, as the tags do on the engine: a later deploy keeps it.
+      const pushed = join(ctx.stateDir, "images.json");
+      const before = await readIfExists(pushed);
+      const now = imagesFileText({ ...(await readPushedImages(ctx.stateDir)), ...swarmImages });
+      if (before !== now) {
+        await atomicWrite(pushed, now, { mode: 0o644 });
+        t.out(`  .swiftdeploy/images.json names release ${target.number}'s digests again`);
+        const restoreManifest = restore;
+        restore = async () => {
+          if (before === undefined) await Deno.remove(pushed).catch(() => {});
+          else await atomicWrite(pushed, before, { mode: 0o644 });
+          await restoreManifest();
+        };
+      }
+    }
     let code: number;
     try {
       const loaded = await loadManifest(ctx.manifestArg);
-      if (targetOf(loaded.manifest) === "swarm") {
-        throw new SwiftDeployError(
-          "USAGE",
-          "Cannot roll back on target swarm: Swarm rolls a service back itself",
-          {
-            exitCode: ExitCode.invalid,
-          },
-        );
+      if (swarmImages) {
+        const { deploySwarm, swarmContext } = await import("./swarm.ts");
+        code = await deploySwarm(await swarmContext(ctx), loaded, {
+          timeoutSeconds: opts.timeoutSeconds,
+          rollbackOf: { number: target.number, hash: target.hash },
+          images: swarmImages,
+        });
+      } else {
+        if (targetOf(loaded.manifest) === "swarm") {
+          throw new SwiftDeployError(
+            "USAGE",
+            `Cannot roll back to release ${target.number} on target swarm: it was recorded on the engine target`,
+            {
+              exitCode: ExitCode.invalid,
+              hint: "pick a release the swarm ran (`swiftdeploy releases`)",
+            },
+          );
+        }
+        const { deployLocked } = await import("./lifecycle.ts");
+        code = await deployLocked(ctx, loaded, lock, {
+          timeoutSeconds: opts.timeoutSeconds,
+          rollbackOf: { number: target.number, hash: target.hash },
+        }, started);
       }
-      const { deployLocked } = await import("./lifecycle.ts");
-      code = await deployLocked(ctx, loaded, lock, {
-        timeoutSeconds: opts.timeoutSeconds,
-        rollbackOf: { number: target.number, hash: target.hash },
-      }, started);
     } catch (error) {
       await restore();
       throw error;

@@ -141,6 +141,19 @@ async function ensureOpaSocketDir(dir: string): Promise<void> {
   await Deno.chown(dir, Number(uid), Number(gid));
 }
 
+/** How `deploySwarm` records its release, and what it applies besides the manifest. */
+export interface SwarmDeployOptions {
+  timeoutSeconds: number;
+  /** The release's kind (default `deploy`, or `rollback` when `rollbackOf` is set). */
+  kind?: "deploy" | "promote" | "rollback";
+  /** For a rollback: the release it re-applies. */
+  rollbackOf?: ReleasePointer;
+  /** The recorder to keep (promote's canary decision was recorded into it already). */
+  recorder?: ReleaseRecorder;
+  /** Image references by role instead of images.json's (a rollback's digests). */
+  images?: Record<SwarmRole, string>;
+}
+
 /**
  * Deploys the manifest to the swarm (under the caller's lock): the
  * infrastructure policy first (denied: exit 3, nothing changed), then the
@@ -148,6 +161,14 @@ async function ensureOpaSocketDir(dir: string): Promise<void> {
  * every task of the new spec runs healthy, printing progress per node.
  * When Swarm rolls the update back on its own, `deploy_failed` records
  * why and a SwarmRollbackError (exit 1) is thrown.
+ *
+ * Every attempt that reached the policy writes a release (cli/release,
+ * `opts.kind`): `blocked` when the infrastructure policy denied, `failed`
+ * when converging failed (Swarm rolled back), `good` when every task runs
+ * (a plain deploy that changed nothing writes none). Its images are the
+ * references the services run (by digest from images.json, or
+ * `opts.images`), its files nginx.conf and policy_data.json as the
+ * configs hold them, one container entry per task.
  *
  * @returns 0 deployed or already up to date, 3 denied by policy
  */
@@ -244,17 +265,32 @@ export async function deploySwarm(
       const stale = await removeStaleConfigs(engine, m.project);
       if (stale.length) term.out(`  configs removed: ${stale.join(", ")}`);
       const ms = Math.round(performance.now() - started);
+      rec.time("apply", ms);
+      rec.steps(
+        changes.map((c) => ({
+          kind: `${c.action}-service`,
+          description: `${c.action} service "${c.name}"`,
+        })),
+      );
       if (changes.every((c) => c.action === "kept")) {
-        await record(loaded, "deploy_noop", { mode: m.services.mode, version: m.services.version });
+        // A rollback to what already runs is still a release (the pointer moves); a plain deploy is not.
+        const bundle = kind === "deploy" ? {} : await evidence("good");
+        await record(loaded, "deploy_noop", {
+          mode: m.services.mode,
+          version: m.services.version,
+          ...bundle,
+        });
         term.out(`${mark(term, true)} Nothing to do: the swarm already runs ${loaded.path}`);
         return 0;
       }
+      const bundle = await evidence("good");
       await record(loaded, "deploy", {
         mode: m.services.mode,
         version: m.services.version,
         image: plan.services.find((s) => s.role === "app")!.spec.TaskTemplate.ContainerSpec.Image,
         containers: plan.services.map((s) => s.name),
         duration_ms: ms,
+        ...bundle,
       });
       const replicas = plan.services.find((s) => s.role === "app")!.spec.Mode.Replicated.Replicas;
       term.out(
@@ -266,9 +302,12 @@ export async function deploySwarm(
       return 0;
     } catch (error) {
       const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+      rec.time("apply", performance.now() - started);
+      if (error instanceof SwarmRollbackError) rec.gate(`health.${error.service}`, "fail", reason);
       await record(loaded, "deploy_failed", {
         reason,
         ...(error instanceof SwarmRollbackError ? { container: error.service } : {}),
+        ...(await evidence("failed", reason)),
       });
       throw error;
     }
@@ -483,10 +522,10 @@ export async function promoteSwarm(
   const from = m.services.mode;
   const started = performance.now();
   const { files } = await generate(ctx, loaded);
-  const evaluator = await openEvaluator(
-    { ...ctx, policyEngine: "wasm" },
-    loaded,
-    files["policy_data.json"],
+  const rec = new ReleaseRecorder();
+  const evaluator = rec.wrap(
+    await openEvaluator({ ...ctx, policyEngine: "wasm" }, loaded, files["policy_data.json"]),
+    limitsFor(m),
   );
   let figures: CanaryMetricsInput = {
     request_count: null,
@@ -513,7 +552,16 @@ export async function promoteSwarm(
   }
   printDecision(term, decision);
   if (!decision.allow) {
-    await record(loaded, "promote_blocked", { from, to: target, decision });
+    const bundle = releaseField(
+      await recordRelease(ctx, loaded, rec, {
+        kind: "promote",
+        status: "blocked",
+        reason: `policy canary: ${decision.reasons.join("; ")}`,
+        files: { "policy_data.json": policyDataForSwarm(files["policy_data.json"]) },
+        observed: { images: [], containers: [], health: [] },
+      }),
+    );
+    await record(loaded, "promote_blocked", { from, to: target, decision, ...bundle });
     await record(loaded, "policy_violation", {
       domain: "canary",
       reasons: decision.reasons,
@@ -534,7 +582,11 @@ export async function promoteSwarm(
   };
   let code: number;
   try {
-    code = await deploySwarm(ctx, edited, { timeoutSeconds: opts.timeoutSeconds });
+    code = await deploySwarm(ctx, edited, {
+      timeoutSeconds: opts.timeoutSeconds,
+      kind: "promote",
+      recorder: rec,
+    });
   } catch (error) {
     await restore();
     const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
