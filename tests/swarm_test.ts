@@ -22,6 +22,8 @@ import { notFoundBody } from "../service/not_found.ts";
 import {
   nodes,
   nodeUpdate,
+  parsePeers,
+  runningTaskAddresses,
   serviceInspect,
   SwarmRollbackError,
   taskList,
@@ -75,6 +77,16 @@ Deno.test({
     const url = (path: string) => `http://${manager.address}:${PORT}${path}`;
     const deploy = async () =>
       deploySwarm(stack.ctx(), await loadManifest(stack.manifestPath), { timeoutSeconds: 180 });
+    // The app's running tasks' addresses on the overlay, and each nginx
+    // worker's list of them (the admin socket's /peers), as "a,b,c".
+    const addresses = async () =>
+      runningTaskAddresses(await taskList(mgr, { service: [`${PROJECT}-app`] }), `${PROJECT}-net`);
+    // (unixHttpClient's client is shared with deploy's own wait: never closed here.)
+    const admin = unixHttpClient(join(stack.dir, ".swiftdeploy", "nginx-admin", "edge.sock"));
+    const peers = async () =>
+      parsePeers(
+        await (await fetch("http://nginx/peers", { client: admin } as RequestInit)).text(),
+      ).map((w) => w.addresses?.join(",") ?? "-");
     // Another project's config on the same swarm: teardown must leave it.
     const bystander = `${PROJECT}x-keep-${Date.now()}`;
     const bystanderId = (await (await mgr.request("POST", "/configs/create", {
@@ -106,7 +118,19 @@ Deno.test({
           const t0 = performance.now();
           assert.equal(await deploy(), 0);
           const seconds = (performance.now() - t0) / 1000;
+          // Right when deploy returns, every nginx worker already balances
+          // over the 3 tasks (deploy waited for it; CI once saw 2 of 3).
+          const listed = await peers();
+          const running = await addresses();
           const out = stack.take().join("\n");
+          assert.equal(running.length, 3);
+          assert.ok(listed.length > 0);
+          assert.deepEqual(
+            listed,
+            listed.map(() => running.join(",")),
+            `workers' peers: ${listed}`,
+          );
+          assert.match(out, /nginx's workers list the app's running tasks \(\d+\.\d s after/, out);
           for (const n of lab.nodes) assert.match(out, new RegExp(`${n.name}: 1/1 running`), out);
           const tasks = (await taskList(mgr, { service: [`${PROJECT}-app`] }))
             .filter((x) => x.DesiredState === "running");
@@ -172,7 +196,11 @@ Deno.test({
               } \\(worker, active, ready.*\\n\\s+\\S+-app\\.\\d+\\s+running`,
             ),
           );
-          console.log(`  deploy of 3 replicas + nginx + OPA: ${seconds.toFixed(1)} s`);
+          console.log(
+            `  deploy of 3 replicas + nginx + OPA: ${seconds.toFixed(1)} s; ${
+              out.split("\n").filter((l) => /nginx's workers list/.test(l)).join(" ").trim()
+            }`,
+          );
           // A second deploy of the same manifest changes nothing.
           assert.equal(await deploy(), 0);
           assert.match(stack.take().join("\n"), /Nothing to do/);
@@ -299,6 +327,9 @@ Deno.test({
           const t0 = performance.now();
           assert.equal(await deploy(), 0);
           const seconds = (performance.now() - t0) / 1000;
+          // When deploy returns, every worker lists the 3 new tasks, none of the old.
+          const listed = await peers();
+          const running = await addresses();
           await new Promise((r) => setTimeout(r, 1500));
           const counts = await load.stop();
           console.log(
@@ -306,7 +337,13 @@ Deno.test({
               seconds.toFixed(1)
             } s, ${counts.total} requests, versions ${JSON.stringify(counts.versions)}, failed ${
               failedRequests(counts)
-            }`,
+            }; ${stack.take().filter((l) => /nginx's workers list/.test(l)).at(-1)?.trim()}`,
+          );
+          assert.equal(running.length, 3);
+          assert.deepEqual(
+            listed,
+            listed.map(() => running.join(",")),
+            `workers' peers: ${listed}`,
           );
           assert.ok(counts.total >= 5000, `only ${counts.total} requests`);
           assert.equal(failedRequests(counts), 0, JSON.stringify(counts));
@@ -348,52 +385,26 @@ Deno.test({
       await t.step(
         "a task Swarm stops leaves every nginx worker's rotation, under load with 0 failed",
         async () => {
-          const addresses = async () =>
-            (await taskList(mgr, { service: [`${PROJECT}-app`] }))
-              .filter((x) => x.DesiredState === "running" && x.Status.State === "running")
-              .flatMap((x) => x.NetworksAttachments ?? [])
-              .filter((a) => a.Network.Spec.Name === `${PROJECT}-net`)
-              .flatMap((a) => (a.Addresses ?? []).map((c) => c.split("/")[0]!)).sort();
-          const admin = unixHttpClient(
-            join(stack.dir, ".swiftdeploy", "nginx-admin", "edge.sock"),
+          assert.equal((await addresses()).length, 3);
+          const load = await startLoad(PORT, 4, "/", manager.address);
+          await stack.write({ version: "1.0.1", replicas: 2 });
+          assert.equal(await deploy(), 0);
+          // When deploy returns, every worker lists the 2 tasks left
+          // (deploy waited for it), none of the stopped one.
+          const seen = await peers();
+          const left = await addresses();
+          assert.equal(left.length, 2);
+          const counts = await load.stop();
+          console.log(
+            `  scale 3 -> 2: ${counts.total} requests, failed ${failedRequests(counts)}; ${
+              stack.take().filter((l) => /nginx's workers list/.test(l)).at(-1)?.trim()
+            }`,
           );
-          const peers = async () => {
-            const text = await (await fetch("http://nginx/peers", { client: admin } as RequestInit))
-              .text();
-            return text.trim().split("\n").map((l) =>
-              l.split(" ").slice(3).filter(Boolean).sort().join(",")
-            );
-          };
-          try {
-            assert.equal((await addresses()).length, 3);
-            const load = await startLoad(PORT, 4, "/", manager.address);
-            await stack.write({ version: "1.0.1", replicas: 2 });
-            assert.equal(await deploy(), 0);
-            const t0 = performance.now();
-            const left = await addresses();
-            assert.equal(left.length, 2);
-            let seen: string[] = [];
-            for (let i = 0; i < 40; i++) {
-              seen = await peers();
-              if (seen.every((p) => p === left.join(","))) break;
-              await new Promise((r) => setTimeout(r, 100));
-            }
-            const counts = await load.stop();
-            console.log(
-              `  scale 3 -> 2: workers list the 2 tasks ${
-                ((performance.now() - t0) / 1000).toFixed(1)
-              } s after deploy returned; ${counts.total} requests, failed ${
-                failedRequests(counts)
-              }`,
-            );
-            assert.deepEqual(seen, seen.map(() => left.join(",")), `workers' peers: ${seen}`);
-            assert.equal(failedRequests(counts), 0, JSON.stringify(counts));
-            await stack.write({ version: "1.0.1" });
-            assert.equal(await deploy(), 0);
-            stack.take();
-          } finally {
-            admin.close();
-          }
+          assert.deepEqual(seen, seen.map(() => left.join(",")), `workers' peers: ${seen}`);
+          assert.equal(failedRequests(counts), 0, JSON.stringify(counts));
+          await stack.write({ version: "1.0.1" });
+          assert.equal(await deploy(), 0);
+          stack.take();
         },
       );
 
