@@ -158,7 +158,10 @@ export interface SwarmDeployOptions {
  * Deploys the manifest to the swarm (under the caller's lock): the
  * infrastructure policy first (denied: exit 3, nothing changed), then the
  * network, configs and services converge, and the command waits until
- * every task of the new spec runs healthy, printing progress per node.
+ * every task of the new spec runs healthy, printing progress per node,
+ * then (bounded, PEERS_WAIT_MS; a warning, not a failure, past it) until
+ * every nginx worker balances over exactly the app's running tasks
+ * (`waitPeersListed`).
  * When Swarm rolls the update back on its own, `deploy_failed` records
  * why and a SwarmRollbackError (exit 1) is thrown.
  *
