@@ -108,6 +108,24 @@ Deno.test("webhook: a signed push deploys that commit; bad signatures, replays, 
           `    repo: ${repoDir}\n    branch: main\n    secret_file: secrets/webhook\n`,
       ),
     );
+    // deploy --ref that a policy blocks (exit 3): the manifest and the generated files stay
+    // byte-identical, so the manifest never names a version that does not run.
+    const sourced = await Deno.readTextFile(stack.manifestPath);
+    const denying = sourced.replace(/min_disk_free_gb: [0-9.]+/, "min_disk_free_gb: 100000000");
+    assert.notEqual(denying, sourced);
+    await Deno.writeTextFile(stack.manifestPath, denying);
+    const nginxBefore = await Deno.readTextFile(join(stack.dir, "nginx.conf")).catch(() => null);
+    const blocked = await stack.run(["deploy", "--ref", tip]);
+    assert.equal(blocked.code, 3, blocked.stdout + blocked.stderr);
+    assert.match(blocked.stdout, /manifest put back/);
+    assert.equal(await Deno.readTextFile(stack.manifestPath), denying, "manifest byte-identical");
+    assert.equal(
+      await Deno.readTextFile(join(stack.dir, "nginx.conf")).catch(() => null),
+      nginxBefore,
+      "generated files put back",
+    );
+    await Deno.writeTextFile(stack.manifestPath, sourced);
+
     serve = await startServe(stack);
     const created = await stack.run(["token", "create", "--name", "reader", "--scope", "read"]);
     assert.equal(created.code, 0, created.stderr);

@@ -230,10 +230,45 @@ export async function runDeploy(
     });
   }
   return await withLock(ctx, "deploy", async (loaded, lock) => {
-    // --ref: the commit of services.source becomes the app image and version first (issue 16)
-    if (opts.ref !== undefined) loaded = await checkoutRef(ctx, loaded, opts.ref);
-    return await deployLocked(ctx, loaded, lock, opts, started);
+    if (opts.ref === undefined) return await deployLocked(ctx, loaded, lock, opts, started);
+    // --ref: the commit of services.source becomes the app image and version first (issue 16).
+    // The manifest names what runs: unless the deploy succeeds (blocked, failed, rolled back,
+    // refused, thrown), the manifest and the generated files are put back as they were.
+    const oldFiles = await snapshotGenerated(loaded.dir);
+    const edited = await checkoutRef(ctx, loaded, opts.ref);
+    let code: number | undefined;
+    try {
+      code = await deployLocked(ctx, edited, lock, opts, started);
+      return code;
+    } finally {
+      if (code !== 0) await putManifestBack(ctx, loaded, edited, oldFiles);
+    }
   });
+}
+
+/**
+ * Puts the manifest text `before` back (atomically) when the file still holds
+ * `edited` (a file changed by someone else meanwhile is left alone, with a
+ * warning), and the generated files of `oldFiles`.
+ */
+async function putManifestBack(
+  ctx: Context,
+  before: LoadedManifest,
+  edited: LoadedManifest,
+  oldFiles: Map<string, string | undefined>,
+): Promise<void> {
+  const current = await readIfExists(before.path);
+  if (current !== undefined && sha256Hex(current) === edited.hash) {
+    await atomicWrite(before.path, before.text);
+    await restoreGenerated(before.dir, oldFiles);
+    ctx.term.out(
+      `manifest put back: ${before.path} names version ${before.manifest.services.version} again`,
+    );
+  } else if (current !== before.text) {
+    ctx.term.err(
+      `warning: ${before.path} changed during the deploy; it was not put back (it names --ref's image)`,
+    );
+  }
 }
 
 /** `deploy --ref`: builds the commit's image and writes it into the manifest (cli/source). */
