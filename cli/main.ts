@@ -121,6 +121,50 @@ function ctxOf(cmd: Command): Context {
   });
 }
 
+/**
+ * Commands that read or write one stack's state (its releases, tokens, lock,
+ * rollout, history) without always loading the manifest: with environments
+ * declared they need `-e` as deploy does, or they would act on a folder no
+ * environment uses (found by a user trial: `token create` wrote a token no
+ * `serve` reads, `releases` listed an empty folder).
+ */
+const STACK_SCOPED = new Set([
+  "audit",
+  "lock",
+  "releases",
+  "rollback",
+  "rollout",
+  "serve",
+  "status",
+  "teardown",
+  "token",
+]);
+
+/** The top-level command of `cmd` (`token` for `token create`). */
+function topCommand(cmd: Command): string {
+  let c = cmd;
+  while (c.parent && c.parent.parent) c = c.parent;
+  return c.name();
+}
+
+/**
+ * Refuses (exit 2, the manifest's own message naming the environments) a
+ * stack-scoped command without `-e` when the manifest declares environments.
+ * Any other problem with the manifest is left to the command to report.
+ */
+async function requireEnvironment(ctx: Context, cmd: Command): Promise<void> {
+  if (ctx.environment !== undefined || !STACK_SCOPED.has(topCommand(cmd))) return;
+  const { loadManifest } = await import("./manifest/mod.ts");
+  try {
+    await loadManifest(ctx.manifestArg);
+  } catch (error) {
+    if (
+      error instanceof SwiftDeployError && error.code === "USAGE" &&
+      /none was chosen/.test(error.message)
+    ) throw error;
+  }
+}
+
 function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<number>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
@@ -129,6 +173,7 @@ function action<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<n
     if (ctx.environment) {
       (await import("./manifest/mod.ts")).selectManifest({ environment: ctx.environment });
     }
+    await requireEnvironment(ctx, cmd);
     exitCode = await fn(ctx, ...(args.slice(0, -1) as A));
   };
 }

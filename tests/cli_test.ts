@@ -313,3 +313,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test(
+  "every stack-scoped command refuses a manifest with environments and no -e (exit 2, the names listed), writing nothing",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "swiftdeploy-envs-" });
+    try {
+      const path = join(dir, "manifest.yaml");
+      await Deno.writeTextFile(
+        path,
+        `project: envs
+services:
+  image: app:1
+  port: 3000
+  version: "1.0.0"
+nginx:
+  image: nginx:1
+  port: 18080
+opa:
+  image: opa:1
+environments:
+  - name: dev
+    nginx: { port: 18081 }
+    opa: { port: 18082 }
+  - name: prod
+    nginx: { port: 18083 }
+    opa: { port: 18084 }
+`,
+      );
+      const before = await snapshot(dir);
+      for (
+        const args of [
+          ["token", "create", "--name", "a", "--scope", "read"],
+          ["token", "list"],
+          ["releases"],
+          ["releases", "show", "1"],
+          ["releases", "prune", "--dry-run"],
+          ["rollback"],
+          ["rollout", "status"],
+          ["status", "--once"],
+          ["audit"],
+          ["teardown"],
+          ["lock", "status"],
+          ["serve"],
+        ]
+      ) {
+        const r = await runCli(["-f", path, ...args]);
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+        assert.match(
+          r.stderr,
+          /declares environments "dev", "prod" and none was chosen/,
+          args.join(" "),
+        );
+        assert.match(r.stderr, /-e\/--env/, args.join(" "));
+      }
+      assert.deepEqual(await snapshot(dir), before, "nothing written");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
