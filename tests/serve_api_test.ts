@@ -159,6 +159,23 @@ Deno.test("serve: every route and error code over the unix socket and loopback H
         });
         assert.equal(mode.status, 400);
         await mode.body?.cancel();
+        // rollback's release: one check for every form, before any operation starts
+        for (const release of ['"abc"', "0", "1.5", "true", '"../x"']) {
+          const res = await call(s, tr, "POST", "/v1/rollback", {
+            token: deploy,
+            body: `{"release":${release}}`,
+          });
+          assert.equal(res.status, 400, release);
+          assert.match((await res.json()).message, /must be a release number/, release);
+        }
+        for (const release of ["99", '"99"']) {
+          const res = await call(s, tr, "POST", "/v1/rollback", {
+            token: deploy,
+            body: `{"release":${release}}`,
+          });
+          assert.equal(res.status, 404, release);
+          assert.match((await res.json()).message, /No release 99/, release);
+        }
         const big = await call(s, tr, "POST", "/v1/deploy", {
           token: deploy,
           body: JSON.stringify({ retry: true, pad: "x".repeat(70_000) }),

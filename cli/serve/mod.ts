@@ -226,11 +226,13 @@ export function changeArgv(
       return { ok: true, kind: `rollout ${action}`, argv: ["rollout", action, ...force] };
     }
     case "rollback": {
+      // The CLI's `rollback [n]` takes a release number: 7 and "7" alike, nothing else.
       const r = body.release;
-      if (r !== undefined && (typeof r !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(r))) {
-        return { ok: false, message: '"release" must be a release number or id' };
+      const n = typeof r === "number" ? String(r) : r;
+      if (n !== undefined && (typeof n !== "string" || !/^[1-9][0-9]{0,8}$/.test(n))) {
+        return { ok: false, message: '"release" must be a release number (1, 2, …)' };
       }
-      return { ok: true, kind: "rollback", argv: ["rollback", ...(r ? [r] : [])] };
+      return { ok: true, kind: "rollback", argv: ["rollback", ...(n ? [n] : [])] };
     }
     default:
       return { ok: false, message: `Not a change: ${route}` };
@@ -414,6 +416,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return argv.message.startsWith("Unknown rollout action")
           ? problem(404, "not_found", argv.message)
           : problem(400, "bad_request", argv.message);
+      }
+      if (argv.kind === "rollback" && argv.argv[1] !== undefined) {
+        const n = Number(argv.argv[1]);
+        if (!(await readRelease(opts.stateDir, n).catch(() => undefined))) {
+          return problem(404, "not_found", `No release ${n} (GET /v1/releases lists them)`);
+        }
       }
       const refused = await busy(argv.kind);
       if (refused) return refused;

@@ -71,11 +71,13 @@ Deno.test("changeArgv() maps bodies to CLI arguments and refuses unknown fields 
     kind: "rollout abort",
     argv: ["rollout", "abort", "--force"],
   });
-  assert.deepEqual(changeArgv("rollback", {}, { release: "7" }), {
-    ok: true,
-    kind: "rollback",
-    argv: ["rollback", "7"],
-  });
+  for (const release of ["7", 7]) {
+    assert.deepEqual(changeArgv("rollback", {}, { release }), {
+      ok: true,
+      kind: "rollback",
+      argv: ["rollback", "7"],
+    });
+  }
   for (
     const [route, params, body] of [
       ["deploy", {}, { retyr: true }],
@@ -86,6 +88,11 @@ Deno.test("changeArgv() maps bodies to CLI arguments and refuses unknown fields 
       ["rollout", { action: "pause" }, { force: true }],
       ["rollout", { action: "explode" }, {}],
       ["rollback", {}, { release: "../x" }],
+      ["rollback", {}, { release: "abc" }],
+      ["rollback", {}, { release: "0" }],
+      ["rollback", {}, { release: 1.5 }],
+      ["rollback", {}, { release: -3 }],
+      ["rollback", {}, { release: true }],
     ] as const
   ) {
     assert.equal(
