@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HOME, makeStack, type RunResult, withStack } from "./_harness.ts";
+import { HOME, makeStack, projectContainers, type RunResult, withStack } from "./_harness.ts";
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -149,6 +149,38 @@ Deno.test({
       assert.ok(port?.ok, describe(r));
       assert.match(port.line, /held by this project's own nginx/);
       assert.ok(port.line.includes(`${stack.project}-nginx`), port.line);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "validate and deploy exit 2 at the key's line when a resource cap exceeds the engine's host, creating nothing",
+  ...opts,
+  fn: async () => {
+    await withStack({}, async (stack) => {
+      const text = await Deno.readTextFile(stack.manifestPath);
+      await Deno.writeTextFile(
+        stack.manifestPath,
+        `${text}resources:\n  app:\n    cpus: 64\n  opa:\n    memory: 1000g\n`,
+      );
+      const lines = (await Deno.readTextFile(stack.manifestPath)).split("\n");
+      const cpusLine = lines.indexOf("    cpus: 64") + 1;
+      const memLine = lines.indexOf("    memory: 1000g") + 1;
+      for (const verb of ["validate", "deploy"]) {
+        const r = await stack.run([verb]);
+        assert.equal(r.code, 2, `${verb}: ${describe(r)}`);
+        assert.ok(
+          r.stderr.includes(`:${cpusLine}:5 resources.app.cpus: 64 CPUs is more than`),
+          `${verb}: ${describe(r)}`,
+        );
+        assert.ok(
+          r.stderr.includes(`:${memLine}:5 resources.opa.memory: 1000g is more than`),
+          `${verb}: ${describe(r)}`,
+        );
+        assert.doesNotMatch(r.stderr, /Range of CPUs/);
+      }
+      assert.deepEqual([...(await projectContainers(stack.project)).keys()], []);
     });
   },
 });

@@ -271,7 +271,10 @@ export class EngineClient {
   version(): Promise<{ Version: string; ApiVersion: string; Os: string; Arch: string }> {
     return this.#json("GET", "/version");
   }
-  info(): Promise<{ DockerRootDir: string; ServerVersion: string; Name: string }> {
+  /** `GET /info`; `NCPU` and `MemTotal` (bytes) describe the engine's host. */
+  info(): Promise<
+    { DockerRootDir: string; ServerVersion: string; Name: string; NCPU?: number; MemTotal?: number }
+  > {
     return this.#json("GET", "/info");
   }
 

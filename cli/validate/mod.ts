@@ -7,7 +7,7 @@
  * highest finite bucket or below the smallest). One result per check;
  * the command decides the exit code from them.
  */
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import type { Context } from "../commands/context.ts";
 import { EngineClient, type EngineClient as Engine } from "../engine/mod.ts";
 import { ManifestError, SwiftDeployError } from "../errors/mod.ts";
@@ -17,6 +17,7 @@ import {
   type LoadedManifest,
   loadManifest,
   privateSourcesWarning,
+  type ResourceRole,
 } from "../manifest/mod.ts";
 import { judgeLatencyLimit } from "../metrics/latency_limit.ts";
 import { LABEL_PROJECT, LABEL_ROLE, type StackPlan } from "../plan/mod.ts";
@@ -24,6 +25,7 @@ import { hashPolicySources, readBundleManifest } from "../policy/mod.ts";
 import { readIfExists } from "../fs/mod.ts";
 import { nginxTestArgs, nginxTestCopy } from "../render/mod.ts";
 import { findUnreadable, parseUser } from "./_readable.ts";
+import { type EngineHost, locateMisfits, resourceMisfits } from "./_resources.ts";
 
 export interface CheckResult {
   name: string;
@@ -219,7 +221,12 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
       detail: `${error.message}; images not checked`,
     });
   }
+  let host: EngineHost | undefined;
   try {
+    if (engine) {
+      const info = await engine.info();
+      host = { ncpu: info.NCPU ?? 0, memTotal: info.MemTotal ?? 0 };
+    }
     for (const ref of engine ? [m.services.image, m.nginx.image, m.opa.image] : []) {
       const name = `image ${ref} exists locally`;
       const image = await engine!.imageInspect(ref);
@@ -239,6 +246,24 @@ export async function validate(ctx: Context): Promise<ValidateReport> {
   }
 
   const { plan, files } = await generate(ctx, loaded);
+  // Resource caps the engine's host cannot honour: a manifest error at the key (exit 2), so
+  // nothing is created and the engine's "Range of CPUs…" is never the first word (issue 17).
+  if (host) {
+    const roles = plan.containers.map((c) => c.role).filter((r) => r in hardeningSpec(m).resources);
+    const misfits = resourceMisfits(hardeningSpec(m), host, roles as ResourceRole[]);
+    if (misfits.length > 0) {
+      const rel = relative(Deno.cwd(), loaded.path);
+      const file = rel === "" || rel.startsWith("..") || isAbsolute(rel) ? loaded.path : rel;
+      return {
+        loaded,
+        checks,
+        manifestError: new ManifestError(
+          locateMisfits(loaded.text, file, misfits),
+          "lower the caps to what the engine's host has (docker info: CPUs, Total Memory); nothing was changed",
+        ),
+      };
+    }
+  }
   checks.push(...await mountReadabilityChecks(plan));
   // The file on disk is what nginx will load: check it (hand edits included), else the rendering.
   const onDisk = await readIfExists(join(loaded.dir, "nginx.conf"));
