@@ -272,6 +272,15 @@ Deno.test({
       assert.match(three.r.stdout, /manifest\.yaml recreated: it now holds release 3's manifest/);
       assert.equal((await bundle(stack, 8)).rollback_of?.number, 3);
 
+      // rollback 3 again: nothing changes, so no release is recorded (none pushed out of retain)
+      const again = await stack.run(["rollback", "3"]);
+      assert.equal(again.code, 0, output(again));
+      assert.match(again.stdout, /The running stack already is release 3/);
+      assert.ok(
+        !(await Deno.stat(bundleDir(stack, 9)).then(() => true, () => false)),
+        "no release 9 for a no-op rollback",
+      );
+
       // refused: a release that is not good, one that does not exist (exit 2)
       assert.equal((await stack.run(["rollback", "99"])).code, 2);
 

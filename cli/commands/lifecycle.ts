@@ -301,7 +301,7 @@ export interface DeployLockedOptions {
   /**
    * Set by `rollback`: the release being re-applied. The app switches at
    * once (never a canary), a spec a rollout rejected is not refused, and
-   * the release is recorded as kind `rollback`, even when nothing changed.
+   * the release is recorded as kind `rollback` (none when nothing changed).
    */
   rollbackOf?: ReleasePointer;
   /**
@@ -483,10 +483,12 @@ export async function deployLocked(
       term.out(
         `${mark(term, true)} The running stack already is release ${opts.rollbackOf.number}`,
       );
+      // Nothing changed, so no release: a second record of the same stack would only push an
+      // older good release out of `releases.retain` (and its images out of reach of rollback).
       await record(loaded, "deploy_noop", {
         mode: m.services.mode,
         version: m.services.version,
-        ...(await evidence("good", { steps: result.steps })),
+        rollback_of: opts.rollbackOf.number,
       });
       return 0;
     }

@@ -97,6 +97,8 @@ export interface DeployFailedData {
 export interface DeployNoopData {
   mode: Mode;
   version: string;
+  /** Set by a `rollback` to the release that already runs (no release is recorded for it). */
+  rollback_of?: number;
   /** The evidence bundle of this change (issue 15); absent in lines written before it. */
   release?: ReleaseRef;
 }
