@@ -71,7 +71,22 @@ export interface Builder<Row> {
   readonly rows: Row[];
 }
 
-/** Deploys, mode changes, chaos injections and the other actions, in order. */
+/**
+ * Who made an event, when it is not a login user: a named actor
+ * (`kind:name`, e.g. `token:ci` or `webhook:<id>`, which `swiftdeploy
+ * serve` records for the changes it runs); undefined otherwise (the
+ * history's default actor, the shell's user, is not repeated on every row).
+ */
+export function namedActor(e: Pick<HistoryEvent, "actor">): string | undefined {
+  const user = str(obj(e.actor)?.["user"]);
+  return user && /^[a-z]+:./.test(user) ? user : undefined;
+}
+
+/**
+ * Deploys (a rollback's deploy says "Rollback to release N"), mode changes,
+ * chaos injections and the other actions, in order; a row names its actor
+ * when it is a named one (`namedActor`).
+ */
 export function timeline(events: readonly HistoryEvent[]): TimelineRow[] {
   const b = timelineBuilder();
   for (const e of events) b.add(e);
@@ -85,8 +100,14 @@ export function timelineBuilder(): Builder<TimelineRow> {
   const add = (e: HistoryEvent): void => {
     const d = e.data;
     const current = mode ?? NONE;
+    const by = namedActor(e);
     const row = (event: string, modeText: string, details: string[]) =>
-      rows.push({ ts: e.ts, event, mode: modeText, details: details.filter(Boolean).join(", ") });
+      rows.push({
+        ts: e.ts,
+        event,
+        mode: modeText,
+        details: [...details, by ? `by ${by}` : ""].filter(Boolean).join(", "),
+      });
     switch (e.event) {
       case "deploy": {
         const to = str(d["mode"]) ?? "unknown";
@@ -96,7 +117,10 @@ export function timelineBuilder(): Builder<TimelineRow> {
           : mode === to
           ? to
           : `${mode} → ${to}`;
-        row("Deploy", modeText, [
+        const rollbackOf = num(d["rollback_of"]);
+        const rollback = str(d["kind"]) === "rollback" || rollbackOf !== undefined;
+        const title = rollback ? `Rollback to release ${rollbackOf ?? "?"}` : "Deploy";
+        row(title, modeText, [
           str(d["version"]) ? `version ${str(d["version"])}` : "",
           str(d["image"]) ? `image ${str(d["image"])}` : "",
           containers.length ? `containers ${containers.join(", ")}` : "",
@@ -108,9 +132,15 @@ export function timelineBuilder(): Builder<TimelineRow> {
         break;
       }
       case "deploy_noop":
-        row("Deploy (no change)", current, [
-          `already ${str(d["mode"]) ?? "deployed"} ${str(d["version"]) ?? ""}`.trim(),
-        ]);
+        row(
+          num(d["rollback_of"]) !== undefined
+            ? `Rollback to release ${num(d["rollback_of"])} (no change)`
+            : "Deploy (no change)",
+          current,
+          [
+            `already ${str(d["mode"]) ?? "deployed"} ${str(d["version"]) ?? ""}`.trim(),
+          ],
+        );
         break;
       case "deploy_failed":
         row("Deploy failed", current, [

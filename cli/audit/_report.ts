@@ -116,6 +116,25 @@ export function renderAuditReport(
   return renderReport(b.model(), options);
 }
 
+/**
+ * The summary's "Policy violations" cell: how many denials the section
+ * below lists (one per denied decision: a blocked deploy's `deploy_blocked`
+ * and its `policy_violation` line are one; a run of failing status checks
+ * is one) and of which kinds, e.g. `2 (1 deploy blocked, 1 status check
+ * run)`.
+ */
+export function violationsText(count: number, rows: readonly ViolationRow[]): string {
+  if (count === 0) return "0";
+  const bySource = new Map<string, number>();
+  for (const r of rows) {
+    const kind = r.source === "status check" && (r.checks?.count ?? 1) > 1
+      ? "status check run"
+      : r.source;
+    bySource.set(kind, (bySource.get(kind) ?? 0) + 1);
+  }
+  return `${count} (${[...bySource].map(([k, n]) => `${n} ${k}`).join(", ")})`;
+}
+
 /** The report from a model built by `reportBuilder`. Pure and deterministic. */
 export function renderReport(model: ReportModel, options: AuditReportOptions): string {
   const out: string[] = [];
@@ -151,7 +170,7 @@ export function renderReport(model: ReportModel, options: AuditReportOptions): s
       ["Deploys", String(summary.deploys)],
       ["Promotions", String(summary.promotions)],
       ["Blocked by policy", String(summary.blocked)],
-      ["Policy violations", String(summary.violations)],
+      ["Policy violations", violationsText(summary.violations, rows)],
       ...(summary.rollouts.started || model.rollouts.length
         ? [[
           "Rollouts",

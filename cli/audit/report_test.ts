@@ -76,7 +76,7 @@ Deno.test("renderAuditReport() summarises the period, counts and current mode", 
   assert.equal(summary["Deploys"], "1");
   assert.equal(summary["Promotions"], "2");
   assert.equal(summary["Blocked by policy"], "2");
-  assert.equal(summary["Policy violations"], "2");
+  assert.equal(summary["Policy violations"], "2 (1 deploy blocked, 1 promote blocked)");
   assert.equal(summary["Current mode"], "stable (since the promote at 2026-11-21 12:05:00)");
   assert.match(summary["History chain"] ?? "", /^Verified: 3 lines/);
 });
@@ -234,4 +234,59 @@ Deno.test("renderAuditReport() percent-encodes the chart link", () => {
   assert.ok(
     md.includes("](charts/audit%20(1).svg)") || md.includes("](charts/audit%20%281%29.svg)"),
   );
+});
+
+Deno.test("renderAuditReport() says Rollback to release N for a rollback's deploy (and a no-op one), never Deploy", () => {
+  const md = renderAuditReport([
+    ev("12:00:00", "deploy", { mode: "stable", version: "1.0.0", containers: ["a"] }),
+    ev("12:01:00", "deploy", { mode: "stable", version: "2.0.0", containers: ["b"] }),
+    ev("12:02:00", "deploy", {
+      mode: "stable",
+      version: "1.0.0",
+      containers: ["c"],
+      kind: "rollback",
+      rollback_of: 1,
+      release: { number: 3, hash: "c".repeat(64), status: "good" },
+    }),
+    ev("12:03:00", "deploy_noop", { mode: "stable", version: "1.0.0", rollback_of: 1 }),
+  ], opts);
+  const timeline = md.split("## Timeline")[1]!.split("\n## ")[0]!;
+  const rows = timeline.split("\n").filter((l) => l.startsWith("| 2026"));
+  assert.equal(rows.length, 4);
+  assert.match(rows[0]!, /\| Deploy \|/);
+  assert.match(rows[1]!, /\| Deploy \|/);
+  assert.match(rows[2]!, /\| Rollback to release 1 \| stable \| version 1\.0\.0/);
+  assert.match(rows[3]!, /\| Rollback to release 1 \(no change\) \|/);
+  assert.match(md, /rollback/i);
+});
+
+Deno.test("renderAuditReport() names a named actor (token:…, webhook:…) on its timeline row, not the shell's user", () => {
+  const withActor = (e: ReturnType<typeof ev>, user: string) => ({
+    ...e,
+    actor: { user, host: "h", pid: 2 },
+  });
+  const md = renderAuditReport([
+    ev("12:00:00", "deploy", { mode: "stable", version: "1.0.0", containers: ["a"] }),
+    withActor(ev("12:01:00", "promote", { from: "stable", to: "canary" }), "token:ci"),
+    withActor(
+      ev("12:02:00", "deploy", { mode: "canary", version: "2.0.0", containers: ["b"] }),
+      "webhook:gh-main",
+    ),
+  ], opts);
+  const rows = md.split("## Timeline")[1]!.split("\n").filter((l) => l.startsWith("| 2026"));
+  assert.doesNotMatch(rows[0]!, /by /);
+  assert.match(rows[1]!, /by token:ci \|$/);
+  assert.match(rows[2]!, /by webhook:gh-main \|$/);
+});
+
+Deno.test("renderAuditReport() counts one blocked deploy (deploy_blocked + its policy_violation line) as one violation and says of which kind", () => {
+  const reasons = ["Disk free 3.2 GB below minimum 10 GB"];
+  const md = renderAuditReport([
+    ev("12:00:00", "deploy_blocked", {
+      decision: { allow: false, domain: "infrastructure", reasons, checked: { disk_free_gb: 3.2 } },
+      release: { number: 1, hash: "a".repeat(64), status: "blocked" },
+    }),
+    ev("12:00:00", "policy_violation", { domain: "infrastructure", reasons, disk_free_gb: 3.2 }),
+  ], opts);
+  assert.match(md, /\| Policy violations \| 1 \(1 deploy blocked\) \|/);
 });

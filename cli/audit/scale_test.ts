@@ -161,7 +161,7 @@ async function auditAndCheck(label: string, file: string, dir: string, keyDir: s
 
   const md = await Deno.readTextFile(result.reportFile);
   assert.match(md, /^\| Events \| 150000 \|$/m);
-  assert.match(md, new RegExp(`^\\| Policy violations \\| ${SCRAPES / SPIKE_EVERY} \\|$`, "m"));
+  assert.match(md, violationsRow(SCRAPES / SPIKE_EVERY));
   assert.match(md, /^\| Period \| 2026-11-01 00:00:00 → 2026-11-09 16:19:55 \|$/m);
   assert.match(md, /From 150000 status checks .* each time slice \(800 points at most\)\./);
 
@@ -229,3 +229,8 @@ Deno.test("writeAuditReport() reports 150,000 status checks written by the previ
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** The summary's row for `n` policy violations, all of them failing status checks. */
+function violationsRow(n: number): RegExp {
+  return new RegExp(`^\\| Policy violations \\| ${n} \\(${n} status check\\) \\|$`, "m");
+}
