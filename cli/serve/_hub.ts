@@ -119,10 +119,19 @@ export class EventHub {
   /**
    * An SSE response body: replays history lines after `afterLine` (when
    * given), then the current status, then everything live.
+   *
+   * The status sent on connect is current: the ticker runs only while
+   * someone watches, so a cached document older than one interval (or none
+   * yet) is refreshed first, and the stream opens once that run ends. A
+   * refresh that fails sends the older document (its `timestamp` says its
+   * age); none at all sends no status until the next tick.
    */
   async subscribe(
     afterLine: number | undefined,
   ): Promise<ReadableStream<Uint8Array>> {
+    if (!this.#stopped && Date.now() - this.#statusAt >= this.#intervalMs) {
+      await this.#refreshStatus();
+    }
     const encoder = new TextEncoder();
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     let closed = false;

@@ -116,3 +116,64 @@ Deno.test("EventHub refreshes the status only while someone watches or reads; a 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("EventHub's first status on connect is current: a cache older than one interval (or none yet) is refreshed before it is sent", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_hub_" });
+  let runs = 0;
+  let gate: Promise<void> = Promise.resolve();
+  const hub = new EventHub({
+    historyFile: join(dir, "history.jsonl"),
+    statusIntervalSeconds: 0.05,
+    historyPollMs: 1000,
+    runStatus: async () => {
+      await gate;
+      return { run: ++runs, at: Date.now() };
+    },
+  });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The data of the first `status` frame of a new stream, and when it came. */
+  const firstStatus = async () => {
+    const reader = (await hub.subscribe(undefined)).pipeThrough(new TextDecoderStream())
+      .getReader();
+    let buf = "";
+    try {
+      while (true) {
+        const m = /event: status\ndata: (.*)\n\n/.exec(buf);
+        if (m) return { doc: JSON.parse(m[1]!) as { run: number; at: number }, got: Date.now() };
+        const r = await reader.read();
+        if (r.done) throw new Error(`stream closed: ${buf}`);
+        buf += r.value;
+      }
+    } finally {
+      await reader.cancel();
+    }
+  };
+  try {
+    // No status yet: the connect waits for the first run rather than sending nothing.
+    let release!: () => void;
+    gate = new Promise((r) => release = r);
+    const before = hub.subscribe(undefined);
+    setTimeout(() => release(), 30);
+    await hub.start();
+    await before.then((s) => s.cancel());
+    assert.equal(runs, 1);
+    // Idle: the ticks stop (3 intervals after the last demand), the cache ages.
+    await sleep(600);
+    const idle = runs;
+    await sleep(200);
+    assert.equal(runs, idle, "no refresh while nobody watches");
+    const { doc, got } = await firstStatus();
+    assert.equal(
+      doc.run,
+      idle + 1,
+      "the first status was refreshed on connect, not the cached one",
+    );
+    assert.ok(got - doc.at < 50, `first status ${got - doc.at} ms old (interval 50 ms)`);
+    // A fresh cache is sent as it is: no extra run on connect.
+    const fresh = await firstStatus();
+    assert.ok(fresh.got - fresh.doc.at < 50 + 50, `${fresh.got - fresh.doc.at} ms old`);
+  } finally {
+    await hub.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
