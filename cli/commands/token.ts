@@ -46,9 +46,16 @@ export async function runTokenList(ctx: Context, opts: { json: boolean }): Promi
   return 0;
 }
 
-/** Revokes a token by name; the server refuses it from its next request on. */
+/**
+ * Revokes a token by name; the server refuses it from its next request on.
+ * A token revoked before is said so (exit 0: it is revoked, as asked).
+ */
 export async function runTokenRevoke(ctx: Context, name: string): Promise<number> {
-  const record = await revokeToken(ctx.stateDir, name);
-  ctx.term.out(`revoked token "${record.name}" at ${record.revoked_at}`);
+  const { record, already } = await revokeToken(ctx.stateDir, name);
+  ctx.term.out(
+    already
+      ? `token "${record.name}" was already revoked at ${record.revoked_at} (nothing changed)`
+      : `revoked token "${record.name}" at ${record.revoked_at}`,
+  );
   return 0;
 }

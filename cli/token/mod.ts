@@ -196,22 +196,26 @@ export async function createToken(
 
 /**
  * Revokes the token named `name`: the server refuses it (401) from its next
- * request on (it re-reads the store when the file changes).
+ * request on (it re-reads the store when the file changes). A token revoked
+ * before keeps its first `revoked_at` and the store is not written.
  *
+ * @returns the record and `already`: true when it was revoked before this call
  * @throws SwiftDeployError USAGE (exit 2) when no token has that name
  */
-export async function revokeToken(stateDir: string, name: string): Promise<TokenRecord> {
+export async function revokeToken(
+  stateDir: string,
+  name: string,
+): Promise<{ record: TokenRecord; already: boolean }> {
   const path = tokenStorePath(stateDir);
   await ensureDir(stateDir, 0o755);
   return await withFileLock(`${path}.lock`, async () => {
     const tokens = await readTokens(path);
     const found = tokens.find((t) => t.name === name);
     if (!found) throw usage(`Cannot revoke token "${name}": no token has that name`);
-    if (!found.revoked_at) {
-      found.revoked_at = nowIso();
-      await writeStore(path, tokens);
-    }
-    return found;
+    if (found.revoked_at) return { record: found, already: true };
+    found.revoked_at = nowIso();
+    await writeStore(path, tokens);
+    return { record: found, already: false };
   }, { mode: 0o600 });
 }
 

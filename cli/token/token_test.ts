@@ -66,7 +66,7 @@ Deno.test("createToken() stores only the hash in a 0600 file; names are unique; 
     await assert.rejects(createToken(state, "x", "admin"), /Invalid scope "admin"/);
     const cache = new TokenCache(state);
     assert.deepEqual(await cache.check(token), { ok: true, name: "ci-bot", scope: "deploy" });
-    await revokeToken(state, "ci-bot");
+    assert.equal((await revokeToken(state, "ci-bot")).already, false);
     assert.deepEqual(await cache.check(token), { ok: false, reason: "revoked" });
     assert.equal((await Deno.stat(tokenStorePath(state))).mode! & 0o777, 0o600);
     const [kept] = await readTokens(tokenStorePath(state));
@@ -96,6 +96,32 @@ Deno.test("readTokens() refuses a damaged store with TOKEN_STORE instead of lett
       readTokens(path),
       (e: Error & { code?: string }) => e.code === "TOKEN_STORE",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("token revoke of a token revoked before says so, keeps its first revoked_at and writes nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "swiftdeploy_token_" });
+  try {
+    const state = join(dir, ".swiftdeploy");
+    await createToken(state, "ci", "deploy");
+    const first = await revokeToken(state, "ci");
+    assert.equal(first.already, false);
+    const mtime = (await Deno.stat(tokenStorePath(state))).mtime;
+    const again = await revokeToken(state, "ci");
+    assert.equal(again.already, true);
+    assert.equal(again.record.revoked_at, first.record.revoked_at);
+    assert.deepEqual((await Deno.stat(tokenStorePath(state))).mtime, mtime);
+    // The command's words: the first revoke says revoked, the second says it already was.
+    const { runTokenRevoke } = await import("../commands/token.ts");
+    await createToken(state, "bot", "read");
+    const lines: string[] = [];
+    const ctx = { stateDir: state, term: { out: (l: string) => lines.push(l) } } as never;
+    assert.equal(await runTokenRevoke(ctx, "bot"), 0);
+    assert.equal(await runTokenRevoke(ctx, "bot"), 0);
+    assert.match(lines[0]!, /^revoked token "bot" at /);
+    assert.match(lines[1]!, /^token "bot" was already revoked at .* \(nothing changed\)$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
