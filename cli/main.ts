@@ -297,8 +297,10 @@ const releases = program.command("releases")
   .addHelpText(
     "after",
     "\nEvery change that reached the engine leaves a numbered, content-addressed bundle:\n" +
-      "good releases (rollback targets), failed ones (undone) and blocked ones (a gate refused).\n" +
-      "Layout: docs/releases.md. The history's release_created line names each by its sha256.",
+      "good releases (rollback targets), failed ones (undone), blocked ones (a gate refused)\n" +
+      "and aborted ones (an operator's `rollout abort`).\n" +
+      "Layout: docs/releases.md. The history line of each change (deploy, deploy_failed,\n" +
+      "rollout_completed, …) names its bundle in data.release: number, sha256 and status.",
   )
   .action(
     action(async (ctx, o: { json?: boolean }) =>

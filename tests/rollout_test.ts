@@ -65,6 +65,51 @@ interface State {
   canary: { container: string; version: string };
   analyses: { outcome: string; reasons: string[] }[];
   abort?: { by: string; reasons: string[] };
+  started_at: string;
+}
+
+interface RolloutRelease {
+  record: {
+    number: number;
+    kind: string;
+    status: string;
+    reason?: string;
+    started_at: string;
+    duration_ms: number;
+    rollout_id?: string;
+  };
+  /** gates.tsv's rows (header skipped), as lines. */
+  gates: string[];
+  decisions: { domain: string }[];
+  actions: { kind: string }[];
+  /** When its rollout started (the history's rollout_started line). */
+  rolloutStarted: string;
+}
+
+/** The stack's `rollout` releases, oldest first, with their evidence files. */
+async function rolloutReleases(stack: TestStack): Promise<RolloutRelease[]> {
+  const root = join(stack.dir, ".swiftdeploy", "releases");
+  const history = (await Deno.readTextFile(join(stack.dir, "history.jsonl"))).trim().split("\n")
+    .map((l) => JSON.parse(l) as { ts: string; event: string; data: { id?: string } });
+  const out: RolloutRelease[] = [];
+  for await (const e of Deno.readDir(root)) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const dir = join(root, e.name);
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "release.json")));
+    if (record.kind !== "rollout") continue;
+    const lines = async (f: string) =>
+      (await Deno.readTextFile(join(dir, f))).split("\n").filter((l) => l !== "");
+    out.push({
+      record,
+      gates: (await lines("gates.tsv")).slice(1),
+      decisions: (await lines("decisions.jsonl")).map((l) => JSON.parse(l)),
+      actions: (await lines("actions.jsonl")).map((l) => JSON.parse(l)),
+      rolloutStarted: history.find((h) =>
+        h.event === "rollout_started" && h.data.id === record.rollout_id
+      )?.ts ?? "",
+    });
+  }
+  return out.sort((a, b) => a.record.number - b.record.number);
 }
 
 async function rolloutState(stack: TestStack): Promise<State | undefined> {
@@ -343,12 +388,47 @@ Deno.test({
           const st = await rolloutState(stack);
           return st?.canary.version === "3.0.0" && st.weight === 50 ? st : undefined;
         });
+        const abortAt = Date.now();
         const aborted = await stack.run(["rollout", "abort"]);
         assert.equal(aborted.code, 0, output(aborted));
         const ended = await finish(second);
         assert.equal(ended.code, 3, output(ended));
         assert.equal((await rolloutState(stack))?.abort?.by, "operator");
         assert.deepEqual(await appContainers(stack.project), [s.stable.container]);
+
+        // Both rollouts' releases carry the evidence of their start (validate, the
+        // infrastructure policy, the canary's start), their actions and analyses, and the time
+        // from the deploy's start to their end; the operator's abort is `aborted`, no gate's.
+        const [completedRelease, abortedRelease] = (await rolloutReleases(stack)).slice(-2);
+        assert.equal(completedRelease!.record.status, "good");
+        assert.equal(abortedRelease!.record.status, "aborted");
+        assert.match(abortedRelease!.record.reason ?? "", /rolled back by operator/);
+        for (const r of [completedRelease!, abortedRelease!]) {
+          const names = r.gates.map((g) => g.split("\t")[0]);
+          for (const g of ["validate", "policy.infrastructure", "canary.start"]) {
+            assert.ok(names.includes(g), `release ${r.record.number} gates: ${names.join(", ")}`);
+          }
+          assert.ok(
+            r.decisions.some((d) => d.domain === "infrastructure"),
+            "the deploy's decision",
+          );
+          assert.ok(r.actions.length > 0, `release ${r.record.number} actions`);
+          assert.ok(
+            Date.parse(r.record.started_at) <= Date.parse(r.rolloutStarted),
+            "the release starts with the deploy, before the rollout",
+          );
+        }
+        assert.ok(
+          completedRelease!.actions.some((a) => a.kind === "route"),
+          "the steps' routes are in the action log",
+        );
+        assert.ok(
+          abortedRelease!.record.duration_ms >= abortAt - Date.parse(s.started_at),
+          `aborted ${abortedRelease!.record.duration_ms} ms after its start`,
+        );
+        const shown = await stack.run(["releases", "show", String(abortedRelease!.record.number)]);
+        assert.equal(shown.code, 0, output(shown));
+        assert.match(shown.stdout, /Release \d+: rollout, aborted/);
       } finally {
         const counts = await loadRun.stop();
         assert.equal(failedRequests(counts), 0, JSON.stringify(counts));

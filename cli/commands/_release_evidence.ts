@@ -2,8 +2,9 @@
  * Writes a change's evidence bundle (cli/release) when the change ends,
  * whatever its outcome: what the engine runs (image ids and digests, the
  * containers and their health), the policy bundle's hash, the recorder's
- * decisions, gates, actions and timings, then names it in the history
- * (`release_created`). Used by deploy, promote, rollouts and rollback.
+ * decisions, gates, actions and timings; the caller names it in its
+ * history event (`data.release`, see `releaseField`). Used by deploy,
+ * promote, rollouts and rollback.
  */
 import { basename, join, relative } from "node:path";
 import type { Context } from "./context.ts";

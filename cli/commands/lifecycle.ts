@@ -436,7 +436,7 @@ export async function deployLocked(
     );
     if (release.kind === "canary") {
       // 4b. a canary beside the serving stable, then the steps (issue 13)
-      const shell = { ctx, loaded, engine, plan: desired.plan, evaluator, apply };
+      const shell = { ctx, loaded, engine, plan: desired.plan, evaluator, apply, recorder: rec };
       let state;
       try {
         state = await startRollout(shell, desired, release);
@@ -506,6 +506,9 @@ export async function deployLocked(
       image: m.services.image,
       containers: plan.containers.map((c) => c.name),
       duration_ms: ms,
+      ...(opts.rollbackOf
+        ? { kind: "rollback" as const, rollback_of: opts.rollbackOf.number }
+        : {}),
       ...bundle,
     });
     term.out(

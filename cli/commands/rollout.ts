@@ -6,7 +6,13 @@
  * status|pause|resume|promote|abort`.
  */
 import type { Context } from "./context.ts";
-import { type DesiredStack, execute, type ObservedState, type Step } from "../actions/mod.ts";
+import {
+  describeAction,
+  type DesiredStack,
+  execute,
+  type ObservedState,
+  type Step,
+} from "../actions/mod.ts";
 import { type ApplyOptions, applyStack, perform, routeTable } from "../deploy/mod.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
@@ -29,19 +35,21 @@ import {
   newRollout,
   outcomeOf,
   paused,
+  readRolloutEvidence,
   readRolloutState,
   resumed,
   type RolloutState,
   rolloutStatePath,
   tryDriverLock,
   type VariantWindow,
+  writeRolloutEvidence,
   writeRolloutState,
 } from "../rollout/mod.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import { mark } from "../term/mod.ts";
 import type { StackPlan } from "../plan/mod.ts";
 import { lockPath, printDecision, record } from "./_shared.ts";
-import { ReleaseRecorder } from "../release/mod.ts";
+import { type ActionEntry, type RecorderSnapshot, ReleaseRecorder } from "../release/mod.ts";
 import { limitsFor, recordRelease, releaseField } from "./_release_evidence.ts";
 
 /** The spec of an app container: its config hash and the image id it runs. */
@@ -149,6 +157,29 @@ export interface RolloutShell {
   plan: StackPlan;
   evaluator: PolicyEvaluator;
   apply: ApplyOptions;
+  /**
+   * The deploy's recorder (its validate and infrastructure gates and
+   * decisions): persisted with the rollout's start, so the release recorded
+   * when the rollout ends holds them, whichever process ends it.
+   */
+  recorder?: ReleaseRecorder;
+}
+
+/** Action log entries of executed steps. */
+function actionsOf(steps: readonly Step[]): ActionEntry[] {
+  return steps.map((s) => ({ kind: s.action.kind, description: describeAction(s.action) }));
+}
+
+/** Appends executed steps to the rollout's persisted evidence (call under the change lock). */
+async function appendRolloutActions(
+  ctx: Context,
+  id: string,
+  steps: readonly Step[],
+): Promise<void> {
+  const ev = await readRolloutEvidence<RecorderSnapshot>(ctx.stateDir, id);
+  if (!ev) return;
+  ev.actions = [...(ev.actions ?? []), ...actionsOf(steps)];
+  await writeRolloutEvidence(ctx.stateDir, id, ev);
 }
 
 /** The driver's dependencies on the real engine, nginx, policy and history. */
@@ -166,7 +197,12 @@ export function driverDeps(shell: RolloutShell): DriverDeps {
         await lock.release();
       }
     },
-    run: (steps) => runSteps(engine, plan, steps, apply),
+    run: async (steps) => {
+      const out = await runSteps(engine, plan, steps, apply);
+      const id = (await readRolloutState(ctx.stateDir).catch(() => undefined))?.id;
+      if (id) await appendRolloutActions(ctx, id, steps).catch(() => {});
+      return out;
+    },
     collect: (seconds, stop) => collectWindow(ctx, loaded, seconds, stop, apply.progress),
     decide: (input) => evaluator.evaluate("rollout", input),
     record: async (event, payload) => {
@@ -189,17 +225,26 @@ export function driverDeps(shell: RolloutShell): DriverDeps {
 
 /**
  * The evidence bundle of a rollout that ended: a good release when it
- * completed, a blocked attempt when it was rolled back (recorded when the
- * abort is decided). Its decisions and gates are the persisted analyses
- * (every process that drove a step wrote them into the state), each with
- * the figures the policy judged.
+ * completed, `blocked` when its analysis rolled it back, `aborted` when an
+ * operator did (recorded when the abort is decided). It holds the evidence
+ * persisted at the rollout's start (the deploy's validate and
+ * infrastructure gates and decisions, the canary's start), the actions of
+ * every transition so far, then the analyses (every process that drove a
+ * step wrote them into the state), each with the figures the policy
+ * judged; its time runs from the deploy's start to the end.
  */
 async function recordRolloutRelease(
   shell: RolloutShell,
   completed: boolean,
 ): Promise<ReturnType<typeof releaseField>> {
   const state = await readRolloutState(shell.ctx.stateDir).catch(() => undefined);
-  const rec = new ReleaseRecorder();
+  const start = state
+    ? await readRolloutEvidence<RecorderSnapshot>(shell.ctx.stateDir, state.id)
+    : undefined;
+  const rec = new ReleaseRecorder(
+    undefined,
+    start ?? (state ? { ...emptySnapshot(), started_at: state.started_at } : undefined),
+  );
   const limits = limitsFor(shell.loaded.manifest)("rollout");
   for (const a of state?.analyses ?? []) {
     rec.decision("rollout", {
@@ -226,7 +271,7 @@ async function recordRolloutRelease(
   return releaseField(
     await recordRelease(shell.ctx, shell.loaded, rec, {
       kind: "rollout",
-      status: completed ? "good" : "blocked",
+      status: completed ? "good" : state?.abort?.by === "operator" ? "aborted" : "blocked",
       ...(state ? { rolloutId: state.id } : {}),
       ...(!completed && state?.abort
         ? { reason: `rolled back by ${state.abort.by}: ${state.abort.reasons.join("; ")}` }
@@ -234,6 +279,10 @@ async function recordRolloutRelease(
       plan: shell.plan,
     }),
   );
+}
+
+function emptySnapshot(): RecorderSnapshot {
+  return { started_at: "", decisions: [], gates: [], actions: [], timings: {}, health: [] };
 }
 
 /**
@@ -356,6 +405,16 @@ export async function startRollout(
     state.canary.container = c.container;
   }
   await writeRolloutState(shell.ctx.stateDir, state);
+  // The start's evidence, for the release recorded when the rollout ends (any process).
+  const rec = shell.recorder ?? new ReleaseRecorder();
+  rec.gate(
+    "canary.start",
+    "pass",
+    `${state.canary.container} (${state.canary.version}) beside ${state.stable.container} ` +
+      `(${state.stable.version}) at weight 0`,
+  );
+  rec.steps(actionsOf(result.steps));
+  await writeRolloutEvidence(shell.ctx.stateDir, state.id, rec.snapshot());
   await record(loaded, "rollout_started", {
     id: state.id,
     stable: { container: state.stable.container, version: state.stable.version },

@@ -293,6 +293,9 @@ export async function deploySwarm(
         image: plan.services.find((s) => s.role === "app")!.spec.TaskTemplate.ContainerSpec.Image,
         containers: plan.services.map((s) => s.name),
         duration_ms: ms,
+        ...(opts.rollbackOf
+          ? { kind: "rollback" as const, rollback_of: opts.rollbackOf.number }
+          : {}),
         ...bundle,
       });
       const replicas = plan.services.find((s) => s.role === "app")!.spec.Mode.Replicated.Replicas;

@@ -73,6 +73,10 @@ export interface DeployData {
   /** Names of the containers now serving. */
   containers: string[];
   duration_ms: number;
+  /** `rollback` when `swiftdeploy rollback` made this deploy; absent for a plain deploy. */
+  kind?: "rollback";
+  /** For kind `rollback`: the release number it re-applied. */
+  rollback_of?: number;
   /** The evidence bundle of this change (issue 15); absent in lines written before it. */
   release?: ReleaseRef;
 }

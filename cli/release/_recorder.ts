@@ -8,6 +8,22 @@ import type { Decision, Domain, PolicyEvaluator } from "../policy/mod.ts";
 import { decisionGate } from "./_record.ts";
 import type { ActionEntry, DecisionEntry, GateRow, ReleaseRecord } from "./types.ts";
 
+/**
+ * A recorder's evidence as plain JSON: what a change that outlives its
+ * process (a rollout: started by `deploy`, ended by whichever process
+ * completes or aborts it) persists at its start and restores at its end.
+ */
+export interface RecorderSnapshot {
+  /** ISO 8601 UTC when the change started. */
+  started_at: string;
+  decisions: DecisionEntry[];
+  gates: GateRow[];
+  actions: ActionEntry[];
+  /** Named timings, ms. */
+  timings: Record<string, number>;
+  health: ReleaseRecord["health"];
+}
+
 /** Evidence gathered so far by one change. */
 export class ReleaseRecorder {
   /** When the change started. */
@@ -19,9 +35,34 @@ export class ReleaseRecorder {
   readonly health: ReleaseRecord["health"] = [];
   #now: () => Date;
 
-  constructor(now: () => Date = () => new Date()) {
+  /**
+   * @param now the clock (tests pin it)
+   * @param from evidence gathered earlier (by another process): its start
+   *   time and entries are kept, this recorder appends to them
+   */
+  constructor(now: () => Date = () => new Date(), from?: RecorderSnapshot) {
     this.#now = now;
-    this.started = now();
+    const at = from ? new Date(from.started_at) : undefined;
+    this.started = at && !Number.isNaN(at.getTime()) ? at : now();
+    if (from) {
+      this.decisions.push(...(from.decisions ?? []));
+      this.gates.push(...(from.gates ?? []));
+      this.actions.push(...(from.actions ?? []));
+      Object.assign(this.timings, from.timings ?? {});
+      this.health.push(...(from.health ?? []));
+    }
+  }
+
+  /** The evidence so far as plain JSON (see `RecorderSnapshot`); restored by the constructor. */
+  snapshot(): RecorderSnapshot {
+    return {
+      started_at: this.started.toISOString(),
+      decisions: [...this.decisions],
+      gates: [...this.gates],
+      actions: [...this.actions],
+      timings: { ...this.timings },
+      health: [...this.health],
+    };
   }
 
   /** Records a decision and its gate row; `limits` is the data the policy judged against. */

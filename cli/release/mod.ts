@@ -56,4 +56,5 @@ export {
   verifyRelease,
   writeRelease,
 } from "./_store.ts";
-export { ReleaseRecorder } from "./_recorder.ts";
+export { type RecorderSnapshot, ReleaseRecorder } from "./_recorder.ts";
+export { describeKeyChanges, type KeyChange, manifestKeyChanges } from "./_manifest_diff.ts";

@@ -31,9 +31,10 @@
  * into place, so a reader sees all of it or none. Its `hash` is the sha256 of
  * the canonical JSON (cli/digest `canonicalJson`) of the record without its
  * `hash` field; the record holds the sha256 of every other file of the
- * bundle, so the one hash covers the folder. The history's `release_created`
- * event names `{ number, hash, kind, status }`, so the hash chain covers the
- * release.
+ * bundle, so the one hash covers the folder. The history event of the
+ * change (`deploy`, `deploy_failed`, `deploy_blocked`, `rollout_completed`,
+ * `rollout_aborted`, …) names it in `data.release` as `{ number, hash,
+ * status }`, so the hash chain covers the release.
  *
  * @module
  */
@@ -44,9 +45,12 @@ export type ReleaseKind = "deploy" | "promote" | "rollout" | "rollback" | "relea
 /**
  * `good`: the change took effect and is healthy (a candidate for rollback);
  * `failed`: it was attempted and undone (the old stack kept serving);
- * `blocked`: a gate (policy, validation, a rolled-back rollout) refused it.
+ * `blocked`: a gate (policy, validation, a rollout's analysis) refused it;
+ * `aborted`: an operator stopped it (`rollout abort`) and the old stack kept
+ * serving. Only `good` releases are rollback targets and count for
+ * retention.
  */
-export type ReleaseStatus = "good" | "failed" | "blocked";
+export type ReleaseStatus = "good" | "failed" | "blocked" | "aborted";
 
 /** One image a container of the release runs. */
 export interface ReleaseImage {

@@ -82,3 +82,39 @@ export async function driverAlive(stateDir: string): Promise<boolean> {
   if ((await readIfExists(driverLockPath(stateDir))) === undefined) return false;
   return await lockProbe(driverLockPath(stateDir));
 }
+
+/**
+ * `<state dir>/rollout/evidence.json`: the evidence a rollout gathered from
+ * its start (the deploy's gates and decisions, the actions of every
+ * transition), kept for the release recorded when it ends, whichever
+ * process ends it.
+ */
+export function rolloutEvidencePath(stateDir: string): string {
+  return join(rolloutDir(stateDir), "evidence.json");
+}
+
+/**
+ * The evidence persisted for rollout `id`, or undefined when there is none
+ * for it (none written, another rollout's, or not JSON: a release then
+ * holds what the ending process knows).
+ */
+export async function readRolloutEvidence<T>(stateDir: string, id: string): Promise<T | undefined> {
+  const text = await readIfExists(rolloutEvidencePath(stateDir));
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as { id?: unknown; evidence?: T };
+    return v.id === id ? v.evidence : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Persists rollout `id`'s evidence atomically (replacing any earlier rollout's). */
+export async function writeRolloutEvidence(
+  stateDir: string,
+  id: string,
+  evidence: unknown,
+): Promise<void> {
+  await ensureDir(rolloutDir(stateDir), 0o755);
+  await atomicWrite(rolloutEvidencePath(stateDir), JSON.stringify({ id, evidence }) + "\n");
+}

@@ -43,9 +43,12 @@ export {
 export {
   driverAlive,
   driverLockPath,
+  readRolloutEvidence,
   readRolloutState,
   rolloutDir,
+  rolloutEvidencePath,
   rolloutStatePath,
   tryDriverLock,
+  writeRolloutEvidence,
   writeRolloutState,
 } from "./_store.ts";
