@@ -209,7 +209,12 @@ Deno.test({
       assert.equal(r5p.manifest.mode, "canary");
       await namedInHistory(stack, "promote", r5p);
 
-      // r6: rollback (default: the good release before the newest good one, r3)
+      // r6: rollback (default: the good release before the newest good one, r3); the file has a
+      // section release 3 never had: the rollback names what the restored text drops
+      await Deno.writeTextFile(
+        stack.manifestPath,
+        (await Deno.readTextFile(stack.manifestPath)) + "releases:\n  retain: 5\n",
+      );
       const back = await underLoad(stack, ["rollback"]);
       assert.equal(back.r.code, 0, output(back.r));
       assert.equal(back.failed, 0, JSON.stringify(back.counts));
@@ -226,6 +231,17 @@ Deno.test({
       assert.equal(r6.kind, "rollback");
       assert.equal(r6.rollback_of?.number, 3);
       await namedInHistory(stack, "deploy", r6);
+      assert.match(back.r.stdout, /the restored text removes releases[;\n]/, output(back.r));
+      // the history says it was a rollback, and so does the audit
+      const rolledBack = (await events(stack)).filter((e) => e.event === "deploy").at(-1)!;
+      assert.equal(rolledBack.data.kind, "rollback");
+      assert.equal(rolledBack.data.rollback_of, 3);
+      const audit = await stack.run(["audit"]);
+      assert.equal(audit.code, 0, output(audit));
+      assert.match(
+        await Deno.readTextFile(join(stack.dir, "audit_report.md")),
+        /\| Rollback to release 3 \|/,
+      );
       console.log(
         `rollback to healthy: ${back.seconds.toFixed(1)} s, ${back.counts.total} requests, ` +
           `${back.failed} failed; bundle sizes: ${
@@ -305,7 +321,12 @@ Deno.test({
       }
       const list = await stack.run(["releases"]);
       assert.equal(list.code, 0, output(list));
-      assert.match(list.stdout, /\n +8 +good +rollback +1\.1\.0/);
+      assert.match(list.stdout, /\n *8 +good +rollback +1\.1\.0/);
+      // columns sized to their content: every row's hash starts under the header's "sha256"
+      const [head, ...lines] = list.stdout.trimEnd().split("\n");
+      for (const l of lines) {
+        assert.equal(l.search(/ [0-9a-f]{12}( {2}|$)/) + 1, head!.indexOf("sha256"), list.stdout);
+      }
 
       // r9: rollback to release 1, whose image is gone (pruned: no longer retained), is
       // refused before anything is touched: exit 2 naming the image and the release, the
@@ -463,13 +484,20 @@ Deno.test({
       await namedInHistory(stack, "rollout_completed", rec);
       const decisions = (await Deno.readTextFile(join(bundleDir(stack, 2), "decisions.jsonl")))
         .trim().split("\n").map((l) => JSON.parse(l));
-      assert.equal(decisions.length, 1, "one analysis");
-      assert.equal(decisions[0].domain, "rollout");
-      assert.equal(decisions[0].decision.checked.outcome, "continue");
+      // the deploy's infrastructure decision at the start, then the one analysis
+      assert.deepEqual(decisions.map((d) => d.domain), ["infrastructure", "rollout"]);
+      assert.equal(decisions[1].decision.checked.outcome, "continue");
+      const gates = await Deno.readTextFile(join(bundleDir(stack, 2), "gates.tsv"));
       assert.match(
-        await Deno.readTextFile(join(bundleDir(stack, 2), "gates.tsv")),
+        gates,
         /\npolicy\.rollout\tpass\t[^\t]*canary_requests=\d+[^\t]*\t[^\t]*max_error_rate_percent=/,
       );
+      assert.match(
+        gates,
+        /\nvalidate\tpass\t.*\npolicy\.infrastructure\tpass\t.*\ncanary\.start\tpass\t/,
+      );
+      const actions = await Deno.readTextFile(join(bundleDir(stack, 2), "actions.jsonl"));
+      assert.match(actions, /"kind":"route"/, "the steps' routes are in the action log");
       const serving = await running(stack.project);
       assert.equal(rec.containers.find((c) => c.role === "app")?.name, serving.app?.name);
     } finally {

@@ -25,7 +25,9 @@ import { mark } from "../term/mod.ts";
 import {
   BUNDLE_FILES,
   DEFAULT_RETAIN,
+  describeKeyChanges,
   listRecords,
+  manifestKeyChanges,
   namedImages,
   parseGatesTsv,
   protectedImageIds,
@@ -71,27 +73,60 @@ export async function runReleases(ctx: Context, opts: { json?: boolean }): Promi
   }
   const retained = new Set(retainedReleases(records, await retainOf(ctx)).map((r) => r.number));
   const newestGood = [...records].reverse().find((r) => r.status === "good")?.number;
-  t.out(t.bold("  #  status   kind             version   mode     created (UTC)        sha256"));
-  for (const s of summaries) {
-    const status = s.status === "good"
-      ? t.green(s.status.padEnd(7))
-      : s.status === "failed"
-      ? t.red(s.status.padEnd(7))
-      : t.yellow(s.status.padEnd(7));
+  const rows = summaries.map((s) => {
     const notes = [
       s.number === newestGood ? "latest good" : "",
       retained.has(s.number) ? "retained" : "",
       s.environment ? `env ${s.environment}` : "",
     ].filter(Boolean).join(", ");
-    t.out(
-      `${String(s.number).padStart(3)}  ${status}  ${s.kind.padEnd(15)}  ${s.version.padEnd(8)}  ` +
-        `${s.mode.padEnd(7)}  ${s.created_at.slice(0, 19).replace("T", " ")}  ${
-          shortHash(s.hash)
-        }` +
-        (notes ? `  ${t.dim(`(${notes})`)}` : ""),
-    );
+    return {
+      status: s.status,
+      cells: [
+        String(s.number),
+        s.status,
+        s.kind,
+        s.version,
+        s.mode,
+        s.created_at.slice(0, 19).replace("T", " "),
+        shortHash(s.hash),
+      ],
+      notes,
+    };
+  });
+  const header = ["#", "status", "kind", "version", "mode", "created (UTC)", "sha256"];
+  const widths = columnWidths([header, ...rows.map((r) => r.cells)]);
+  const color = (status: string, text: string) =>
+    status === "good" ? t.green(text) : status === "failed" ? t.red(text) : t.yellow(text);
+  t.out(t.bold(formatRow(header, widths)));
+  for (const r of rows) {
+    // Padded before coloring: escape codes take no column.
+    const cells = r.cells.map((c, i) => i === 1 ? color(r.status, c.padEnd(widths[i]!)) : c);
+    t.out(formatRow(cells, widths) + (r.notes ? `  ${t.dim(`(${r.notes})`)}` : ""));
   }
   return 0;
+}
+
+/**
+ * Each column's width: the longest cell in it (text length; cells hold no
+ * escape codes).
+ */
+export function columnWidths(rows: readonly (readonly string[])[]): number[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((c, i) => widths[i] = Math.max(widths[i] ?? 0, c.length));
+  }
+  return widths;
+}
+
+/**
+ * One table line: the first column (a number) right-aligned, the others
+ * left-aligned, two spaces apart, the last one not padded. A cell already
+ * padded (and colored) is kept as it is.
+ */
+export function formatRow(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) =>
+    i === cells.length - 1 ? c : i === 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)
+  ).join("  ");
 }
 
 /**
@@ -345,6 +380,11 @@ export async function runRollback(
               heldText(records, before)
             } (put back if the rollback fails)`,
         );
+        // Settings newer than the release vanish with the text it replaces: name them.
+        const keys = before === undefined
+          ? ""
+          : describeKeyChanges(manifestKeyChanges(before, text));
+        if (keys) t.out(`    the restored text ${keys}`);
         restore = async () => {
           if (before === undefined) await Deno.remove(ctx.manifestPath).catch(() => {});
           else await atomicWrite(ctx.manifestPath, before);
