@@ -7,6 +7,7 @@
  */
 
 export { parseManifest } from "./_parse_manifest.ts";
+export { parseYaml } from "./_yaml.ts";
 export { editManifestText, type ManifestValue } from "./_edit_manifest.ts";
 export {
   applySelection,

@@ -9,8 +9,7 @@
  * (exit 2). Pure: no I/O; the engine's figures come from GET /info.
  */
 import type { FileIssue } from "../errors/mod.ts";
-import { parseYaml } from "../manifest/_yaml.ts";
-import type { HardeningSpec, ResourceRole } from "../manifest/mod.ts";
+import { type HardeningSpec, parseYaml, type ResourceRole } from "../manifest/mod.ts";
 
 /** The engine's host as GET /info describes it; 0 when the engine does not say. */
 export interface EngineHost {
