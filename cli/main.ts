@@ -10,6 +10,7 @@ import { join } from "node:path";
 import {
   type Context,
   createContext,
+  hintFor,
   installHome,
   type PolicyEngineKind,
 } from "./commands/context.ts";
@@ -27,6 +28,8 @@ interface GlobalOptions {
 
 let exitCode = 0;
 let verbose = Deno.args.includes("--verbose");
+/** The environment `-e` chose: hints quoting a command name it (`hintFor`). */
+let chosenEnvironment: string | undefined;
 
 function positiveNumber(name: string) {
   return (value: string): number => {
@@ -111,6 +114,7 @@ const commands = {
 function ctxOf(cmd: Command): Context {
   const g = cmd.optsWithGlobals() as GlobalOptions;
   verbose = Boolean(g.verbose);
+  chosenEnvironment = g.env || undefined;
   const term = createTerminal(g.color === false ? { color: false } : {});
   return createContext({
     manifest: g.manifest,
@@ -356,7 +360,9 @@ program.command("release")
       "still runs and soaked for that environment's soak time; production images never :latest\n" +
       "and pinned by digest; registries allowed; the same policy bundle; no freeze. Then the\n" +
       "deploy path's gates. Exit codes: 0 promoted, 1 failed, 2 no such environment or release,\n" +
-      "3 denied by policy (the reasons are printed), 4 a change holds <env>. docs/environments.md",
+      "3 denied by policy (the reasons are printed), 4 a change holds <env>. -e/--env is not\n" +
+      "needed; given, it must name N's environment or <env> (exit 2 otherwise).\n" +
+      "docs/environments.md",
   )
   .action(
     action(async (ctx, n: string, o: { to: string; timeout: number }) =>
@@ -629,13 +635,13 @@ function report(error: unknown): number {
         }${issue.message}`,
       );
     }
-    if (error.hint) term.err(`${term.yellow("hint:")} ${error.hint}`);
+    if (error.hint) term.err(`${term.yellow("hint:")} ${hintFor(error.hint, chosenEnvironment)}`);
     if (verbose && error.stack) term.err(error.stack);
     return error.exitCode;
   }
   if (error instanceof SwiftDeployError) {
     term.err(`${term.red("error:")} ${error.message}`);
-    if (error.hint) term.err(`${term.yellow("hint:")} ${error.hint}`);
+    if (error.hint) term.err(`${term.yellow("hint:")} ${hintFor(error.hint, chosenEnvironment)}`);
     if (verbose) {
       if (error.stack) term.err(error.stack);
       if (error.cause) {
