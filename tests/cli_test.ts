@@ -383,6 +383,13 @@ environments:
           [["rollback"], 2, /no good release yet[^]*`swiftdeploy -e prod releases`/],
           [["rollback", "3"], 2, /release 3 does not exist[^]*`swiftdeploy -e prod releases`/],
           [["token", "list"], 0, /`swiftdeploy -e prod token create/],
+          // never deployed: said first, not just an unreachable app under a PASSing host policy
+          [
+            ["status", "--once"],
+            0,
+            /─\n! not deployed: the engine runs no container of project "envs-prod"[^]*`swiftdeploy -e prod deploy`/,
+          ],
+          [["status", "--once", "--json"], 0, /"deployed":false[^]*\nnot deployed: /],
           // -e naming the promotion's target is fine (release 1 of staging does not exist)
           [["release", "promote", "1", "--to", "prod"], 2, /Cannot find release 1 of "staging"/],
           [
