@@ -126,23 +126,15 @@ function ctxOf(cmd: Command): Context {
 }
 
 /**
- * Commands that read or write one stack's state (its releases, tokens, lock,
- * rollout, history) without always loading the manifest: with environments
- * declared they need `-e` as deploy does, or they would act on a folder no
- * environment uses (found by a user trial: `token create` wrote a token no
- * `serve` reads, `releases` listed an empty folder).
+ * Commands that act on no one stack's state: every other command reads or
+ * writes one stack's (its releases, tokens, lock, rollout, history), so with
+ * environments declared it needs `-e` as deploy does, or it would act on a
+ * folder no environment uses (found by a user trial: `token create` wrote a
+ * token no `serve` reads, `releases` listed an empty folder). A command added
+ * later is stack-scoped unless listed here. `release promote` takes its
+ * environments from `--to`.
  */
-const STACK_SCOPED = new Set([
-  "audit",
-  "lock",
-  "releases",
-  "rollback",
-  "rollout",
-  "serve",
-  "status",
-  "teardown",
-  "token",
-]);
+const ENVIRONMENT_FREE = new Set(["demo", "engine", "init", "lab", "policy", "release", "test"]);
 
 /** The top-level command of `cmd` (`token` for `token create`). */
 function topCommand(cmd: Command): string {
@@ -157,7 +149,7 @@ function topCommand(cmd: Command): string {
  * Any other problem with the manifest is left to the command to report.
  */
 async function requireEnvironment(ctx: Context, cmd: Command): Promise<void> {
-  if (ctx.environment !== undefined || !STACK_SCOPED.has(topCommand(cmd))) return;
+  if (ctx.environment !== undefined || ENVIRONMENT_FREE.has(topCommand(cmd))) return;
   const { loadManifest } = await import("./manifest/mod.ts");
   try {
     await loadManifest(ctx.manifestArg);

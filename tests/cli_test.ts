@@ -360,6 +360,10 @@ environments:
           ["teardown"],
           ["lock", "status"],
           ["serve"],
+          ["validate"],
+          ["deploy"],
+          ["promote", "canary"],
+          ["build", "--ref", "main"],
         ]
       ) {
         const r = await runCli(["-f", path, ...args]);
