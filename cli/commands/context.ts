@@ -55,10 +55,13 @@ export function createContext(opts: {
     : join(dirname(manifestPath), "environments", opts.environment); // as cli/manifest's environmentDir
   const env = opts.environment;
   // Commands quoted in what this process prints name the chosen environment (`hintFor`).
+  // A JSON document (--json) is data, printed verbatim: a release's manifest text stays as applied.
+  const shown = (line: string | undefined) =>
+    line === undefined || /^\s*[[{]/.test(line) ? line : hintFor(line, env);
   const term: Terminal = env === undefined ? opts.term : {
     ...opts.term,
-    out: (line?: string) => opts.term.out(line === undefined ? line : hintFor(line, env)),
-    err: (line?: string) => opts.term.err(line === undefined ? line : hintFor(line, env)),
+    out: (line?: string) => opts.term.out(shown(line)),
+    err: (line?: string) => opts.term.err(shown(line)),
   };
   return {
     ...(env === undefined ? {} : { environment: env }),
@@ -94,7 +97,8 @@ export function shownPath(path: string, cwd: string = Deno.cwd()): string {
  * written), so what the user copies acts on the same environment (a user
  * trial's `-e prod rollback` hinted at `swiftdeploy releases`, which refuses
  * without -e). `hint` unchanged without one. createContext applies it to
- * everything a command prints; main.ts to the error's hint.
+ * every line a command prints but JSON documents (data, kept verbatim);
+ * main.ts to the error's hint.
  * Pure: e.g. ("`swiftdeploy releases` lists them", "prod") →
  * "`swiftdeploy -e prod releases` lists them".
  */

@@ -58,7 +58,7 @@ Deno.test("hintFor() names the chosen environment in every quoted swiftdeploy co
   }
 });
 
-Deno.test("createContext() with -e prints every quoted command with -e; without -e, lines as written", () => {
+Deno.test("createContext() with -e prints every quoted command with -e but leaves JSON verbatim; without -e, lines as written", () => {
   const lines: string[] = [];
   const term: Terminal = {
     color: false,
@@ -81,11 +81,13 @@ Deno.test("createContext() with -e prints every quoted command with -e; without 
   withEnv.term.out("see `swiftdeploy status`");
   withEnv.term.err("hint: `swiftdeploy releases`");
   withEnv.term.out();
+  withEnv.term.out('{"manifest": "mode: stable # changed by `swiftdeploy promote`"}');
   createContext(base).term.out("see `swiftdeploy status`");
   assert.deepEqual(lines, [
     "out see `swiftdeploy -e prod status`",
     "err hint: `swiftdeploy -e prod releases`",
     "out ",
+    'out {"manifest": "mode: stable # changed by `swiftdeploy promote`"}',
     "out see `swiftdeploy status`",
   ]);
 });
