@@ -4,8 +4,8 @@
  * `.swiftdeploy/releases/`, and re-applying a retained good release through
  * the deploy path (its gates, zero downtime), without rebuilding.
  */
-import { join, relative } from "node:path";
-import type { Context } from "./context.ts";
+import { join } from "node:path";
+import { type Context, shownPath } from "./context.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, readIfExists } from "../fs/mod.ts";
@@ -69,7 +69,7 @@ export async function runReleases(ctx: Context, opts: { json?: boolean }): Promi
   }
   const t = ctx.term;
   if (records.length === 0) {
-    t.out(`No releases yet in ${relative(Deno.cwd(), join(ctx.stateDir, "releases")) || "."}`);
+    t.out(`No releases yet in ${shownPath(join(ctx.stateDir, "releases"))}`);
     return 0;
   }
   const retained = new Set(retainedReleases(records, await retainOf(ctx)).map((r) => r.number));
