@@ -10,7 +10,6 @@ import { join } from "node:path";
 import {
   type Context,
   createContext,
-  hintFor,
   installHome,
   type PolicyEngineKind,
 } from "./commands/context.ts";
@@ -28,8 +27,6 @@ interface GlobalOptions {
 
 let exitCode = 0;
 let verbose = Deno.args.includes("--verbose");
-/** The environment `-e` chose: hints quoting a command name it (`hintFor`). */
-let chosenEnvironment: string | undefined;
 
 function positiveNumber(name: string) {
   return (value: string): number => {
@@ -114,7 +111,6 @@ const commands = {
 function ctxOf(cmd: Command): Context {
   const g = cmd.optsWithGlobals() as GlobalOptions;
   verbose = Boolean(g.verbose);
-  chosenEnvironment = g.env || undefined;
   const term = createTerminal(g.color === false ? { color: false } : {});
   return createContext({
     manifest: g.manifest,
@@ -126,15 +122,23 @@ function ctxOf(cmd: Command): Context {
 }
 
 /**
- * Commands that act on no one stack's state: every other command reads or
- * writes one stack's (its releases, tokens, lock, rollout, history), so with
- * environments declared it needs `-e` as deploy does, or it would act on a
- * folder no environment uses (found by a user trial: `token create` wrote a
- * token no `serve` reads, `releases` listed an empty folder). A command added
- * later is stack-scoped unless listed here. `release promote` takes its
- * environments from `--to`.
+ * Commands that read or write one stack's state (its releases, tokens, lock,
+ * rollout, history) without always loading the manifest: with environments
+ * declared they need `-e` as deploy does, or they would act on a folder no
+ * environment uses (found by a user trial: `token create` wrote a token no
+ * `serve` reads, `releases` listed an empty folder).
  */
-const ENVIRONMENT_FREE = new Set(["demo", "engine", "init", "lab", "policy", "release", "test"]);
+const STACK_SCOPED = new Set([
+  "audit",
+  "lock",
+  "releases",
+  "rollback",
+  "rollout",
+  "serve",
+  "status",
+  "teardown",
+  "token",
+]);
 
 /** The top-level command of `cmd` (`token` for `token create`). */
 function topCommand(cmd: Command): string {
@@ -149,7 +153,7 @@ function topCommand(cmd: Command): string {
  * Any other problem with the manifest is left to the command to report.
  */
 async function requireEnvironment(ctx: Context, cmd: Command): Promise<void> {
-  if (ctx.environment !== undefined || ENVIRONMENT_FREE.has(topCommand(cmd))) return;
+  if (ctx.environment !== undefined || !STACK_SCOPED.has(topCommand(cmd))) return;
   const { loadManifest } = await import("./manifest/mod.ts");
   try {
     await loadManifest(ctx.manifestArg);
@@ -352,9 +356,7 @@ program.command("release")
       "still runs and soaked for that environment's soak time; production images never :latest\n" +
       "and pinned by digest; registries allowed; the same policy bundle; no freeze. Then the\n" +
       "deploy path's gates. Exit codes: 0 promoted, 1 failed, 2 no such environment or release,\n" +
-      "3 denied by policy (the reasons are printed), 4 a change holds <env>. -e/--env is not\n" +
-      "needed; given, it must name N's environment or <env> (exit 2 otherwise).\n" +
-      "docs/environments.md",
+      "3 denied by policy (the reasons are printed), 4 a change holds <env>. docs/environments.md",
   )
   .action(
     action(async (ctx, n: string, o: { to: string; timeout: number }) =>
@@ -627,13 +629,13 @@ function report(error: unknown): number {
         }${issue.message}`,
       );
     }
-    if (error.hint) term.err(`${term.yellow("hint:")} ${hintFor(error.hint, chosenEnvironment)}`);
+    if (error.hint) term.err(`${term.yellow("hint:")} ${error.hint}`);
     if (verbose && error.stack) term.err(error.stack);
     return error.exitCode;
   }
   if (error instanceof SwiftDeployError) {
     term.err(`${term.red("error:")} ${error.message}`);
-    if (error.hint) term.err(`${term.yellow("hint:")} ${hintFor(error.hint, chosenEnvironment)}`);
+    if (error.hint) term.err(`${term.yellow("hint:")} ${error.hint}`);
     if (verbose) {
       if (error.stack) term.err(error.stack);
       if (error.cause) {

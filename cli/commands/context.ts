@@ -4,7 +4,7 @@
  * of one deployment (generated files, history, report, lock, state) live
  * beside its manifest.
  */
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Terminal } from "../term/mod.ts";
 
@@ -53,18 +53,8 @@ export function createContext(opts: {
   const dir = opts.environment === undefined
     ? dirname(manifestPath)
     : join(dirname(manifestPath), "environments", opts.environment); // as cli/manifest's environmentDir
-  const env = opts.environment;
-  // Commands quoted in what this process prints name the chosen environment (`hintFor`).
-  // A JSON document (--json) is data, printed verbatim: a release's manifest text stays as applied.
-  const shown = (line: string | undefined) =>
-    line === undefined || /^\s*[[{]/.test(line) ? line : hintFor(line, env);
-  const term: Terminal = env === undefined ? opts.term : {
-    ...opts.term,
-    out: (line?: string) => opts.term.out(shown(line)),
-    err: (line?: string) => opts.term.err(shown(line)),
-  };
   return {
-    ...(env === undefined ? {} : { environment: env }),
+    ...(opts.environment === undefined ? {} : { environment: opts.environment }),
     home: installHome(),
     manifestPath,
     manifestArg: opts.manifest,
@@ -72,40 +62,7 @@ export function createContext(opts: {
     stateDir: join(dir, ".swiftdeploy"),
     verbose: opts.verbose,
     policyEngine: opts.policyEngine,
-    term,
+    term: opts.term,
     env: { dockerHost: Deno.env.get("DOCKER_HOST") || undefined },
   };
-}
-
-/**
- * A path as messages show it: relative to the current directory when it lies
- * inside it (`environments/prod/.swiftdeploy/releases`, `.` for the directory
- * itself), else absolute; never `../..` (a user trial read
- * `../../tmp/…/releases`). Pure apart from `Deno.cwd()` (or `cwd`).
- */
-export function shownPath(path: string, cwd: string = Deno.cwd()): string {
-  const abs = resolve(cwd, path);
-  const rel = relative(cwd, abs);
-  if (rel === "") return ".";
-  return rel.startsWith("..") || isAbsolute(rel) ? abs : rel;
-}
-
-/**
- * A hint (or any printed line) as the user should type it: every
- * `` `swiftdeploy <command>` `` it quotes gains `-e <environment>` when one
- * was chosen (a command that already names an environment is left as
- * written), so what the user copies acts on the same environment (a user
- * trial's `-e prod rollback` hinted at `swiftdeploy releases`, which refuses
- * without -e). `hint` unchanged without one. createContext applies it to
- * every line a command prints but JSON documents (data, kept verbatim);
- * main.ts to the error's hint.
- * Pure: e.g. ("`swiftdeploy releases` lists them", "prod") →
- * "`swiftdeploy -e prod releases` lists them".
- */
-export function hintFor(hint: string, environment: string | undefined): string {
-  if (environment === undefined) return hint;
-  return hint.replace(
-    /`swiftdeploy (?!-e\s|--env[\s=])/g,
-    `\`swiftdeploy -e ${environment} `,
-  );
 }

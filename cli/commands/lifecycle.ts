@@ -633,9 +633,8 @@ export async function runPromote(
       }
 
       // 2. edit the manifest in place, regenerate, switch with zero downtime
-      // (the generated files are read first: nothing may fail between the edit and the try)
-      const oldFiles = await snapshotGenerated(loaded.dir);
       const edited = await setManifestValue(loaded, ["services", "mode"], target);
+      const oldFiles = await snapshotGenerated(loaded.dir);
       try {
         const { plan, files: newFiles } = await generate(ctx, edited);
         await writeGenerated(edited.dir, newFiles);

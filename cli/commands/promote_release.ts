@@ -60,12 +60,7 @@ export interface PromoteReleaseOptions {
  * Promotes release `n` of the environment before `opts.to` to `opts.to`.
  *
  * @returns 0 when it serves there, 3 when the promotion (or another) policy denied
- * `ctx.environment` (`-e` or SWIFTDEPLOY_ENV) is not needed; given, it must
- * name the source environment (the one before `opts.to`, where release `n`
- * lives) or `opts.to`.
- *
  * @throws SwiftDeployError USAGE (exit 2) for an unknown or first environment,
- *   a `-e` naming neither the source nor `opts.to`,
  *   RELEASE_NOT_FOUND (exit 2), RELEASE_DAMAGED, LOCKED (exit 4)
  */
 export async function runReleasePromote(
@@ -85,21 +80,6 @@ export async function runReleasePromote(
       {
         exitCode: ExitCode.invalid,
         hint: `deploy to it: \`swiftdeploy -e ${opts.to} deploy\``,
-      },
-    );
-  }
-  // -e (or SWIFTDEPLOY_ENV) names one end of the promotion, or it is a mistake
-  if (
-    ctx.environment !== undefined && ctx.environment !== from.name &&
-    ctx.environment !== opts.to
-  ) {
-    throw new SwiftDeployError(
-      "USAGE",
-      `Cannot promote release ${n} to "${opts.to}" with -e ${ctx.environment}: the release comes from "${from.name}", the environment before "${opts.to}"`,
-      {
-        exitCode: ExitCode.invalid,
-        hint: `\`swiftdeploy -e ${from.name} release promote ${n} --to ${opts.to}\`, ` +
-          "or leave -e out (--to decides)",
       },
     );
   }

@@ -4,8 +4,8 @@
  * `.swiftdeploy/releases/`, and re-applying a retained good release through
  * the deploy path (its gates, zero downtime), without rebuilding.
  */
-import { join } from "node:path";
-import { type Context, shownPath } from "./context.ts";
+import { join, relative } from "node:path";
+import type { Context } from "./context.ts";
 import { EngineClient } from "../engine/mod.ts";
 import { ExitCode, SwiftDeployError } from "../errors/mod.ts";
 import { atomicWrite, readIfExists } from "../fs/mod.ts";
@@ -43,7 +43,6 @@ import {
   verifyRelease,
 } from "../release/mod.ts";
 import { lockPath, record } from "./_shared.ts";
-import { pruneImage } from "./_release_prune.ts";
 import { recordRelease, releaseField } from "./_release_evidence.ts";
 import { sha256Hex } from "../digest/mod.ts";
 import { checkNoActiveRollout } from "./rollout.ts";
@@ -69,7 +68,7 @@ export async function runReleases(ctx: Context, opts: { json?: boolean }): Promi
   }
   const t = ctx.term;
   if (records.length === 0) {
-    t.out(`No releases yet in ${shownPath(join(ctx.stateDir, "releases"))}`);
+    t.out(`No releases yet in ${relative(Deno.cwd(), join(ctx.stateDir, "releases")) || "."}`);
     return 0;
   }
   const retained = new Set(retainedReleases(records, await retainOf(ctx)).map((r) => r.number));
@@ -503,10 +502,8 @@ async function recordRefusal(
  * `swiftdeploy releases prune [--dry-run]`: removes the images that only
  * older releases name. Never removed: an image of the last `releases.retain`
  * good releases, one a container (of any project) uses, one the manifest
- * names now. It removes only the tags this project's releases named, never
- * forced (cli/commands/_release_prune.ts): an image that keeps another tag
- * (another project's) or that a stopped container uses stays. Bundles are
- * evidence and are all kept. Prints what it keeps and removes, and why.
+ * names now. Bundles are evidence and are all kept. Prints what it keeps
+ * and removes, and why.
  */
 export async function runReleasesPrune(ctx: Context, opts: { dryRun?: boolean }): Promise<number> {
   const t = ctx.term;
@@ -543,23 +540,18 @@ export async function runReleasesPrune(ctx: Context, opts: { dryRun?: boolean })
       for (const k of plan.keep) {
         t.out(`  keep    ${k.id.slice(0, 19)}  ${k.refs.join(", ")}  (${k.why})`);
       }
-      // Only this project's tags go, never forced: an image another tag or a container holds stays.
-      let removed = 0;
       for (const r of plan.remove) {
-        const done = await pruneImage(engine, r.id, r.refs, opts.dryRun ?? false);
-        if (done.removed) removed++;
-        const tags = done.untagged.join(", ") || "(no tag of ours)";
+        if (!opts.dryRun) await engine.imageRemove(r.id);
         t.out(
-          done.removed
-            ? `  ${opts.dryRun ? "would remove" : "removed"} ${r.id.slice(0, 19)}  ${tags}`
-            : `  ${opts.dryRun ? "would untag" : "untagged"} ${r.id.slice(0, 19)}  ${tags}  ` +
-              `(image kept: ${done.kept})`,
+          `  ${opts.dryRun ? "would remove" : "removed"} ${r.id.slice(0, 19)}  ${
+            r.refs.join(", ")
+          }`,
         );
       }
       t.out(
-        `${mark(t, true)} ${removed} image(s) ${opts.dryRun ? "would be " : ""}removed, ${
-          plan.keep.length + plan.remove.length - removed
-        } kept`,
+        `${mark(t, true)} ${plan.remove.length} image(s) ${
+          opts.dryRun ? "would be " : ""
+        }removed, ${plan.keep.length} kept`,
       );
       return 0;
     } finally {

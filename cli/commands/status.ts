@@ -11,12 +11,6 @@
  * unless NO_COLOR or --no-color; elsewhere each refresh is printed plainly.
  * An unreachable app, policy engine or host figure shows UNKNOWN and the
  * dashboard keeps running until Ctrl+C (or SIGTERM), which exits 0.
- *
- * A stack the engine runs no container of (never deployed, or torn down)
- * says so first, `not deployed: …` under the title (`"deployed": false` in
- * `--json`, and the same line on stderr), since the infrastructure policy
- * still judges the host and may PASS; the exit code stays 0 (1 only when
- * the history cannot be appended to), as for any other unreachable stack.
  */
 import { join } from "node:path";
 import type { Context } from "./context.ts";
@@ -289,27 +283,6 @@ async function noteChaos(
   await atomicWrite(file, chaos);
 }
 
-/**
- * Whether the engine runs the stack: true when it lists a container of the
- * project, false when it lists none, null when the engine did not answer
- * (`containers` undefined: unknown, never guessed). Pure.
- */
-export function deployedOf(containers: readonly unknown[] | undefined): boolean | null {
-  return containers === undefined ? null : containers.length > 0;
-}
-
-/**
- * The line a stack that is not deployed gets under the dashboard's title
- * (and on stderr with `--json`), naming the project and the command that
- * deploys it (with `-e <environment>` when one was chosen). Pure.
- */
-export function notDeployedLine(project: string, environment: string | undefined): string {
-  return `not deployed: the engine runs no container of project "${project}" (the policy lines ` +
-    `judge the host alone); \`swiftdeploy ${
-      environment === undefined ? "" : `-e ${environment} `
-    }deploy\` starts it`;
-}
-
 export async function runStatus(
   ctx: Context,
   opts: { intervalSeconds: number; once: boolean; json: boolean },
@@ -375,13 +348,8 @@ export async function runStatus(
           error instanceof SwiftDeployError ? message : `Cannot append to the history: ${message}`,
         );
       }
-      const deployed = deployedOf(doc.containers);
-      const notDeployed = deployed === false
-        ? notDeployedLine(m.project, ctx.environment)
-        : undefined;
       if (opts.json) {
-        term.out(JSON.stringify({ ...doc, deployed }));
-        if (notDeployed) term.err(notDeployed);
+        term.out(JSON.stringify(doc));
         for (const w of warnings) term.err(`warning: ${w}`);
       } else {
         const lines = renderDashboard(doc, {
@@ -397,7 +365,6 @@ export async function runStatus(
           },
           warnings,
         }, term);
-        if (notDeployed) lines.splice(2, 0, term.bold(term.yellow(`! ${notDeployed}`)));
         if (live) Deno.stdout.writeSync(enc.encode(redrawFrame(lines, first)));
         else {
           if (!first) term.out();

@@ -33,7 +33,7 @@ export async function runTokenList(ctx: Context, opts: { json: boolean }): Promi
     return 0;
   }
   if (rows.length === 0) {
-    ctx.term.out("no tokens (create one with `swiftdeploy token create --name N --scope read`)");
+    ctx.term.out('no tokens (create one with "swiftdeploy token create --name N --scope read")');
     return 0;
   }
   const width = Math.max(4, ...rows.map((r) => r.name.length));

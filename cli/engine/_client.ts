@@ -292,17 +292,8 @@ export class EngineClient {
     await this.#none("POST", `/images/${encodeURIComponent(ref)}/tag`, { query: { repo, tag } });
   }
 
-  /**
-   * `DELETE /images/{ref}`. By default forced (every tag of the image goes).
-   * With `force: false` a `name:tag` ref only removes that tag, and the image
-   * goes only when no tag is left and no container uses it; the engine
-   * answers 409 (EngineConflictError) when a container uses it or an id
-   * still has tags.
-   */
-  async imageRemove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.#none("DELETE", `/images/${encodeURIComponent(ref)}`, {
-      query: { force: opts.force ?? true },
-    });
+  async imageRemove(ref: string): Promise<void> {
+    await this.#none("DELETE", `/images/${encodeURIComponent(ref)}`, { query: { force: true } });
   }
 
   /**

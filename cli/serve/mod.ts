@@ -35,13 +35,11 @@ import { appendEvent, readHistoryLines } from "../history/mod.ts";
 import { describeHolder, lockStatus } from "../lock/mod.ts";
 import {
   BUNDLE_FILES,
-  listRecords,
   listReleases,
   parseGatesTsv,
   readBundleFile,
   readRelease,
   type ReleaseRecord,
-  rollbackTarget,
   verifyRelease,
 } from "../release/mod.ts";
 import { scopeAllows, TokenCache } from "../token/mod.ts";
@@ -241,33 +239,6 @@ export function changeArgv(
   }
 }
 
-/**
- * Why `rollback [n]` would refuse, answered before any operation starts
- * (the CLI's own rule, cli/release's rollbackTarget): 404 `not_found` for a
- * release that does not exist, 400 `bad_request` for one that is not good
- * (blocked, failed, aborted) or, without `n`, when there is no earlier good
- * release to go back to. Undefined when the rollback may start. Pure.
- */
-export function rollbackRefusal(
-  records: readonly Pick<ReleaseRecord, "number" | "status">[],
-  n: number | undefined,
-): { status: 400 | 404; error: string; message: string } | undefined {
-  const target = rollbackTarget(records, n);
-  if (typeof target !== "string") return undefined;
-  if (n !== undefined && !records.some((r) => r.number === n)) {
-    return {
-      status: 404,
-      error: "not_found",
-      message: `No release ${n} (GET /v1/releases lists them)`,
-    };
-  }
-  return {
-    status: 400,
-    error: "bad_request",
-    message: `Cannot roll back: ${target} (GET /v1/releases lists the good ones)`,
-  };
-}
-
 function bearer(req: Request): string | undefined {
   const h = req.headers.get("authorization");
   if (!h) return undefined;
@@ -446,12 +417,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           ? problem(404, "not_found", argv.message)
           : problem(400, "bad_request", argv.message);
       }
-      if (argv.kind === "rollback") {
-        const refusal = rollbackRefusal(
-          await listRecords(opts.stateDir),
-          argv.argv[1] === undefined ? undefined : Number(argv.argv[1]),
-        );
-        if (refusal) return problem(refusal.status, refusal.error, refusal.message);
+      if (argv.kind === "rollback" && argv.argv[1] !== undefined) {
+        const n = Number(argv.argv[1]);
+        if (!(await readRelease(opts.stateDir, n).catch(() => undefined))) {
+          return problem(404, "not_found", `No release ${n} (GET /v1/releases lists them)`);
+        }
       }
       const refused = await busy(argv.kind);
       if (refused) return refused;

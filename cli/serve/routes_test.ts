@@ -1,13 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  changeArgv,
-  matchRoute,
-  parseListenAddress,
-  resumeLine,
-  rollbackRefusal,
-  ROUTES,
-  sseFrame,
-} from "./mod.ts";
+import { changeArgv, matchRoute, parseListenAddress, resumeLine, ROUTES, sseFrame } from "./mod.ts";
 
 Deno.test("matchRoute() finds each route with its params; 404 for unknown paths, 405 with Allow for other methods", () => {
   for (const r of ROUTES) {
@@ -143,29 +135,5 @@ Deno.test("docs/openapi.yaml and docs/api.md describe every route of ROUTES, and
   for (const r of ROUTES) {
     const path = r.pattern.replace("{id}", r.name.startsWith("release") ? "{n}" : "{id}");
     assert.ok(md.includes(`\`${path}\``), `docs/api.md lacks ${path}`);
-  }
-});
-
-Deno.test("rollbackRefusal() refuses before any operation what rollback would refuse: 404 no such release, 400 not good or nothing to go back to", () => {
-  const records = [
-    { number: 1, status: "good" as const },
-    { number: 2, status: "blocked" as const },
-    { number: 3, status: "failed" as const },
-    { number: 4, status: "good" as const },
-    { number: 5, status: "aborted" as const },
-  ];
-  assert.equal(rollbackRefusal(records, 1), undefined, "a good release");
-  assert.equal(rollbackRefusal(records, undefined), undefined, "the one before the latest good");
-  for (const n of [2, 3, 5]) {
-    const r = rollbackRefusal(records, n);
-    assert.equal(r?.status, 400, `release ${n}`);
-    assert.match(r?.message ?? "", new RegExp(`release ${n} is \\w+, not a good release`));
-  }
-  assert.deepEqual(rollbackRefusal(records, 99)?.status, 404);
-  assert.match(rollbackRefusal(records, 99)?.message ?? "", /No release 99/);
-  for (const few of [[], [{ number: 1, status: "good" as const }], records.slice(1, 3)]) {
-    const r = rollbackRefusal(few, undefined);
-    assert.equal(r?.status, 400, JSON.stringify(few));
-    assert.match(r?.message ?? "", /no good release yet|the only good release/);
   }
 });

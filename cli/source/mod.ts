@@ -20,9 +20,7 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import type { EngineClient } from "../engine/mod.ts";
-import { sha256Hex } from "../digest/mod.ts";
 import { SwiftDeployError } from "../errors/mod.ts";
-import { atomicWrite, readIfExists } from "../fs/mod.ts";
 import { buildImage, denoBundle, imageRecipes, splitImageRef } from "../image/mod.ts";
 import { type LoadedManifest, setManifestValue, type SourceSpec } from "../manifest/mod.ts";
 
@@ -303,9 +301,6 @@ async function bundleEntry(
  * image and writes `services.image` and `services.version` into the manifest
  * (as `promote` writes `services.mode`), so the deploy that follows goes
  * through the normal gates and rollout, and the manifest names what runs.
- * Nothing is written unless both keys are: when the second write fails the
- * first is undone. The caller puts the manifest back (runDeploy) when the
- * deploy does not succeed.
  *
  * @throws SwiftDeployError USAGE (exit 2) when the manifest has no
  *   `services.source` or targets swarm; see `buildFromSource`
@@ -339,16 +334,7 @@ export async function applySourceRef(
     appImage: loaded.manifest.services.image,
     log: opts.log,
   });
-  const withImage = await setManifestValue(loaded, ["services", "image"], build.image);
-  try {
-    const next = await setManifestValue(withImage, ["services", "version"], build.version);
-    return { loaded: next, build };
-  } catch (error) {
-    // Never half an edit: the image's line goes back unless the file changed since.
-    const current = await readIfExists(loaded.path);
-    if (current !== undefined && sha256Hex(current) === withImage.hash) {
-      await atomicWrite(loaded.path, loaded.text);
-    }
-    throw error;
-  }
+  let next = await setManifestValue(loaded, ["services", "image"], build.image);
+  next = await setManifestValue(next, ["services", "version"], build.version);
+  return { loaded: next, build };
 }
